@@ -1,0 +1,184 @@
+"""Every check the project runs, each session in an environment of its own.
+
+Sessions sync the locked workspace (``uv.lock``) into nox's virtualenv, installing only what
+that session needs: ``tests-client`` gets tuskit-client and its declared dependencies and
+nothing of the server, so an import that only works through a sibling fails there.
+``nox`` with no arguments runs the default set, which is the README's test command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = False
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "imports",
+    "tests-common",
+    "tests-client",
+    "tests-server",
+    "tests-cli",
+    "integration",
+    "build",
+]
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+PACKAGES = {
+    "common": ("tuskit-common", "tuskit_common", "test"),
+    "client": ("tuskit-client", "tuskit_client", "test-aiohttp"),
+    "server": ("tuskit-server", "tuskit_server", "test-aiohttp"),
+    "cli": ("tuskit", "tuskit_cli", "test-aiohttp"),
+}
+
+
+def sync(session: nox.Session, *args: str) -> None:
+    """Install locked dependencies into this session's virtualenv with ``uv sync``."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        "--no-default-groups",
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    sync(session, "--only-group", "dev")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict, one package at a time, then the tests and scripts."""
+    sync(session, "--all-packages", "--group", "dev")
+    for directory in PACKAGES:
+        session.run("mypy", f"packages/{directory}/src", f"packages/{directory}/tests")
+    session.run("mypy", "integration_tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def imports(session: nox.Session) -> None:
+    """import-linter: common is pure, client and server never import each other."""
+    sync(session, "--all-packages", "--group", "dev")
+    session.run("lint-imports")
+
+
+def _tests(directory: str) -> None:
+    dist, _, group = PACKAGES[directory]
+
+    @nox.session(name=f"tests-{directory}", python=PYTHON, tags=["tests"])
+    def run(session: nox.Session) -> None:
+        sync(session, "--package", dist, "--group", group)
+        session.run("pytest", f"packages/{directory}/tests", *session.posargs)
+
+    run.__doc__ = f"The {dist} unit tests, with only {dist} and its dependencies installed."
+
+
+for _directory in PACKAGES:
+    _tests(_directory)
+
+
+@nox.session(python=PYTHON, tags=["tests"])
+def integration(session: nox.Session) -> None:
+    """Tests that need more than one package: client against server, the CLI end to end."""
+    sync(session, "--all-packages", "--group", "test-aiohttp")
+    session.run("pytest", "integration_tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Build every wheel and sdist, install each alone into a fresh venv and import it.
+
+    The client is installed without the server and the reverse, from the built wheels (with
+    ``--no-sources``, so they declare the published tuskit-common range), proving each
+    distribution stands on its declared dependencies only.
+    """
+    dist_dir = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist_dir, ignore_errors=True)
+    for dist, _, _ in PACKAGES.values():
+        session.run(
+            "uv",
+            "build",
+            "--package",
+            dist,
+            "--no-sources",
+            "--out-dir",
+            str(dist_dir),
+            external=True,
+        )
+    wheels = {p.name.split("-")[0]: p for p in dist_dir.glob("*.whl")}
+    sdists = sorted(dist_dir.glob("*.tar.gz"))
+    session.log("built %s", ", ".join(sorted(p.name for p in dist_dir.iterdir())))
+    if len(wheels) != len(PACKAGES) or len(sdists) != len(PACKAGES):
+        session.error(f"expected {len(PACKAGES)} wheels and sdists, got {list(dist_dir.iterdir())}")
+    common = str(wheels["tuskit_common"])
+    alone = {
+        "common": ([common], "tuskit_common", ["aiohttp", "tuskit_client", "tuskit_server"]),
+        "client": (
+            [common, str(wheels["tuskit_client"])],
+            "tuskit_client",
+            ["tuskit_server", "tuskit_cli"],
+        ),
+        "server": (
+            [common, str(wheels["tuskit_server"])],
+            "tuskit_server",
+            ["tuskit_client", "tuskit_cli"],
+        ),
+        "cli": (
+            [
+                common,
+                str(wheels["tuskit_client"]),
+                str(wheels["tuskit_server"]),
+                str(wheels["tuskit"]),
+            ],
+            "tuskit_cli",
+            [],
+        ),
+    }
+    for name, (to_install, module, absent) in alone.items():
+        venv = Path(session.create_tmp()) / f"venv-{name}"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True)
+        python = str(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
+        session.run(
+            "uv", "pip", "install", "--quiet", "--python", python, *to_install, external=True
+        )
+        check = (
+            "import importlib.util, sys\n"
+            f"import {module}\n"
+            f"print({module}.__name__, {module}.__version__)\n"
+            f"present = [m for m in {absent!r} if importlib.util.find_spec(m)]\n"
+            "sys.exit(f'unexpectedly installed: {present}' if present else 0)\n"
+        )
+        session.run(python, "-c", check, external=True)
+    for sdist in sdists:
+        venv = Path(session.create_tmp()) / "venv-sdist"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True)
+        python = str(venv / "bin" / "python")
+        # Each sdist must build into an installable wheel on its own.
+        session.run(
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--python",
+            python,
+            str(sdist),
+            external=True,
+        )
