@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -31,7 +32,20 @@ nox.options.sessions = [
 ]
 
 ROOT = Path(__file__).parent
-PYTHON = "3.11"
+#: Sessions run on the interpreter that runs nox (the project needs >= 3.11).
+PYTHON: str | None = None
+
+
+def _find_uv() -> str:
+    """The uv binary: the one installed beside nox, else the first on PATH."""
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return shutil.which("uv") or "uv"
+    return find_uv_bin()
+
+
+UV = _find_uv()
 PACKAGES = {
     "common": ("tuskit-common", "tuskit_common", "test"),
     "client": ("tuskit-client", "tuskit_client", "test-aiohttp"),
@@ -43,7 +57,7 @@ PACKAGES = {
 def sync(session: nox.Session, *args: str) -> None:
     """Install locked dependencies into this session's virtualenv with ``uv sync``."""
     session.run_install(
-        "uv",
+        UV,
         "sync",
         "--locked",
         "--no-default-groups",
@@ -111,7 +125,7 @@ def build(session: nox.Session) -> None:
     shutil.rmtree(dist_dir, ignore_errors=True)
     for dist, _, _ in PACKAGES.values():
         session.run(
-            "uv",
+            UV,
             "build",
             "--package",
             dist,
@@ -152,11 +166,9 @@ def build(session: nox.Session) -> None:
     for name, (to_install, module, absent) in alone.items():
         venv = Path(session.create_tmp()) / f"venv-{name}"
         shutil.rmtree(venv, ignore_errors=True)
-        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True)
+        session.run(UV, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
         python = str(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
-        session.run(
-            "uv", "pip", "install", "--quiet", "--python", python, *to_install, external=True
-        )
+        session.run(UV, "pip", "install", "--quiet", "--python", python, *to_install, external=True)
         check = (
             "import importlib.util, sys\n"
             f"import {module}\n"
@@ -168,11 +180,11 @@ def build(session: nox.Session) -> None:
     for sdist in sdists:
         venv = Path(session.create_tmp()) / "venv-sdist"
         shutil.rmtree(venv, ignore_errors=True)
-        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True)
+        session.run(UV, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
         python = str(venv / "bin" / "python")
         # Each sdist must build into an installable wheel on its own.
         session.run(
-            "uv",
+            UV,
             "pip",
             "install",
             "--quiet",
