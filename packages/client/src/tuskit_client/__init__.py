@@ -1,5 +1,71 @@
-"""tuskit_client: see the package README for what it holds."""
+"""tuskit_client: an asyncio tus 1.0.0 client on aiohttp, call-compatible with aiotus.
 
+Design, from the wire up: ``_flow`` builds and checks message heads (pure), ``_retry``
+decides what a failure means (pure), ``_http`` moves heads and bodies over one
+``aiohttp.ClientSession``, ``_engine`` runs the upload loop, ``_client`` adds sources,
+resume stores and parallel parts. Two front doors sit on top:
+
+- aiotus's: :func:`upload`, :func:`metadata`, :func:`upload_multiple`,
+  :class:`RetryConfiguration`, and the low-level :mod:`tuskit_client.core` and
+  :mod:`tuskit_client.creation` modules. They return None on failure and log why.
+- the raising one: :class:`Client`, whose failures are the typed errors of
+  :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`.
+"""
+
+from tuskit_client import core, creation
+from tuskit_client._client import Client
+from tuskit_client._compat import delete, metadata, upload, upload_multiple
+from tuskit_client._results import UploadInfo, UploadResult
+from tuskit_client._resume import JSONFileStore, MemoryStore, StoredUpload, URLStore
+from tuskit_client._sources import SourceLike
+from tuskit_client._types import (
+    DEFAULT_CHUNK_SIZE,
+    Metadata,
+    ProgressCallback,
+    RetryConfiguration,
+    ShouldRetry,
+    SSLArgument,
+)
 from tuskit_client._version import __version__
+from tuskit_client.core import ServerConfiguration
+from tuskit_client.exceptions import (
+    CapabilityError,
+    ProtocolError,
+    ResponseError,
+    SourceError,
+    TransportError,
+    TusClientError,
+    UploadNotFound,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "CapabilityError",
+    "Client",
+    "JSONFileStore",
+    "MemoryStore",
+    "Metadata",
+    "ProgressCallback",
+    "ProtocolError",
+    "ResponseError",
+    "RetryConfiguration",
+    "SSLArgument",
+    "ServerConfiguration",
+    "ShouldRetry",
+    "SourceError",
+    "SourceLike",
+    "StoredUpload",
+    "TransportError",
+    "TusClientError",
+    "URLStore",
+    "UploadInfo",
+    "UploadNotFound",
+    "UploadResult",
+    "__version__",
+    "core",
+    "creation",
+    "delete",
+    "metadata",
+    "upload",
+    "upload_multiple",
+]

@@ -1,0 +1,454 @@
+"""The raising API: :class:`Client`, one session for many uploads.
+
+A caller's ``aiohttp.ClientSession`` (auth, default headers, proxies) is used and never
+closed; without one the client opens its own and closes it in :meth:`Client.aclose` (or at
+the end of ``async with``). Failures raise the typed errors of
+:mod:`tuskit_client.exceptions`.
+"""
+
+import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+from yarl import URL
+
+from tuskit_client import _flow
+from tuskit_client._engine import Engine, Progress, Span
+from tuskit_client._http import Http
+from tuskit_client._parallel import upload_joined, upload_split
+from tuskit_client._results import UploadInfo, UploadResult
+from tuskit_client._resume import JSONFileStore, StoredUpload, URLStore, fingerprint
+from tuskit_client._sources import Source, SourceLike, open_source
+from tuskit_client._types import (
+    DEFAULT_CHUNK_SIZE,
+    Metadata,
+    ProgressCallback,
+    RetryConfiguration,
+)
+from tuskit_client.exceptions import CapabilityError, ProtocolError, ResponseError, UploadNotFound
+from tuskit_client.log import logger
+from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, encode_metadata
+
+
+class Client:
+    """A tus client bound to an endpoint, a session, retry settings and a URL store.
+
+    Args:
+        endpoint: the creation URL (may be omitted when only existing uploads are used).
+        session: an ``aiohttp.ClientSession`` to use; never closed by the client.
+        headers: extra headers for every request (the tus headers win on a clash).
+        config: retry policy and the ``ssl`` argument for every request.
+        chunk_size: bytes per PATCH; None sends the rest of a seekable source of known
+            size in one streamed PATCH.
+        store: a :class:`URLStore`, or a path for a :class:`JSONFileStore`, enabling resume
+            across runs; None keeps nothing.
+        timeout: an ``aiohttp.ClientTimeout`` for every request (default: aiohttp's).
+        sleep / now / random: injectable delay, clock and jitter source (tests).
+    """
+
+    def __init__(
+        self,
+        endpoint: str | URL | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        headers: Mapping[str, str] | None = None,
+        config: RetryConfiguration | None = None,
+        chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        store: URLStore | str | os.PathLike[str] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        now: Callable[[], datetime] | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> None:
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError("chunk_size must be positive or None")
+        self.endpoint = None if endpoint is None else URL(endpoint)
+        self.config = config if config is not None else RetryConfiguration()
+        self.chunk_size = chunk_size
+        self.headers = dict(headers or {})
+        self.store: URLStore | None = (
+            JSONFileStore(store) if isinstance(store, str | os.PathLike) else store
+        )
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = timeout
+        self._hooks = (sleep, now, random)
+        self._engine: Engine | None = None
+
+    async def __aenter__(self) -> Self:
+        self._get_engine()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session if the client opened it; a caller's session stays open."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._engine = None
+
+    def _get_engine(self) -> Engine:
+        if self._engine is None:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+            sleep, now, random = self._hooks
+            http = Http(self._session, ssl=self.config.ssl, timeout=self._timeout)
+            self._engine = Engine(
+                http,
+                self.config,
+                headers=self.headers,
+                chunk_size=self.chunk_size,
+                sleep=sleep,
+                now=now,
+                random=random,
+            )
+        return self._engine
+
+    def _endpoint(self, endpoint: str | URL | None) -> URL:
+        if endpoint is not None:
+            return URL(endpoint)
+        if self.endpoint is None:
+            raise ValueError("no endpoint: pass one to Client() or to this call")
+        return self.endpoint
+
+    # -- single requests --------------------------------------------------------------
+
+    async def options(self, endpoint: str | URL | None = None) -> ServerCapabilities:
+        """OPTIONS: the server's versions, extensions, max size and checksum algorithms."""
+        return await self._get_engine().options(self._endpoint(endpoint))
+
+    async def info(self, url: str | URL) -> UploadInfo:
+        """HEAD an upload: offset, length, ``Upload-Expires`` and decoded metadata."""
+        status = await self._get_engine().status(URL(url))
+        return UploadInfo(
+            status.url,
+            status.offset,
+            status.length,
+            status.expires,
+            _flow.read_metadata(status),
+            status.concat_header,
+        )
+
+    async def metadata(self, url: str | URL) -> dict[str, bytes | None]:
+        """The metadata of an upload (values are bytes, None for a key-only entry)."""
+        return (await self.info(url)).metadata
+
+    async def delete(self, url: str | URL) -> None:
+        """Terminate an upload (termination extension); raises UploadNotFound if unknown."""
+        await self._get_engine().delete(URL(url))
+        logger.info("terminated upload %s", url)
+
+    # -- uploads ----------------------------------------------------------------------
+
+    async def upload(
+        self,
+        source: SourceLike,
+        *,
+        metadata: Metadata | None = None,
+        endpoint: str | URL | None = None,
+        url: str | URL | None = None,
+        resume: bool = True,
+        key: str | None = None,
+        size: int | None = None,
+        checksum: str | None = None,
+        parallel: int = 1,
+        progress: ProgressCallback | None = None,
+        remove_on_success: bool = False,
+    ) -> UploadResult:
+        """Upload ``source`` and return where it went; raises on failure.
+
+        Args:
+            source: a path, bytes, a sync binary file (stdin works: its length is deferred),
+                or an async iterable of bytes.
+            metadata: ``Upload-Metadata`` values as bytes (None: key-only).
+            endpoint: the creation URL, overriding the client's.
+            url: an existing upload to continue; a 404/410 falls back to a new upload when an
+                endpoint is known.
+            resume: look the source's fingerprint up in the store and continue that upload.
+            key: fingerprint a source by this key instead of its path (needed for streams).
+            size: the size of a stream, when known (then no deferred length).
+            checksum: an algorithm the server advertises (``"sha256"``): every chunk carries
+                ``Upload-Checksum``; a 460 re-sends it.
+            parallel: split into this many partial uploads joined by concatenation; falls back
+                to one upload when the server lacks concatenation or the source is a stream.
+            progress: called with (sent, acknowledged, total) bytes.
+            remove_on_success: drop the stored entry once the upload is complete.
+        """
+        metadata_header = encode_metadata(metadata) if metadata else None
+        if parallel < 1:
+            raise ValueError("parallel must be >= 1")
+        if checksum is not None:
+            if checksum not in ALGORITHMS:
+                raise ValueError(f"unknown checksum algorithm {checksum!r}")
+            if self.chunk_size is None:
+                raise ValueError("checksums need a chunk size: one digest per request")
+        if url is None and endpoint is None and self.endpoint is None:
+            raise ValueError("no endpoint: pass one to Client() or to this call")
+        opened = await open_source(source, size=size)
+        try:
+            if self.chunk_size is None and (opened.size is None or not opened.seekable):
+                raise ValueError("a stream needs a chunk size (it is also its resend buffer)")
+            return await self._upload(
+                opened,
+                metadata_header=metadata_header,
+                endpoint=None
+                if url is not None and endpoint is None and self.endpoint is None
+                else self._endpoint(endpoint),
+                url=None if url is None else URL(url),
+                resume=resume,
+                key=key,
+                checksum=checksum,
+                parallel=parallel,
+                progress=Progress(progress, opened.size),
+                remove_on_success=remove_on_success,
+            )
+        finally:
+            await opened.aclose()
+
+    async def _upload(
+        self,
+        source: Source,
+        *,
+        metadata_header: str | None,
+        endpoint: URL | None,
+        url: URL | None,
+        resume: bool,
+        key: str | None,
+        checksum: str | None,
+        parallel: int,
+        progress: Progress,
+        remove_on_success: bool,
+    ) -> UploadResult:
+        engine = self._get_engine()
+        store = self.store
+        fp = None
+        if store is not None:
+            fp = await fingerprint(source, str(endpoint or url), key=key)
+        stored = await store.load(fp) if store is not None and fp and resume else None
+        if url is not None:
+            result = await self._continue(url, source, checksum, progress)
+            if result is not None:
+                return result
+            if endpoint is None:
+                raise UploadNotFound(
+                    f"{url} cannot be continued and no endpoint is known",
+                    status=404,
+                    headers={},
+                    method="HEAD",
+                    url=str(url),
+                )
+        elif stored is not None and stored.url is not None:
+            result = await self._continue(URL(stored.url), source, checksum, progress)
+            if result is not None:
+                return await self._finish(result, fp, remove_on_success)
+            if not stored.parts and store is not None and fp is not None:
+                await store.remove(fp)
+        assert endpoint is not None
+        caps = await self._capabilities(endpoint)
+        self._check_capabilities(caps, source, checksum)
+        save = None
+        if store is not None and fp is not None:
+            fp_key, the_store = fp, store
+
+            async def save(entry: StoredUpload) -> None:
+                await the_store.save(fp_key, entry)
+
+        if parallel > 1 or (stored is not None and stored.parts):
+            if (
+                caps is not None
+                and caps.supports(Extension.CONCATENATION)
+                and source.seekable
+                and source.size is not None
+            ):
+                result = await upload_split(
+                    engine,
+                    endpoint,
+                    source,
+                    parts=max(parallel, len(stored.parts) if stored else 0),
+                    metadata_header=metadata_header,
+                    checksum=checksum,
+                    progress=progress,
+                    stored=stored,
+                    save=save,
+                )
+                return await self._finish(result, fp, remove_on_success)
+            logger.info("parallel upload not possible here; using one upload")
+        result = await self._create_and_send(
+            endpoint, source, caps, metadata_header, checksum, progress, save
+        )
+        return await self._finish(result, fp, remove_on_success)
+
+    async def _finish(
+        self, result: UploadResult, fp: str | None, remove_on_success: bool
+    ) -> UploadResult:
+        if remove_on_success and self.store is not None and fp is not None:
+            await self.store.remove(fp)
+        logger.info("upload %s complete: %s bytes", result.url, result.offset)
+        return result
+
+    async def _capabilities(self, endpoint: URL) -> ServerCapabilities | None:
+        """OPTIONS, or None when the server does not answer it usefully (then optional
+        extensions stay unused)."""
+        try:
+            return await self._get_engine().options(endpoint)
+        except (ResponseError, ProtocolError) as exc:
+            logger.info("OPTIONS %s gave no capabilities (%s)", endpoint, exc.message)
+            return None
+
+    @staticmethod
+    def _check_capabilities(
+        caps: ServerCapabilities | None, source: Source, checksum: str | None
+    ) -> None:
+        """Fail fast, before any data, on what the server announced it cannot do."""
+        if checksum is not None and (caps is None or checksum not in caps.checksum_algorithms):
+            offered = ", ".join(caps.checksum_algorithms) if caps else "nothing"
+            raise CapabilityError(f"the server does not offer checksum {checksum!r} ({offered})")
+        if caps is None:
+            return
+        if caps.max_size is not None and source.size is not None and source.size > caps.max_size:
+            raise CapabilityError(
+                f"the upload is {source.size} bytes, the server takes at most {caps.max_size}"
+            )
+        if source.size is None and not caps.supports(Extension.CREATION_DEFER_LENGTH):
+            raise CapabilityError(
+                "a source of unknown size needs creation-defer-length, which the server lacks"
+            )
+
+    async def _create_and_send(
+        self,
+        endpoint: URL,
+        source: Source,
+        caps: ServerCapabilities | None,
+        metadata_header: str | None,
+        checksum: str | None,
+        progress: Progress,
+        save: Callable[[StoredUpload], Awaitable[None]] | None,
+    ) -> UploadResult:
+        engine = self._get_engine()
+        length = source.size
+        first: bytes | None = None
+        if (
+            caps is not None
+            and caps.supports(Extension.CREATION_WITH_UPLOAD)
+            and self.chunk_size is not None
+            and length != 0
+        ):
+            wanted = self.chunk_size if length is None else min(self.chunk_size, length)
+            first, at_end = await source.read(0, wanted)
+            if length is None and at_end:
+                length = len(first)
+        created = await engine.create(
+            endpoint,
+            length=length,
+            metadata_header=metadata_header,
+            body=first,
+            checksum=checksum,
+            progress=progress,
+        )
+        if save is not None:
+            await save(
+                StoredUpload(str(created.location), source.size, (), datetime.now(UTC).isoformat())
+            )
+        offset = created.offset
+        expires = created.expires
+        if offset is None and first is not None:
+            status = await engine.status(created.location)
+            offset, expires = status.offset, status.expires or expires
+        offset, final_length, expires = await engine.transfer(
+            created.location,
+            source,
+            Span(),
+            offset=offset or 0,
+            length=length,
+            checksum=checksum,
+            progress=progress,
+            expires=expires,
+        )
+        return UploadResult(created.location, offset, final_length, expires)
+
+    async def _continue(
+        self, url: URL, source: Source, checksum: str | None, progress: Progress
+    ) -> UploadResult | None:
+        """HEAD an existing upload and finish it; None when it has to start afresh."""
+        engine = self._get_engine()
+        try:
+            status = await engine.status(url)
+        except ResponseError as exc:
+            if 400 <= exc.status < 500:
+                logger.info("upload %s cannot be resumed (%s); starting afresh", url, exc.status)
+                return None
+            raise
+        if status.expires is not None and status.expires <= engine.now():
+            logger.info("upload %s expired at %s; starting afresh", url, status.expires)
+            return None
+        if source.size is not None and status.length is not None and status.length != source.size:
+            logger.info(
+                "upload %s has length %s, not %s; starting afresh", url, status.length, source.size
+            )
+            return None
+        if (status.concat_header or "").startswith("final") and not status.is_complete:
+            return None
+        logger.info("resuming upload %s at offset %d", url, status.offset)
+        offset, length, expires = await engine.transfer(
+            url,
+            source,
+            Span(),
+            offset=status.offset,
+            length=status.length,
+            checksum=checksum,
+            progress=progress,
+            expires=status.expires,
+        )
+        return UploadResult(url, offset, length, expires, resumed=True)
+
+    async def upload_many(
+        self,
+        sources: Iterable[SourceLike],
+        *,
+        metadata: Metadata | None = None,
+        endpoint: str | URL | None = None,
+        parallel_uploads: int = 3,
+        progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        """Upload several sources as partial uploads and concatenate them, in order, into
+        one final upload that carries ``metadata`` (aiotus ``upload_multiple``).
+
+        Raises:
+            CapabilityError: the server does not offer concatenation.
+        """
+        metadata_header = encode_metadata(metadata) if metadata else None
+        if parallel_uploads < 1:
+            raise ValueError("parallel_uploads must be >= 1")
+        target = self._endpoint(endpoint)
+        caps = await self._capabilities(target)
+        if caps is None or not caps.supports(Extension.CONCATENATION):
+            raise CapabilityError("the server does not offer the concatenation extension")
+        opened: list[Source] = []
+        try:
+            for item in sources:
+                source = await open_source(item)
+                opened.append(source)
+                if source.size is None:
+                    raise ValueError("upload_many needs sources of known size")
+            total = sum(s.size or 0 for s in opened)
+            return await upload_joined(
+                self._get_engine(),
+                target,
+                opened,
+                metadata_header=metadata_header,
+                parallel_uploads=parallel_uploads,
+                progress=Progress(progress, total),
+            )
+        finally:
+            for source in opened:
+                await source.aclose()

@@ -1,0 +1,70 @@
+"""The I/O edge: sends a :class:`RequestHead` (plus a body) over one aiohttp session.
+
+Everything below HTTP (refused or reset connections, timeouts, a peer that disappears
+mid-body) becomes :class:`TransportError` with the aiohttp error as ``__cause__``; anything
+with a status goes back to ``_flow`` to judge. Only the first bytes of an error body are read.
+"""
+
+from collections.abc import AsyncIterable
+from typing import Final
+
+import aiohttp
+from multidict import CIMultiDict
+
+from tuskit_client._flow import RequestHead, ResponseHead
+from tuskit_client._types import SSLArgument
+from tuskit_client.exceptions import TransportError
+from tuskit_client.log import logger
+
+_ERROR_BODY_LIMIT: Final = 1024
+
+Body = bytes | AsyncIterable[bytes] | None
+
+
+class Http:
+    """One session, one ``ssl`` argument and one timeout, applied to every request."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        ssl: SSLArgument | None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> None:
+        self.session = session
+        # aiohttp deprecates ssl=None; it meant "default verification", which is True.
+        self.ssl: SSLArgument = True if ssl is None else ssl
+        self.timeout = timeout
+
+    async def send(
+        self, head: RequestHead, body: Body = None, *, expect100: bool = False
+    ) -> ResponseHead:
+        """Send one request and return its head (and the start of an error body)."""
+        logger.debug("%s %s", head.method, head.url)
+        kwargs: dict[str, object] = {}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        try:
+            async with self.session.request(
+                head.method,
+                head.url,
+                headers=head.headers,
+                data=body,
+                ssl=self.ssl,
+                expect100=expect100,
+                **kwargs,  # type: ignore[arg-type]
+            ) as response:
+                text = ""
+                if response.status >= 300 and head.method != "HEAD":
+                    raw = await response.content.read(_ERROR_BODY_LIMIT)
+                    text = raw.decode("utf-8", "replace")
+                return ResponseHead(
+                    status=response.status,
+                    headers=CIMultiDict(response.headers),
+                    url=response.url,
+                    reason=response.reason or "",
+                    body=text,
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise TransportError(f"{head.method} {head.url} failed: {reason}") from exc

@@ -1,0 +1,183 @@
+"""Concatenation: one file split into N partial uploads, or several files joined.
+
+Each part is an ``Upload-Concat: partial`` upload with its own length and no metadata; the
+final POST lists the absolute part URLs in order and carries the metadata (spec §3.8).
+Every part URL is saved under the source's fingerprint as soon as it exists, so an
+interrupted parallel upload resumes part by part.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from yarl import URL
+
+from tuskit_client._engine import Engine, Progress, Span
+from tuskit_client._flow import final_concat, split_ranges
+from tuskit_client._results import UploadResult
+from tuskit_client._resume import StoredUpload
+from tuskit_client._sources import Source
+from tuskit_client.exceptions import UploadNotFound
+from tuskit_client.log import logger
+
+SaveParts = Callable[[StoredUpload], Awaitable[None]]
+
+
+async def _first_error(tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run all, cancel the rest on the first failure and raise that failure itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for task in tasks:
+                group.create_task(task())
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+
+
+async def _part(
+    engine: Engine,
+    endpoint: URL,
+    source: Source,
+    *,
+    index: int,
+    start: int,
+    length: int,
+    known: URL | None,
+    checksum: str | None,
+    progress: Progress,
+    created: Callable[[int, URL], Awaitable[None]],
+) -> None:
+    """Upload one part: continue it when it still exists with the right size, else create."""
+    offset = 0
+    url = known
+    if url is not None:
+        try:
+            status = await engine.status(url)
+        except UploadNotFound:
+            logger.info("part %d (%s) is gone; creating it again", index, url)
+            url = None
+        else:
+            if status.length == length:
+                offset = status.offset
+            else:
+                url = None
+    if url is None:
+        result = await engine.create(endpoint, length=length, concat="partial")
+        url = result.location
+        await created(index, url)
+    await engine.transfer(
+        url,
+        source,
+        Span(start, index),
+        offset=offset,
+        length=length,
+        checksum=checksum,
+        progress=progress,
+    )
+
+
+async def upload_split(
+    engine: Engine,
+    endpoint: URL,
+    source: Source,
+    *,
+    parts: int,
+    metadata_header: str | None,
+    checksum: str | None,
+    progress: Progress,
+    stored: StoredUpload | None,
+    save: SaveParts | None,
+) -> UploadResult:
+    """Split a seekable source of known size into ``parts`` partial uploads and join them."""
+    size = source.size
+    if size is None or not source.seekable:
+        raise ValueError("a split upload needs a seekable source of known size")
+    ranges = split_ranges(size, parts)
+    urls: list[URL | None] = [None] * len(ranges)
+    if stored is not None and stored.size == size and len(stored.parts) == len(ranges):
+        urls = [None if u is None else URL(u) for u in stored.parts]
+    resumed = any(u is not None for u in urls)
+    created_at = stored.created_at if stored else datetime.now(UTC).isoformat()
+    lock = asyncio.Lock()
+
+    async def persist(url: URL | None = None) -> None:
+        if save is not None:
+            async with lock:
+                entry = StoredUpload(
+                    None if url is None else str(url),
+                    size,
+                    tuple(None if u is None else str(u) for u in urls),
+                    created_at,
+                )
+                await save(entry)
+
+    async def created(index: int, url: URL) -> None:
+        urls[index] = url
+        await persist()
+
+    def job(index: int, start: int, end: int) -> Callable[[], Coroutine[Any, Any, None]]:
+        return lambda: _part(
+            engine,
+            endpoint,
+            source,
+            index=index,
+            start=start,
+            length=end - start,
+            known=urls[index],
+            checksum=checksum,
+            progress=progress,
+            created=created,
+        )
+
+    await _first_error([job(i, s, e) for i, (s, e) in enumerate(ranges)])
+    done = [u for u in urls if u is not None]
+    final = await engine.create(
+        endpoint, length=None, metadata_header=metadata_header, concat=final_concat(done)
+    )
+    await persist(final.location)
+    logger.info("concatenated %d parts into %s", len(done), final.location)
+    return UploadResult(final.location, size, size, final.expires, tuple(done), resumed)
+
+
+async def upload_joined(
+    engine: Engine,
+    endpoint: URL,
+    sources: Sequence[Source],
+    *,
+    metadata_header: str | None,
+    parallel_uploads: int,
+    progress: Progress,
+) -> UploadResult:
+    """Upload several sources as partial uploads, ``parallel_uploads`` at a time, then join
+    them in order into one final upload (aiotus ``upload_multiple``)."""
+    semaphore = asyncio.Semaphore(parallel_uploads)
+    urls: list[URL | None] = [None] * len(sources)
+
+    async def created(index: int, url: URL) -> None:
+        urls[index] = url
+
+    def job(index: int, source: Source) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def run() -> None:
+            async with semaphore:
+                await _part(
+                    engine,
+                    endpoint,
+                    source,
+                    index=index,
+                    start=0,
+                    length=source.size or 0,
+                    known=None,
+                    checksum=None,
+                    progress=progress,
+                    created=created,
+                )
+
+        return run
+
+    await _first_error([job(i, s) for i, s in enumerate(sources)])
+    done = [u for u in urls if u is not None]
+    final = await engine.create(
+        endpoint, length=None, metadata_header=metadata_header, concat=final_concat(done)
+    )
+    total = sum(s.size or 0 for s in sources)
+    return UploadResult(final.location, total, total, final.expires, tuple(done))

@@ -1,0 +1,51 @@
+"""Low-level creation calls shaped like ``aiotus.creation``: one POST, no retries."""
+
+from collections.abc import Mapping
+from typing import BinaryIO
+
+import aiohttp
+from yarl import URL
+
+from tuskit_client import _flow
+from tuskit_client._http import Http
+from tuskit_client._sources import open_source
+from tuskit_client._types import Metadata, SSLArgument
+from tuskit_common import encode_metadata
+from tuskit_common import headers as tus
+
+__all__ = ["create", "encode_metadata"]
+
+
+async def create(
+    session: aiohttp.ClientSession,
+    url: str | URL,
+    file: BinaryIO | None,
+    metadata: Metadata | None = None,
+    ssl: SSLArgument | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> URL:
+    """Create an upload and return its absolute URL (``Location`` resolved per RFC 3986).
+
+    ``Upload-Length`` is the file's size. Without a file the length is deferred
+    (``Upload-Defer-Length: 1``), except for a final concatenation (an ``Upload-Concat:
+    final;...`` in ``headers``), which carries neither.
+
+    Raises:
+        ResponseError: the answer is not 201.
+        ProtocolError: the 201 has no ``Location``.
+    """
+    extra = dict(headers or {})
+    concat = next((v for k, v in extra.items() if k.lower() == tus.UPLOAD_CONCAT.lower()), None)
+    length: int | None = None
+    if file is not None:
+        source = await open_source(file)
+        length = source.size
+    head = _flow.creation_request(
+        URL(url),
+        length=length,
+        metadata_header=encode_metadata(metadata) if metadata else None,
+        concat=concat,
+        extra=extra,
+    )
+    response = await Http(session, ssl=ssl).send(head)
+    return _flow.read_creation(response).location
