@@ -88,9 +88,9 @@ class Engine:
         self.config = config
         self.headers = dict(headers or {})
         self.chunk_size = chunk_size
-        self.sleep: Sleep = sleep or asyncio.sleep
-        self.now = now or _utcnow
-        self.random = random or _random.random
+        self.sleep: Sleep = asyncio.sleep if sleep is None else sleep
+        self.now = _utcnow if now is None else now
+        self.random = _random.random if random is None else random
 
     async def call(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run a one-request step, retrying it as the policy says (not 409/460 here)."""
