@@ -8,12 +8,14 @@ success, 1 for an upload, protocol or network failure (one readable line, no tra
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
+from rich.traceback import Traceback
 
 from tuskit_common import TusError
 
@@ -36,10 +38,11 @@ def setup_logging(verbose: bool) -> None:
         logger.addHandler(handler)
 
 
-def fail(message: str) -> NoReturn:
-    """Print one readable line on stderr and exit with code 1."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(FAILURE)
+def report(exc: BaseException, *, verbose: bool, prefix: str = "") -> None:
+    """Say on stderr what failed in one line, after the traceback when ``--verbose``."""
+    if verbose:
+        stderr.print(Traceback.from_exception(type(exc), exc, exc.__traceback__))
+    stderr.print(f"[bold red]error:[/] {escape(prefix + describe(exc))}", soft_wrap=True)
 
 
 def describe(exc: BaseException) -> str:
@@ -48,7 +51,7 @@ def describe(exc: BaseException) -> str:
         return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
     if isinstance(exc, aiohttp.ClientResponseError):
         return f"server answered {exc.status} {exc.message}"
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return "the server did not answer in time"
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0] if text else type(exc).__name__
@@ -61,7 +64,6 @@ def run(coroutine: Coroutine[Any, Any, T], *, verbose: bool) -> T:
     except KeyboardInterrupt:
         stderr.print("interrupted", highlight=False)
         raise typer.Exit(130) from None
-    except (TusError, aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
-        if verbose:
-            stderr.print_exception()
-        fail(describe(exc))
+    except (TimeoutError, TusError, aiohttp.ClientError, OSError, ValueError) as exc:
+        report(exc, verbose=verbose)
+        raise typer.Exit(FAILURE) from None

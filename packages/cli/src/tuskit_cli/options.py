@@ -1,0 +1,52 @@
+"""``tus options``: what a server supports (its OPTIONS answer)."""
+
+import json
+from typing import Annotated
+
+import typer
+
+from tuskit_cli import _console
+from tuskit_cli._options import (
+    ClientOptions,
+    HeaderOption,
+    InsecureOption,
+    RetriesOption,
+    VerboseOption,
+    parse_headers,
+)
+from tuskit_common import ServerCapabilities, format_extensions
+
+
+async def _options(options: ClientOptions, endpoint: str) -> ServerCapabilities:
+    async with options.client(endpoint) as client:
+        return await client.options()
+
+
+def options(
+    endpoint: Annotated[str, typer.Argument(metavar="ENDPOINT", help="The server's creation URL.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    header: HeaderOption = None,
+    retries: RetriesOption = 3,
+    insecure: InsecureOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Show the server's tus versions, extensions, max size and checksum algorithms."""
+    _console.setup_logging(verbose)
+    caps = _console.run(
+        _options(ClientOptions(parse_headers(header), retries, insecure), endpoint),
+        verbose=verbose,
+    )
+    extensions = format_extensions(caps.extensions).split(",") if caps.extensions else []
+    if as_json:
+        document = {
+            "versions": list(caps.versions),
+            "extensions": extensions,
+            "max_size": caps.max_size,
+            "checksum_algorithms": list(caps.checksum_algorithms),
+        }
+        print(json.dumps(document, indent=2))
+        return
+    print(f"versions: {', '.join(caps.versions)}")
+    print(f"extensions: {', '.join(extensions) or '(none)'}")
+    print(f"max size: {'(none)' if caps.max_size is None else caps.max_size}")
+    print(f"checksum algorithms: {', '.join(caps.checksum_algorithms) or '(none)'}")

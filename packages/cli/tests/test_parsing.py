@@ -1,0 +1,76 @@
+"""Pure pieces of the commands: metadata and header options, metadata display."""
+
+from datetime import UTC, datetime
+
+import pytest
+import typer
+from yarl import URL
+
+from tuskit_cli._options import parse_headers
+from tuskit_cli.metadata import format_json, format_lines
+from tuskit_cli.upload import metadata_for, parse_metadata
+from tuskit_client import UploadInfo
+
+
+def test_parse_metadata() -> None:
+    assert parse_metadata(["a=1", "flag", "empty=", "eq=x=y", "ü=ö"]) == {
+        "a": b"1",
+        "flag": None,
+        "empty": b"",
+        "eq": b"x=y",
+        "ü": "ö".encode(),
+    }
+    assert parse_metadata(None) == {}
+    with pytest.raises(typer.BadParameter, match="no key"):
+        parse_metadata(["=value"])
+
+
+def test_metadata_for_adds_filename_and_filetype_unless_given() -> None:
+    assert metadata_for("dir/photo.png", {}) == {"filename": b"photo.png", "filetype": b"image/png"}
+    assert metadata_for("x/noext", {}) == {"filename": b"noext"}
+    given = {"filename": b"other", "filetype": b"text/plain"}
+    assert metadata_for("a.png", given) == given
+    assert metadata_for("-", {"k": None}) == {"k": None}
+
+
+def test_parse_headers() -> None:
+    assert parse_headers(["Authorization: Bearer x", "X-A:b:c", "Empty:"]) == {
+        "Authorization": "Bearer x",
+        "X-A": "b:c",
+        "Empty": "",
+    }
+    for bad in ["NoColon", ": value", "Two Words: x"]:
+        with pytest.raises(typer.BadParameter):
+            parse_headers([bad])
+
+
+def test_format_lines() -> None:
+    assert format_lines(
+        {"filename": "naïve.txt".encode(), "flag": None, "raw": b"\xff\x00", "ctl": b"a\x1bb"}
+    ) == ["filename: naïve.txt", "flag", "raw (base64): /wA=", "ctl (base64): YRti"]
+
+
+def test_format_json() -> None:
+    info = UploadInfo(
+        URL("http://h/files/abc"),
+        3,
+        10,
+        datetime(2030, 1, 1, tzinfo=UTC),
+        {"name": b"a", "flag": None, "raw": b"\xff"},
+    )
+    assert format_json(info) == (
+        "{\n"
+        '  "url": "http://h/files/abc",\n'
+        '  "offset": 3,\n'
+        '  "length": 10,\n'
+        '  "complete": false,\n'
+        '  "expires": "Tue, 01 Jan 2030 00:00:00 GMT",\n'
+        '  "metadata": {\n'
+        '    "name": "a",\n'
+        '    "flag": null\n'
+        "  },\n"
+        '  "metadata_base64": {\n'
+        '    "raw": "/w=="\n'
+        "  }\n"
+        "}"
+    )
