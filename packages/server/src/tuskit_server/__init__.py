@@ -1,5 +1,48 @@
-"""tuskit_server: see the package README for what it holds."""
+"""tuskit_server: a complete tus 1.0.0 server as an aiohttp.web plugin.
 
+Design: :func:`setup_tus` registers one view per tus URL; each HTTP method has a thin
+handler (:mod:`tuskit_server.handlers`) over the pure rules of :mod:`tuskit_server._rules`.
+Storage is a core :class:`~tuskit_server.stores.base.DataStore` plus optional capability
+protocols probed once (:class:`StoreComposer`), locks come from a :class:`Locker`, lifecycle
+callbacks from :class:`Hooks`. :class:`FileStore` (default) and :class:`MemoryStore` ship.
+
+Usage::
+
+    app = web.Application()
+    setup_tus(app, upload_path=Path("uploads"))
+"""
+
+from tuskit_server._app import create_app, serve
+from tuskit_server._config import Cors, Expiration, TusConfig
+from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
+from tuskit_server.errors import HookRejected, UploadExists, UploadInterrupted
+from tuskit_server.hooks import CreateChanges, Hooks
+from tuskit_server.locks import Lock, Locker, MemoryLocker
+from tuskit_server.stores.base import DataStore, StoreComposer
+from tuskit_server.stores.file import FileStore
+from tuskit_server.stores.memory import MemoryStore
 
-__all__ = ["__version__"]
+__all__ = [
+    "TUS_CONFIG_KEY",
+    "Cors",
+    "CreateChanges",
+    "DataStore",
+    "Expiration",
+    "FileStore",
+    "HookRejected",
+    "Hooks",
+    "Lock",
+    "Locker",
+    "MemoryLocker",
+    "MemoryStore",
+    "StoreComposer",
+    "TusConfig",
+    "UploadExists",
+    "UploadInterrupted",
+    "__version__",
+    "create_app",
+    "get_tus",
+    "serve",
+    "setup_tus",
+]

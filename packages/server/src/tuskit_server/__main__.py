@@ -1,0 +1,33 @@
+"""``python -m tuskit_server --dir DIR [--host H] [--port P]``: a server for manual use."""
+
+import argparse
+import logging
+from pathlib import Path
+
+from tuskit_server._app import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m tuskit_server", description=__doc__)
+    parser.add_argument("--dir", type=Path, default=Path("uploads"), help="upload directory")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=1080, help="port to bind (1080)")
+    parser.add_argument("--upload-url", default="/uploads", help="creation URL (/uploads)")
+    parser.add_argument("--max-size", type=int, default=None, help="largest upload in bytes")
+    parser.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-*")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each upload")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    serve(
+        host=args.host,
+        port=args.port,
+        upload_path=args.dir,
+        upload_url=args.upload_url,
+        max_size=args.max_size,
+        behind_proxy=args.behind_proxy,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Reading a PATCH (or POST) body in bounded pieces, stoppable, never raising mid-stream.
+
+:class:`BodyReader` is what a store iterates over. Like tusd's ``bodyReader``
+(digest §4.2) it hides transport failures from the store: on a timeout, a reset, a short
+body or a stop request it simply ends, so the store persists every byte it was handed; the
+handler reads :attr:`BodyReader.error` afterwards and picks the answer. Each read is capped
+at ``read_size`` and at the bytes still allowed, and bounded in time by ``idle_timeout``
+(tusd ``-network-timeout``, digest §4.10). Never ``await request.read()``: aiohttp's
+``client_max_size`` then never caps an upload and memory stays flat.
+"""
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+
+from aiohttp import ClientPayloadError, StreamReader
+
+from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
+from tuskit_server.log import logger
+
+__all__ = ["BodyReader"]
+
+
+class BodyReader:
+    """An async iterator over a request body.
+
+    Args:
+        content: ``request.content``.
+        limit: bytes allowed (the rest of the upload); None for no limit.
+        read_size: the largest piece read at once.
+        idle_timeout: seconds one read may wait for data.
+        hasher: fed with every piece (checksum extension), if given.
+    """
+
+    def __init__(
+        self,
+        content: StreamReader,
+        *,
+        limit: int | None,
+        read_size: int,
+        idle_timeout: float,
+        hasher: Hasher | None = None,
+    ) -> None:
+        self._content = content
+        self.limit = limit
+        self._read_size = read_size
+        self._idle = idle_timeout
+        self.hasher = hasher
+        self.received = 0
+        self.error: ProtocolError | None = None
+        self.finished = False
+        self._stop: ProtocolError | None = None
+        self._timeout: asyncio.Timeout | None = None
+
+    def stop(self, reason: ProtocolError) -> None:
+        """Ask the reader to end at once (lock release, shutdown); first reason wins."""
+        if self._stop is None:
+            self._stop = reason
+        if self._timeout is not None and not self._timeout.expired():
+            self._timeout.reschedule(asyncio.get_running_loop().time())
+
+    @property
+    def complete(self) -> bool:
+        """True when the body was read to its end without any error."""
+        return self.finished and self.error is None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        while True:
+            if self._stop is not None:
+                self.error = self._stop
+                return
+            want = self._read_size
+            if self.limit is not None:
+                want = min(want, self.limit - self.received)
+                if want <= 0:
+                    await self._check_overflow()
+                    return
+            piece = await self._read(want)
+            if piece is None:
+                for salvaged in self._salvage():
+                    yield self._account(salvaged)
+                return
+            if not piece:
+                self.finished = True
+                return
+            yield self._account(piece)
+
+    def _account(self, piece: bytes) -> bytes:
+        self.received += len(piece)
+        if self.hasher is not None:
+            self.hasher.update(piece)
+        return piece
+
+    async def _read(self, want: int) -> bytes | None:
+        """One bounded read; None (with :attr:`error` set) when the body cannot go on."""
+        try:
+            async with asyncio.timeout(self._idle) as timeout:
+                self._timeout = timeout
+                return await self._content.read(want)
+        except TimeoutError:
+            self.error = self._stop or ServerError(
+                "timed out reading the request body", code="read_timeout"
+            )
+        except ClientPayloadError as exc:
+            logger.debug("request body ended early: %s", exc)
+            self.error = self._stop or BadRequest(
+                "the request body is shorter than announced", code="body_incomplete"
+            )
+        except OSError as exc:
+            logger.debug("connection lost while reading the body: %s", exc)
+            self.error = self._stop or ServerError(
+                "the connection was lost while reading the body", code="connection_reset"
+            )
+        finally:
+            self._timeout = None
+        return None
+
+    async def _check_overflow(self) -> None:
+        """At the limit: a body with more bytes is too large (digest §1.3, keep the rest)."""
+        if self._content.at_eof():
+            self.finished = True
+            return
+        extra = await self._read(1)
+        if extra is None:
+            return
+        if extra:
+            self.error = TooLarge(
+                "the request body runs past the upload's length", code="body_too_large"
+            )
+        else:
+            self.finished = True
+
+    def _salvage(self) -> list[bytes]:
+        """Bytes aiohttp buffered before the connection failed (best effort, digest §4.2).
+
+        ``StreamReader.read`` raises the stored exception without handing out what is
+        still buffered; the spec asks servers to keep as much as possible, so the buffer is
+        taken directly when aiohttp's internals look as expected.
+        """
+        buffer = getattr(self._content, "_buffer", None)
+        offset = getattr(self._content, "_buffer_offset", 0)
+        if not isinstance(buffer, collections.deque) or not isinstance(offset, int):
+            return []
+        pieces = [bytes(p) for p in buffer]
+        buffer.clear()
+        if pieces and offset:
+            pieces[0] = pieces[0][offset:]
+        self._content._buffer_offset = 0
+        if self.limit is not None:
+            room = self.limit - self.received
+            kept: list[bytes] = []
+            for piece in pieces:
+                kept.append(piece[:room])
+                room -= len(kept[-1])
+            pieces = kept
+        return [p for p in pieces if p]

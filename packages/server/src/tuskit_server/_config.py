@@ -1,0 +1,95 @@
+"""The frozen configuration of one ``setup_tus`` call, and its option types. No I/O."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from aiohttp import web
+
+from tuskit_common import Extension, Resource
+from tuskit_server.hooks import Hooks
+from tuskit_server.locks import Locker
+from tuskit_server.stores.base import DataStore
+
+__all__ = ["Cors", "Decorator", "Expiration", "OnUploadDone", "TusConfig"]
+
+Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: aiohttp-tus's ``decorator``: wraps every tus view except OPTIONS.
+Decorator: TypeAlias = Callable[[Handler], Handler]
+#: aiohttp-tus's ``on_upload_done(request, resource, file_path)``; file_path is None for
+#: stores without local files.
+OnUploadDone: TypeAlias = Callable[[web.Request, Resource, Path | None], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Cors:
+    """Built-in CORS (digest §4.7). The default allows any origin, like tusd and @tus/server.
+
+    Attributes:
+        origins: allowed origins (``"*"`` for any); others get 403.
+        credentials: send ``Access-Control-Allow-Credentials: true`` (never with a bare ``*``:
+            the request's origin is echoed instead).
+        max_age: preflight cache lifetime in seconds.
+        expose_headers / allow_headers: extra names on top of the tus ones.
+    """
+
+    origins: Sequence[str] = ("*",)
+    credentials: bool = False
+    max_age: int = 86400
+    allow_headers: Sequence[str] = ()
+    expose_headers: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Expiration:
+    """Expiry of unfinished uploads, counted from their last write (digest §3.4).
+
+    Attributes:
+        after: idle time after which an unfinished upload expires (default 7 days).
+        sweep_interval: how often the background sweeper runs.
+        tombstone_ttl: how long an expired or terminated id answers 410 before it is forgotten
+            (404 afterwards).
+    """
+
+    after: timedelta = timedelta(days=7)
+    sweep_interval: timedelta = timedelta(minutes=10)
+    tombstone_ttl: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class TusConfig:
+    """Everything one ``setup_tus`` call configured (see its docstring for each option)."""
+
+    upload_url: str
+    upload_path: Path | None
+    store: DataStore | None
+    upload_resource_name: str | None = None
+    allow_overwrite_files: bool = False
+    decorator: Decorator | None = None
+    on_upload_done: OnUploadDone | None = None
+    json_dumps: Callable[[Any], str] | None = None
+    json_loads: Callable[[str], Any] | None = None
+    locker: Locker | None = None
+    max_size: int | None = None
+    hooks: Hooks = field(default_factory=Hooks)
+    cors: Cors | None = field(default_factory=Cors)
+    expiration: Expiration | None = field(default_factory=Expiration)
+    checksum_algorithms: tuple[str, ...] = ("sha1", "md5", "sha256", "sha512", "crc32")
+    lock_timeout: float = 20.0
+    download: bool = True
+    metadata_limit: int = 4096
+    behind_proxy: bool = False
+    extensions: frozenset[Extension] | None = None
+    idle_timeout: float = 60.0
+    read_size: int = 64 * 1024
+    protect_finished: bool = False
+    retry_after: int = 5
+    clock: Callable[[], datetime] = utc_now
+    id_factory: Callable[[], str] | None = None

@@ -1,0 +1,195 @@
+"""The live state of one ``setup_tus``: stores, locker, in-flight bodies, the clock.
+
+One :class:`Endpoint` per upload URL. It resolves the store of a request (a fixed ``store``,
+or a :class:`FileStore` per formatted ``upload_path`` for named URLs), holds locks, tracks
+the PATCH bodies being read (so shutdown can stop them), builds absolute ``Location`` URLs
+and remembers which pending final uploads wait for which partials.
+"""
+
+import asyncio
+import contextlib
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from tuskit_common import Extension, NotFound, ProtocolError, ServiceUnavailable, headers
+from tuskit_server._body import BodyReader
+from tuskit_server._config import TusConfig
+from tuskit_server._rules import external_origin
+from tuskit_server.locks import Locker, MemoryLocker, hold
+from tuskit_server.stores.base import StoreComposer
+from tuskit_server.stores.file import FileStore
+
+__all__ = ["Endpoint"]
+
+_FIELD = re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}")
+
+
+class Endpoint:
+    """Runtime of one upload URL."""
+
+    def __init__(self, config: TusConfig) -> None:
+        self.config = config
+        self.locker: Locker = config.locker or MemoryLocker()
+        self.readers: set[BodyReader] = set()
+        self.shutting_down = False
+        self._drained: asyncio.Event | None = None
+        #: partial id -> ids of final uploads created before it finished
+        self.pending_finals: dict[str, set[str]] = {}
+        self._stores: dict[Path, StoreComposer] = {}
+        self._fixed: StoreComposer | None = None
+        self._template: str | None = None
+        if config.store is not None:
+            self._fixed = StoreComposer.from_store(config.store)
+            probe = self._fixed
+        else:
+            if config.upload_path is None:
+                raise ValueError("setup_tus needs upload_path or store")
+            template = str(config.upload_path)
+            if _FIELD.search(template):
+                self._template = template
+            else:
+                self._fixed = StoreComposer.from_store(self._file_store(config.upload_path))
+            probe = self._fixed or StoreComposer.from_store(self._file_store(Path(".")))
+        self.extensions = probe.extensions(
+            wanted=config.extensions,
+            expiration=config.expiration is not None,
+            checksum=bool(config.checksum_algorithms),
+        )
+        self.algorithms = (
+            config.checksum_algorithms if Extension.CHECKSUM in self.extensions else ()
+        )
+        self.can_download = config.download and probe.downloader is not None
+
+    def _file_store(self, path: Path) -> FileStore:
+        kwargs = {}
+        if self.config.json_dumps is not None:
+            kwargs["json_dumps"] = self.config.json_dumps
+        if self.config.json_loads is not None:
+            kwargs["json_loads"] = self.config.json_loads
+        return FileStore(path, clock=self.config.clock, **kwargs)  # type: ignore[arg-type]
+
+    # -- stores ------------------------------------------------------------------------------
+
+    def stores(self) -> list[StoreComposer]:
+        """Every store opened so far (the fixed one, or one per formatted path)."""
+        return [self._fixed] if self._fixed is not None else list(self._stores.values())
+
+    async def store(self, request: web.Request) -> StoreComposer:
+        """The store serving ``request`` (named URLs: ``upload_path`` formatted, §aiohttp-tus).
+
+        Raises:
+            NotFound: a match_info value that could escape the directory (``..``, ``.``).
+        """
+        if self._fixed is not None:
+            return self._fixed
+        assert self._template is not None
+        values: dict[str, str] = {}
+        for name in _FIELD.findall(self._template):
+            value = request.match_info.get(name, "")
+            if value in ("", ".", "..") or any(c in value for c in "/\\\0"):
+                raise NotFound("no such upload")
+            values[name] = value
+        path = Path(_FIELD.sub(lambda m: values[m.group(1)], self._template))
+        composer = self._stores.get(path)
+        if composer is None:
+            composer = StoreComposer.from_store(self._file_store(path))
+            await composer.core.open()
+            self._stores[path] = composer
+        return composer
+
+    async def open(self) -> None:
+        """Open the fixed store (named-path stores open on first use)."""
+        if self._fixed is not None:
+            await self._fixed.core.open()
+
+    async def close(self) -> None:
+        """Close every store opened."""
+        for composer in self.stores():
+            await composer.core.close()
+
+    # -- time, ids, locks --------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The current time from the configured clock."""
+        return self.config.clock()
+
+    def expires_at(self) -> datetime | None:
+        """The expiry of an upload written now, or None when expiration is off."""
+        if Extension.EXPIRATION not in self.extensions or self.config.expiration is None:
+            return None
+        return self.now() + self.config.expiration.after
+
+    def new_id(self) -> str:
+        """An unguessable id: 128 random bits (security §7)."""
+        factory = self.config.id_factory
+        return factory() if factory is not None else secrets.token_hex(16)
+
+    @asynccontextmanager
+    async def locked(
+        self, upload_id: str, on_release: Callable[[], None] = lambda: None
+    ) -> AsyncIterator[None]:
+        """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3)."""
+        async with hold(
+            self.locker, upload_id, wait=self.config.lock_timeout, on_release=on_release
+        ):
+            yield
+
+    @asynccontextmanager
+    async def reading(self, reader: BodyReader) -> AsyncIterator[None]:
+        """Track a body being read so that shutdown can stop it."""
+        if self.shutting_down:
+            raise ServiceUnavailable("the server is shutting down")
+        self.readers.add(reader)
+        try:
+            yield
+        finally:
+            self.readers.discard(reader)
+            if not self.readers and self._drained is not None:
+                self._drained.set()
+
+    def stop_readers(self, reason: ProtocolError) -> None:
+        """Stop every body being read (server shutdown: they persist and answer 503)."""
+        self.shutting_down = True
+        for reader in list(self.readers):
+            reader.stop(reason)
+
+    async def wait_readers(self, grace: float) -> None:
+        """Give stopped readers up to ``grace`` seconds to persist and answer."""
+        if not self.readers:
+            return
+        self._drained = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._drained.wait()
+
+    # -- URLs --------------------------------------------------------------------------------
+
+    def origin(self, request: web.Request) -> tuple[str, str]:
+        """The scheme and host the client used (proxy headers only when trusted)."""
+        if not self.config.behind_proxy:
+            return request.scheme, request.host
+        forwarded = request.forwarded[0] if request.forwarded else None
+        return external_origin(
+            scheme=request.scheme,
+            host=request.host,
+            forwarded=forwarded,
+            forwarded_host=request.headers.get(headers.X_FORWARDED_HOST),
+            forwarded_proto=request.headers.get(headers.X_FORWARDED_PROTO),
+        )
+
+    @staticmethod
+    def collection_path(request: web.Request, *, on_upload: bool) -> str:
+        """The raw path of the upload collection this request addressed."""
+        path = request.rel_url.raw_path.rstrip("/")
+        return path.rsplit("/", 1)[0] if on_upload else path
+
+    def location(self, request: web.Request, upload_id: str) -> str:
+        """The absolute URL of an upload created by this POST (spec §3.1, digest tuskit)."""
+        scheme, host = self.origin(request)
+        return f"{scheme}://{host}{self.collection_path(request, on_upload=False)}/{upload_id}"

@@ -1,0 +1,53 @@
+"""The expiration sweeper: removes unfinished uploads idle for too long (digest §3.4).
+
+Runs as a task owned by ``cleanup_ctx``. Each pass asks every store of the endpoint for
+expired ids, re-checks each one under its lock, removes it (the store keeps a tombstone, so
+the id answers 410) and finally forgets tombstones older than ``tombstone_ttl`` (404).
+"""
+
+import asyncio
+
+from tuskit_common import ProtocolError
+from tuskit_server._endpoint import Endpoint
+from tuskit_server._rules import is_expired
+from tuskit_server.log import logger
+
+__all__ = ["run_sweeper", "sweep"]
+
+
+async def sweep(endpoint: Endpoint) -> int:
+    """One pass; returns how many uploads expired."""
+    expiration = endpoint.config.expiration
+    if expiration is None:
+        return 0
+    count = 0
+    for composer in endpoint.stores():
+        expirer = composer.expirer
+        if expirer is None:
+            continue
+        for upload_id in await expirer.expired(endpoint.now()):
+            try:
+                async with endpoint.locked(upload_id):
+                    resource = await composer.core.get(upload_id)
+                    if is_expired(resource, endpoint.now()):
+                        await expirer.expire(upload_id)
+                        count += 1
+                        logger.info("upload %s expired", upload_id)
+            except ProtocolError as exc:
+                logger.debug("upload %s not expired now: %s", upload_id, exc.message)
+        await expirer.forget(endpoint.now() - expiration.tombstone_ttl)
+    return count
+
+
+async def run_sweeper(endpoint: Endpoint) -> None:
+    """Sweep every ``sweep_interval`` until cancelled; a failing pass is logged, not fatal."""
+    expiration = endpoint.config.expiration
+    if expiration is None:
+        return
+    interval = expiration.sweep_interval.total_seconds()
+    while True:
+        try:
+            await sweep(endpoint)
+        except Exception:
+            logger.exception("expiration sweep failed for %s", endpoint.config.upload_url)
+        await asyncio.sleep(interval)

@@ -1,0 +1,253 @@
+"""``setup_tus``: register the tus routes of one upload URL on an aiohttp application.
+
+aiohttp-tus's signature and meaning are kept (an aiohttp-tus user changes one import); the
+new options are keyword-only. Configuration lives under the typed :data:`TUS_CONFIG_KEY`
+as a mapping keyed by upload URL, so ``setup_tus`` may be called several times per app.
+The store is opened, the expiry sweeper started and both closed in ``cleanup_ctx``; in-flight
+PATCH bodies are stopped in ``on_shutdown`` (aiohttp runs it while connections are still
+open, before ``cleanup_ctx`` unwinds), so they persist what arrived and answer 503.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+
+from tuskit_common import ALGORITHMS, Extension, ServiceUnavailable
+from tuskit_server import handlers
+from tuskit_server._config import Cors, Decorator, Expiration, OnUploadDone, TusConfig, utc_now
+from tuskit_server._endpoint import Endpoint
+from tuskit_server._expect import make_expect_handler
+from tuskit_server._expiry import run_sweeper
+from tuskit_server._views import MethodHandler, make_view
+from tuskit_server.hooks import Hooks
+from tuskit_server.locks import Locker
+from tuskit_server.stores.base import DataStore
+
+__all__ = ["ENDPOINTS_KEY", "TUS_CONFIG_KEY", "get_tus", "setup_tus"]
+
+#: Every ``setup_tus`` configuration of an app, keyed by upload URL.
+TUS_CONFIG_KEY: Final = web.AppKey("tuskit_server.config", dict[str, TusConfig])
+#: The live endpoints (stores, locks) behind those configurations.
+ENDPOINTS_KEY: Final = web.AppKey("tuskit_server.endpoints", dict[str, Endpoint])
+
+#: Seconds ``on_shutdown`` gives interrupted PATCHes to persist and answer.
+SHUTDOWN_GRACE = 5.0
+
+
+def setup_tus(
+    app: web.Application,
+    *,
+    upload_path: str | Path | None = None,
+    upload_url: str = "/uploads",
+    upload_resource_name: str | None = None,
+    allow_overwrite_files: bool = False,
+    decorator: Decorator | None = None,
+    on_upload_done: OnUploadDone | None = None,
+    json_dumps: Callable[[Any], str] = json.dumps,
+    json_loads: Callable[[str], Any] = json.loads,
+    store: DataStore | None = None,
+    locker: Locker | None = None,
+    max_size: int | None = None,
+    hooks: Hooks | None = None,
+    cors: Cors | bool | None = True,
+    expiration: Expiration | timedelta | None = Expiration(),  # noqa: B008 - frozen value
+    checksum_algorithms: Iterable[str] = tuple(ALGORITHMS),
+    lock_timeout: float = 20.0,
+    download: bool = True,
+    metadata_limit: int = 4096,
+    behind_proxy: bool = False,
+    extensions: Iterable[Extension] | None = None,
+    idle_timeout: float = 60.0,
+    protect_finished: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    id_factory: Callable[[], str] | None = None,
+) -> web.Application:
+    """Serve tus 1.0.0 uploads under ``upload_url`` and return ``app``.
+
+    Args:
+        app: the application (or sub-application) to register routes on.
+        upload_path: directory of the default :class:`FileStore`; may contain the
+            ``{placeholders}`` of a named ``upload_url`` (aiohttp-tus), formatted from
+            ``request.match_info`` per request. Not needed when ``store`` is given.
+        upload_url: the creation URL; uploads live at ``<upload_url>/<id>``. A trailing
+            slash is accepted on requests either way.
+        upload_resource_name: route name of the creation URL (the upload URL route is
+            ``<name>_resource``), for ``app.router[name].url_for()``.
+        allow_overwrite_files: accepted for aiohttp-tus compatibility. tuskit stores each
+            upload under its random id and never under a client-chosen name, so nothing is
+            ever overwritten whatever its value.
+        decorator: wraps every tus view except OPTIONS (e.g. authentication); it also runs
+            in the ``Expect: 100-continue`` check, before the body is sent.
+        on_upload_done: ``async (request, resource, file_path)``, awaited once when an upload
+            completes (after the ``post_finish`` hook).
+        json_dumps / json_loads: the FileStore's info-file codec.
+        store: any :class:`DataStore` (instead of ``upload_path``); extensions follow its
+            capabilities.
+        locker: per-upload locks (default: :class:`MemoryLocker`, one process).
+        max_size: the largest upload in bytes (``Tus-Max-Size``, 413 above it); None: no cap.
+        hooks: :class:`Hooks` (pre_create, post_create, post_receive, pre_finish,
+            post_finish, pre_terminate, post_terminate).
+        cors: :class:`Cors`; True (default) allows any origin, None/False turns CORS off.
+        expiration: :class:`Expiration` or an idle timedelta (default 7 days, swept every
+            10 minutes); None turns expiration off.
+        checksum_algorithms: offered ``Upload-Checksum`` algorithms (default sha1, md5,
+            sha256, sha512, crc32); empty turns checksum off. sha1 is required by the spec.
+        lock_timeout: seconds a request waits for a busy upload before 423.
+        download: serve finished uploads on GET ``<upload_url>/<id>``.
+        metadata_limit: the largest ``Upload-Metadata`` in bytes (400 above it).
+        behind_proxy: trust ``Forwarded`` / ``X-Forwarded-Host`` / ``-Proto`` for Location.
+        extensions: switch extensions off by listing the ones wanted (default: all the
+            store can do). ``checksum-trailer`` is never offered (see the README).
+        idle_timeout: seconds one body read may stall before the PATCH ends with 500.
+        protect_finished: refuse (403) to terminate finished uploads.
+        clock: time source (tests inject one). id_factory: upload ids (default 128 random
+            bits); ids must match ``[A-Za-z0-9_-]{1,128}``.
+
+    Returns:
+        ``app``, as aiohttp-tus did.
+
+    Raises:
+        ValueError: a second setup for the same URL, no upload_path and no store, or an
+            invalid option.
+    """
+    if upload_path is None and store is None:
+        raise ValueError("setup_tus needs upload_path or store")
+    algorithms = tuple(checksum_algorithms)
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if unknown:
+        raise ValueError(f"unsupported checksum algorithms: {unknown}")
+    if algorithms and "sha1" not in algorithms:
+        raise ValueError("the checksum extension requires sha1 (spec §checksum)")
+    if max_size is not None and max_size < 0:
+        raise ValueError("max_size must be non-negative")
+    if isinstance(expiration, timedelta):
+        expiration = Expiration(after=expiration)
+    config = TusConfig(
+        upload_url=upload_url,
+        upload_path=Path(upload_path) if upload_path is not None else None,
+        store=store,
+        upload_resource_name=upload_resource_name,
+        allow_overwrite_files=allow_overwrite_files,
+        decorator=decorator,
+        on_upload_done=on_upload_done,
+        json_dumps=json_dumps,
+        json_loads=json_loads,
+        locker=locker,
+        max_size=max_size,
+        hooks=hooks or Hooks(),
+        cors=Cors() if cors is True else (cors or None),
+        expiration=expiration,
+        checksum_algorithms=algorithms,
+        lock_timeout=lock_timeout,
+        download=download,
+        metadata_limit=metadata_limit,
+        behind_proxy=behind_proxy,
+        extensions=frozenset(extensions) if extensions is not None else None,
+        idle_timeout=idle_timeout,
+        protect_finished=protect_finished,
+        clock=clock,
+        id_factory=id_factory,
+    )
+    base = upload_url.rstrip("/")
+    configs = app.get(TUS_CONFIG_KEY)
+    if configs is None:
+        configs = app[TUS_CONFIG_KEY] = {}
+        app[ENDPOINTS_KEY] = {}
+    if base in configs:
+        raise ValueError(f"setup_tus was already called for {upload_url!r}")
+    endpoint = Endpoint(config)
+    configs[base] = config
+    app[ENDPOINTS_KEY][base] = endpoint
+    _add_routes(app, endpoint, base)
+    app.cleanup_ctx.append(_lifecycle(endpoint))
+    app.on_shutdown.append(_shutdown(endpoint))
+    return app
+
+
+def _route_names(config: TusConfig, base: str) -> tuple[str, str]:
+    if config.upload_resource_name is not None:
+        return config.upload_resource_name, f"{config.upload_resource_name}_resource"
+    digest = hashlib.sha1(base.encode(), usedforsecurity=False).hexdigest()[:16]
+    return f"tus_upload_{digest}", f"tus_resource_{digest}"
+
+
+def _add_routes(app: web.Application, endpoint: Endpoint, base: str) -> None:
+    """OPTIONS/POST on the collection; OPTIONS/HEAD/PATCH/POST(override)/DELETE/GET on
+    ``<base>/{id}``, DELETE and GET only when the store can terminate / serve files."""
+    collection_name, resource_name = _route_names(endpoint.config, base)
+    collection: dict[str, MethodHandler] = {
+        "OPTIONS": handlers.options,
+        "POST": handlers.post,
+    }
+    upload: dict[str, MethodHandler] = {
+        "OPTIONS": handlers.options,
+        "HEAD": handlers.head,
+        "PATCH": handlers.patch,
+    }
+    if Extension.TERMINATION in endpoint.extensions:
+        upload["DELETE"] = handlers.delete
+    if endpoint.can_download:
+        upload["GET"] = handlers.get
+    collection_view = make_view(endpoint, collection, on_upload=False)
+    upload_view = make_view(endpoint, upload, on_upload=True)
+    post_expect = make_expect_handler(endpoint, on_upload=False)
+    upload_expect = make_expect_handler(endpoint, on_upload=True)
+    for path, name in ((base or "/", collection_name), (base + "/", None)):
+        if path == "/" and name is None:
+            continue
+        resource = app.router.add_resource(path, name=name)
+        for method in collection:
+            expect = post_expect if method == "POST" else None
+            resource.add_route(method, collection_view, expect_handler=expect)
+    resource = app.router.add_resource(base + "/{id}", name=resource_name)
+    for method in [*upload, "POST"]:
+        expect = upload_expect if method in ("PATCH", "POST") else None
+        resource.add_route(method, upload_view, expect_handler=expect)
+
+
+def _lifecycle(
+    endpoint: Endpoint,
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        await endpoint.open()
+        sweeper = None
+        if endpoint.config.expiration is not None and Extension.EXPIRATION in endpoint.extensions:
+            sweeper = asyncio.create_task(run_sweeper(endpoint), name="tuskit-expiry-sweeper")
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await endpoint.close()
+
+    return lifecycle
+
+
+def _shutdown(endpoint: Endpoint) -> Callable[[web.Application], Any]:
+    async def on_shutdown(_: web.Application) -> None:
+        endpoint.stop_readers(ServiceUnavailable("the server is shutting down"))
+        await endpoint.wait_readers(SHUTDOWN_GRACE)
+
+    return on_shutdown
+
+
+def get_tus(app: web.Application) -> Mapping[str, TusConfig]:
+    """The configurations registered by :func:`setup_tus`, keyed by upload URL.
+
+    Raises:
+        RuntimeError: ``setup_tus`` was never called for ``app``.
+    """
+    configs = app.get(TUS_CONFIG_KEY)
+    if configs is None:
+        raise RuntimeError("tus is not set up for this application; call setup_tus(app, ...)")
+    return configs

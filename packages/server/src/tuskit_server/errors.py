@@ -1,0 +1,47 @@
+"""Server-side errors beyond the shared tree in :mod:`tuskit_common.errors`. Pure, no I/O.
+
+Handlers, stores, lockers and hooks raise :class:`tuskit_common.ProtocolError` subclasses;
+:func:`tuskit_server._responses.error_response` turns them into responses in one place::
+
+    ProtocolError (tuskit_common)
+    ├── HookRejected          any status a hook chooses (default 400)
+    ├── UploadInterrupted     400  upload_interrupted  (a newer request took the lock)
+    └── UploadExists          409  upload_exists        (a store refused a duplicate id)
+"""
+
+from tuskit_common import BadRequest, ProtocolError
+
+
+class HookRejected(ProtocolError):
+    """Raised by a hook to refuse a request with ``status`` and a readable ``message``.
+
+    Example: ``raise HookRejected("uploads are closed", status=403)`` in ``pre_create``.
+    """
+
+    default_code = "hook_rejected"
+
+    def __init__(self, message: str, *, status: int = 400, code: str | None = None) -> None:
+        if not 400 <= status <= 599:
+            raise ValueError(f"a hook rejection needs a 4xx or 5xx status, got {status}")
+        super().__init__(message, code=code)
+        self.http_status = status
+
+
+class UploadInterrupted(BadRequest):
+    """400: a newer request for the same upload asked this one to stop (tusd's behaviour)."""
+
+    default_code = "upload_interrupted"
+
+
+class UploadExists(ProtocolError):
+    """409: a store was asked to create an id it already holds."""
+
+    status = 409
+    default_code = "upload_exists"
+
+
+def status_of(error: ProtocolError) -> int:
+    """The HTTP status an error is answered with."""
+    if isinstance(error, HookRejected):
+        return error.http_status
+    return error.status

@@ -1,0 +1,215 @@
+"""What several handlers share: loading an upload, receiving a body, finishing an upload.
+
+Thin async glue between aiohttp, the store and :mod:`tuskit_server._rules`; the checks
+themselves are in ``_rules``.
+"""
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from tuskit_common import (
+    BadRequest,
+    Checksum,
+    ChecksumMismatch,
+    Gone,
+    NotFound,
+    ProtocolError,
+    Resource,
+    ServerError,
+    headers,
+    new_hasher,
+)
+from tuskit_server import _rules
+from tuskit_server._body import BodyReader
+from tuskit_server._endpoint import Endpoint
+from tuskit_server.errors import UploadInterrupted
+from tuskit_server.hooks import call_hook
+from tuskit_server.log import logger
+from tuskit_server.stores.base import StoreComposer
+
+__all__ = [
+    "AppendRequest",
+    "bad_partial",
+    "finish",
+    "interrupt",
+    "load",
+    "new_reader",
+    "precheck_append",
+    "receive",
+    "settle_finals",
+    "try_concatenate",
+    "upload_id",
+]
+
+
+def upload_id(request: web.Request) -> str:
+    """The validated id in the URL (security §7: before any storage access)."""
+    return _rules.check_id(request.match_info.get("id", ""))
+
+
+async def load(endpoint: Endpoint, composer: StoreComposer, upload: str) -> Resource:
+    """The stored upload; 410 when its expiry has passed even before the sweeper ran."""
+    resource = await composer.core.get(upload)
+    if _rules.is_expired(resource, endpoint.now()):
+        raise Gone("the upload has expired")
+    return resource
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """The body-free facts of a PATCH, checked before the body or the lock."""
+
+    upload_id: str
+    checksum: Checksum | None
+    content_length: int | None
+
+
+def precheck_append(endpoint: Endpoint, request: web.Request) -> AppendRequest:
+    """Version (412), media type (415), id (404), header syntax (400) of a PATCH."""
+    _rules.check_version(request.headers.get(headers.TUS_RESUMABLE))
+    _rules.check_media_type(request.headers.get(headers.CONTENT_TYPE))
+    upload = upload_id(request)
+    _rules.parse_offset_header(request.headers.get(headers.UPLOAD_OFFSET))
+    content_length = _rules.parse_content_length(request.headers.get(headers.CONTENT_LENGTH))
+    checksum = _rules.parse_checksum_header(
+        request.headers.get(headers.UPLOAD_CHECKSUM), endpoint.algorithms
+    )
+    return AppendRequest(upload, checksum, content_length)
+
+
+def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | None) -> BodyReader:
+    """A body reader for this request (limit set once the upload is loaded)."""
+    return BodyReader(
+        request.content,
+        limit=0,
+        read_size=endpoint.config.read_size,
+        idle_timeout=endpoint.config.idle_timeout,
+        hasher=new_hasher(checksum.algorithm) if checksum is not None else None,
+    )
+
+
+def interrupt(reader: BodyReader) -> None:
+    """The lock's release callback: a newer request wants this upload (digest §4.3)."""
+    reader.stop(UploadInterrupted("a newer request for this upload interrupted this one"))
+
+
+async def receive(
+    endpoint: Endpoint,
+    request: web.Request,
+    composer: StoreComposer,
+    resource: Resource,
+    reader: BodyReader,
+    checksum: Checksum | None,
+    *,
+    was_complete: bool,
+) -> Resource:
+    """Stream the body into the store under the caller's lock; finish the upload if done.
+
+    Bytes are kept on every failure (spec §1.2 "store as much as possible"), except for a
+    checksummed chunk, which is kept only when complete and matching (spec §3.5).
+
+    Raises:
+        ChecksumMismatch (460); the reader's error (400 interrupted, 413 too long, 500
+        timeout or reset, 503 shutdown) after persisting.
+    """
+    offset = resource.offset
+    expires_at = None if resource.is_final else endpoint.expires_at()
+    async with endpoint.reading(reader):
+        if checksum is not None and composer.staged is not None:
+            hasher = reader.hasher
+
+            def accept() -> bool:
+                return reader.complete and hasher is not None and hasher.digest() == checksum.digest
+
+            updated = await composer.staged.write_staged(
+                resource.id, offset, reader, accept=accept, expires_at=expires_at
+            )
+        else:
+            updated = await composer.core.write(resource.id, offset, reader, expires_at=expires_at)
+    logger.info(
+        "upload %s: %d bytes received, offset %d -> %d",
+        resource.id,
+        reader.received,
+        offset,
+        updated.offset,
+    )
+    if updated.offset != offset:
+        await call_hook("post_receive", endpoint.config.hooks.post_receive, request, updated)
+    if updated.is_complete and not was_complete:
+        await finish(endpoint, request, composer, updated)
+    if reader.error is not None:
+        raise reader.error
+    if checksum is not None and updated.offset == offset and reader.received:
+        raise ChecksumMismatch(f"the body does not match its {checksum.algorithm} checksum")
+    return updated
+
+
+async def finish(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, resource: Resource
+) -> None:
+    """Run pre_finish, post_finish and aiohttp-tus's on_upload_done, once per upload."""
+    logger.info("upload %s complete (%s bytes)", resource.id, resource.length)
+    hooks = endpoint.config.hooks
+    await call_hook("pre_finish", hooks.pre_finish, request, resource)
+    await call_hook("post_finish", hooks.post_finish, request, resource)
+    done = endpoint.config.on_upload_done
+    if done is not None:
+        path = None
+        if composer.downloader is not None:
+            path = await composer.downloader.data_path(resource.id)
+        try:
+            await done(request, resource, path)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            logger.exception("on_upload_done failed for upload %s", resource.id)
+            raise ServerError("the on_upload_done callback failed") from exc
+
+
+async def try_concatenate(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, final: Resource
+) -> Resource:
+    """Build a final upload once all its partials are finished (digest §3.8), under the
+    final's lock held by the caller; returns the final as it is now."""
+    if final.is_complete or composer.concatenator is None:
+        return final
+    partials: list[Resource] = []
+    for partial_id in final.partial_ids:
+        try:
+            partials.append(await composer.core.get(partial_id))
+        except (NotFound, Gone):
+            logger.warning("final upload %s lost its partial %s", final.id, partial_id)
+            return final
+    if not all(p.is_complete for p in partials):
+        return final
+    final = await composer.concatenator.concatenate(final.id, final.partial_ids)
+    for partial_id in final.partial_ids:
+        waiting = endpoint.pending_finals.get(partial_id)
+        if waiting is not None:
+            waiting.discard(final.id)
+            if not waiting:
+                del endpoint.pending_finals[partial_id]
+    await finish(endpoint, request, composer, final)
+    return final
+
+
+async def settle_finals(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, partial_id: str
+) -> None:
+    """After a partial finished: build the pending finals that waited for it
+    (concatenation-unfinished). Failures are logged; HEAD on the final retries."""
+    for final_id in sorted(endpoint.pending_finals.get(partial_id, set())):
+        try:
+            async with endpoint.locked(final_id):
+                final = await composer.core.get(final_id)
+                await try_concatenate(endpoint, request, composer, final)
+        except ProtocolError as exc:
+            logger.warning("could not build final upload %s yet: %s", final_id, exc.message)
+
+
+def bad_partial(url: str, error: ProtocolError) -> BadRequest:
+    """A 400 naming the Upload-Concat URL that could not be used."""
+    return BadRequest(
+        f"Upload-Concat URL {url!r} is not usable: {error.message}", code="invalid_concat_url"
+    )

@@ -1,0 +1,60 @@
+"""PATCH ``<upload>``: append the body at the current offset (spec §1.2 PATCH)."""
+
+from aiohttp import web
+
+from tuskit_common import headers
+from tuskit_common.values import format_uint
+from tuskit_server import _rules
+from tuskit_server._endpoint import Endpoint
+from tuskit_server.handlers._shared import (
+    interrupt,
+    load,
+    new_reader,
+    precheck_append,
+    receive,
+    settle_finals,
+)
+
+__all__ = ["patch"]
+
+
+async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
+    """204 with the new Upload-Offset (MUST) and Upload-Expires (spec §3.4 MUST).
+
+    412 version, 415 media type, 400 bad headers, 404/410 unknown or gone, 403 final upload,
+    409 offset mismatch (with the current offset), 413 too long, 460 checksum mismatch,
+    423 lock busy; a newer request interrupts this one (400) after its bytes are stored.
+    """
+    checked = precheck_append(endpoint, request)
+    composer = await endpoint.store(request)
+    reader = new_reader(endpoint, request, checked.checksum)
+    async with endpoint.locked(checked.upload_id, lambda: interrupt(reader)):
+        resource = await load(endpoint, composer, checked.upload_id)
+        plan = _rules.plan_append(
+            resource,
+            offset_header=request.headers.get(headers.UPLOAD_OFFSET),
+            length_header=request.headers.get(headers.UPLOAD_LENGTH),
+            content_length=checked.content_length,
+            max_size=endpoint.config.max_size,
+        )
+        was_complete = resource.is_complete
+        if plan.declare_length is not None and composer.deferrer is not None:
+            resource = await composer.deferrer.declare_length(resource.id, plan.declare_length)
+        if resource.is_complete and not request.body_exists and plan.declare_length is None:
+            updated = resource  # already complete, empty body: 204, hooks not re-run
+        else:
+            reader.limit = plan.max_bytes
+            updated = await receive(
+                endpoint,
+                request,
+                composer,
+                resource,
+                reader,
+                checked.checksum,
+                was_complete=was_complete,
+            )
+    if updated.is_partial and updated.is_complete and updated.id in endpoint.pending_finals:
+        await settle_finals(endpoint, request, composer, updated.id)
+    result = {headers.UPLOAD_OFFSET: format_uint(updated.offset)}
+    result.update(_rules.expires_headers(updated, now=endpoint.now()))
+    return web.Response(status=204, headers=result)

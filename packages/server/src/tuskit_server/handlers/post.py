@@ -1,0 +1,190 @@
+"""POST on the collection: create an upload (spec §3.1-3.3, §3.8)."""
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from tuskit_common import (
+    Checksum,
+    Extension,
+    ExtensionUnavailable,
+    Gone,
+    NotFound,
+    ProtocolError,
+    Resource,
+    ServerError,
+    encode_metadata,
+    headers,
+)
+from tuskit_common.values import format_uint
+from tuskit_server import _rules
+from tuskit_server._endpoint import Endpoint
+from tuskit_server._responses import error_response
+from tuskit_server.handlers._shared import (
+    bad_partial,
+    finish,
+    interrupt,
+    new_reader,
+    receive,
+    settle_finals,
+    try_concatenate,
+)
+from tuskit_server.hooks import CreateChanges, call_hook
+from tuskit_server.log import logger
+from tuskit_server.stores.base import StoreComposer
+
+__all__ = ["CreationRequest", "post", "precheck_creation"]
+
+
+@dataclass(frozen=True, slots=True)
+class CreationRequest:
+    """The body-free facts of a creation POST."""
+
+    plan: _rules.CreationPlan
+    has_body: bool
+    checksum: Checksum | None
+
+
+def precheck_creation(endpoint: Endpoint, request: web.Request) -> CreationRequest:
+    """Version (412), extensions (501), headers (400), sizes (413), final with body (403)."""
+    _rules.check_version(request.headers.get(headers.TUS_RESUMABLE))
+    if Extension.CREATION not in endpoint.extensions:
+        raise ExtensionUnavailable("creation is not supported")
+    plan = _rules.plan_creation(
+        request.headers,
+        extensions=endpoint.extensions,
+        max_size=endpoint.config.max_size,
+        metadata_limit=endpoint.config.metadata_limit,
+    )
+    content_length = _rules.parse_content_length(request.headers.get(headers.CONTENT_LENGTH))
+    # A body with another Content-Type is not tus data (digest §3.2: some stacks force one).
+    has_body = request.body_exists and _rules.is_tus_body(request.headers.get(headers.CONTENT_TYPE))
+    checksum = None
+    if has_body:
+        if Extension.CREATION_WITH_UPLOAD not in endpoint.extensions:
+            raise ExtensionUnavailable("creation-with-upload is not supported")
+        _rules.check_creation_body(plan, content_length)
+        checksum = _rules.parse_checksum_header(
+            request.headers.get(headers.UPLOAD_CHECKSUM), endpoint.algorithms
+        )
+    return CreationRequest(plan, has_body, checksum)
+
+
+async def _partials(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, urls: tuple[str, ...]
+) -> list[Resource]:
+    """Resolve and load the partials of a final upload, never fetching a URL (§3.8, §7)."""
+    collection = endpoint.collection_path(request, on_upload=False)
+    partials: list[Resource] = []
+    for url in urls:
+        partial = _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+        try:
+            partials.append(await composer.core.get(partial))
+        except (NotFound, Gone) as exc:
+            raise bad_partial(url, exc) from None
+    _rules.check_partials(
+        partials, allow_unfinished=Extension.CONCATENATION_UNFINISHED in endpoint.extensions
+    )
+    return partials
+
+
+async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
+    """201 with an absolute Location (spec §3.1 MUST), Upload-Expires when known, and
+    Upload-Offset when the POST carried data (creation-with-upload)."""
+    checked = precheck_creation(endpoint, request)
+    plan = checked.plan
+    composer = await endpoint.store(request)
+    is_final = plan.concat is not None and plan.concat.is_final
+    partials: list[Resource] = []
+    length = plan.length
+    if plan.concat is not None and plan.concat.is_final:
+        partials = await _partials(endpoint, request, composer, plan.concat.urls)
+        length = _rules.final_length(partials)
+        if length is not None:
+            _rules.check_size(length, endpoint.config.max_size)
+    resource = Resource(
+        id=endpoint.new_id(),
+        length=length,
+        metadata_header=plan.metadata_header,
+        concat_header=plan.concat_header,
+        is_partial=plan.concat is not None and plan.concat.is_partial,
+        is_final=is_final,
+        partial_ids=tuple(p.id for p in partials),
+        created_at=endpoint.now(),
+        expires_at=None if is_final else endpoint.expires_at(),
+    )
+    changes = await call_hook("pre_create", endpoint.config.hooks.pre_create, request, resource)
+    if changes is not None:
+        resource = _apply(resource, changes)
+    resource = await composer.core.create(resource)
+    logger.info("upload %s created (length %s)", resource.id, resource.length)
+    location = endpoint.location(request, resource.id)
+    await call_hook("post_create", endpoint.config.hooks.post_create, request, resource)
+    result = {headers.LOCATION: location}
+    if checked.has_body:
+        reader = new_reader(endpoint, request, checked.checksum)
+        reader.limit = resource.length
+        if resource.length is None and endpoint.config.max_size is not None:
+            reader.limit = endpoint.config.max_size
+        try:
+            async with endpoint.locked(resource.id, lambda: interrupt(reader)):
+                resource = await receive(
+                    endpoint,
+                    request,
+                    composer,
+                    resource,
+                    reader,
+                    checked.checksum,
+                    was_complete=resource.is_complete,
+                )
+        except ProtocolError as exc:
+            # The upload exists with what arrived; tell the client where (digest §3.2).
+            await _after_failed_body(composer, resource, checked.checksum)
+            response = error_response(exc, retry_after=endpoint.config.retry_after)
+            if checked.checksum is None:
+                response.headers[headers.LOCATION] = location
+            return response
+        result[headers.UPLOAD_OFFSET] = format_uint(resource.offset)
+        if resource.is_partial and resource.is_complete:
+            await settle_finals(endpoint, request, composer, resource.id)
+    elif resource.is_final:
+        await _settle_new_final(endpoint, request, composer, resource)
+    elif resource.is_complete:
+        await finish(endpoint, request, composer, resource)  # Upload-Length: 0 (spec §3.1)
+    result.update(_rules.expires_headers(resource, now=endpoint.now()))
+    return web.Response(status=201, headers=result)
+
+
+def _apply(resource: Resource, changes: CreateChanges) -> Resource:
+    """Apply a pre_create hook's changes, validating a new id like any other (§7)."""
+    update: dict[str, object] = {}
+    if changes.id is not None:
+        if not _rules.ID_PATTERN.fullmatch(changes.id):
+            raise ServerError("the pre_create hook returned an invalid upload id")
+        update["id"] = changes.id
+    if changes.metadata is not None:
+        update["metadata_header"] = encode_metadata(changes.metadata) or None
+    return resource.model_copy(update=update)
+
+
+async def _after_failed_body(
+    composer: StoreComposer, resource: Resource, checksum: Checksum | None
+) -> None:
+    """With a checksum, a POST body that failed leaves nothing behind (digest §3.2)."""
+    if checksum is None or composer.terminator is None:
+        return
+    try:
+        await composer.terminator.terminate(resource.id)
+    except ProtocolError:
+        logger.warning("could not remove upload %s after a failed body", resource.id)
+
+
+async def _settle_new_final(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, final: Resource
+) -> None:
+    """Concatenate now when every partial is done, else remember what the final waits for."""
+    async with endpoint.locked(final.id):
+        final = await try_concatenate(endpoint, request, composer, final)
+    if not final.is_complete:
+        for partial_id in final.partial_ids:
+            endpoint.pending_finals.setdefault(partial_id, set()).add(final.id)

@@ -1,0 +1,197 @@
+"""The store protocols: one core :class:`DataStore` plus one small protocol per capability.
+
+Design (tusd's composer, style §4.8): a store implements :class:`DataStore` and any of the
+capability protocols below. :meth:`StoreComposer.from_store` probes them once, at setup; the
+handlers then only ever see the composer, so ``Tus-Extension`` and the routes follow from
+what the store can really do. A store never imports aiohttp and never builds responses: it
+raises :class:`tuskit_common.NotFound` / :class:`tuskit_common.Gone` /
+:class:`tuskit_server.errors.UploadExists` (or any other ``ProtocolError``), and the server
+maps them in one place.
+
+Callers hold the upload's lock (:mod:`tuskit_server.locks`) around every call that changes an
+upload, so stores need no locking of their own across requests. A body arrives as an async
+iterable of bounded ``bytes`` pieces that ends early (without raising) when the client goes
+away: a store persists every piece it was given, then returns.
+
+An S3-like store implements the same methods (``write`` buffering parts, ``write_staged``
+keeping the chunk in a temporary part until ``accept()``); a download capability for such a
+store would be another small protocol next to :class:`FileDownloader`.
+"""
+
+from collections.abc import AsyncIterable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from tuskit_common import Extension, Resource
+
+__all__ = [
+    "Concatenator",
+    "DataStore",
+    "Expirer",
+    "FileDownloader",
+    "LengthDeferrer",
+    "StagedWriter",
+    "StoreComposer",
+    "Terminator",
+]
+
+
+@runtime_checkable
+class DataStore(Protocol):
+    """The core every store implements: creation and appending (tus core + creation)."""
+
+    async def open(self) -> None:
+        """Prepare the store (create directories, connect); called from ``cleanup_ctx``."""
+
+    async def close(self) -> None:
+        """Release what :meth:`open` acquired."""
+
+    async def create(self, resource: Resource) -> Resource:
+        """Record a new, empty upload. Raises ``UploadExists`` for a taken id."""
+
+    async def get(self, upload_id: str) -> Resource:
+        """Return the upload with ``offset`` = bytes really stored.
+
+        Raises:
+            NotFound: no such upload. Gone: terminated or expired, still remembered.
+        """
+
+    async def write(
+        self,
+        upload_id: str,
+        offset: int,
+        body: AsyncIterable[bytes],
+        *,
+        expires_at: datetime | None,
+    ) -> Resource:
+        """Append every piece of ``body`` at ``offset`` and persist it, even when ``body``
+        ends early; record ``expires_at``; return the updated upload."""
+
+
+@runtime_checkable
+class StagedWriter(Protocol):
+    """checksum: append a chunk that is kept only if ``accept()`` says so once it is in."""
+
+    async def write_staged(
+        self,
+        upload_id: str,
+        offset: int,
+        body: AsyncIterable[bytes],
+        *,
+        accept: Callable[[], bool],
+        expires_at: datetime | None,
+    ) -> Resource:
+        """Like :meth:`DataStore.write`, but when ``accept()`` returns False after the body
+        ended, the upload is left exactly as before (offset unchanged), even across a crash."""
+
+
+@runtime_checkable
+class LengthDeferrer(Protocol):
+    """creation-defer-length: record the length once the client knows it."""
+
+    async def declare_length(self, upload_id: str, length: int) -> Resource:
+        """Set the length of an upload created with ``Upload-Defer-Length: 1``."""
+
+
+@runtime_checkable
+class Terminator(Protocol):
+    """termination: free an upload; later requests get :class:`tuskit_common.Gone`."""
+
+    async def terminate(self, upload_id: str) -> None:
+        """Delete the upload's data and info, keeping a tombstone."""
+
+
+@runtime_checkable
+class Concatenator(Protocol):
+    """concatenation: build a final upload from finished partial uploads, in order."""
+
+    async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
+        """Fill the final upload with the partials' bytes; returns it complete."""
+
+
+@runtime_checkable
+class Expirer(Protocol):
+    """expiration: find and remove unfinished uploads whose ``expires_at`` has passed."""
+
+    async def expired(self, now: datetime) -> list[str]:
+        """Ids of unfinished uploads with ``expires_at <= now``."""
+
+    async def expire(self, upload_id: str) -> None:
+        """Remove an expired upload, keeping a tombstone (answers Gone)."""
+
+    async def forget(self, before: datetime) -> int:
+        """Drop tombstones made before ``before`` (they then answer NotFound); returns how
+        many were dropped."""
+
+
+@runtime_checkable
+class FileDownloader(Protocol):
+    """download: a local file path for a finished upload (served with ``web.FileResponse``)."""
+
+    async def data_path(self, upload_id: str) -> Path:
+        """The path of the upload's bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreComposer:
+    """A store and the capabilities it was found to have, probed once (tusd ``UseIn``)."""
+
+    core: DataStore
+    staged: StagedWriter | None = None
+    deferrer: LengthDeferrer | None = None
+    terminator: Terminator | None = None
+    concatenator: Concatenator | None = None
+    expirer: Expirer | None = None
+    downloader: FileDownloader | None = None
+
+    @classmethod
+    def from_store(cls, store: object) -> "StoreComposer":
+        """Probe ``store`` for each protocol.
+
+        Raises:
+            TypeError: ``store`` does not implement :class:`DataStore`.
+        """
+        if not isinstance(store, DataStore):
+            raise TypeError(f"{type(store).__name__} does not implement the DataStore protocol")
+        return cls(
+            core=store,
+            staged=store if isinstance(store, StagedWriter) else None,
+            deferrer=store if isinstance(store, LengthDeferrer) else None,
+            terminator=store if isinstance(store, Terminator) else None,
+            concatenator=store if isinstance(store, Concatenator) else None,
+            expirer=store if isinstance(store, Expirer) else None,
+            downloader=store if isinstance(store, FileDownloader) else None,
+        )
+
+    def extensions(
+        self,
+        *,
+        wanted: Collection[Extension] | None = None,
+        expiration: bool = True,
+        checksum: bool = True,
+    ) -> frozenset[Extension]:
+        """The extensions to advertise: what the store can do, minus what is switched off.
+
+        ``checksum-trailer`` is never offered: aiohttp exposes no request trailers
+        (aio-libs/aiohttp#1652), so a trailer digest could not be read (spec §3.6).
+        """
+        able = {Extension.CREATION, Extension.CREATION_WITH_UPLOAD}
+        if self.deferrer is not None:
+            able.add(Extension.CREATION_DEFER_LENGTH)
+        if self.expirer is not None and expiration:
+            able.add(Extension.EXPIRATION)
+        if self.staged is not None and checksum:
+            able.add(Extension.CHECKSUM)
+        if self.terminator is not None:
+            able.add(Extension.TERMINATION)
+        if self.concatenator is not None:
+            able.update({Extension.CONCATENATION, Extension.CONCATENATION_UNFINISHED})
+        if wanted is not None:
+            able &= set(wanted)
+        if Extension.CREATION not in able:
+            able -= {Extension.CREATION_WITH_UPLOAD, Extension.CREATION_DEFER_LENGTH}
+        if Extension.CONCATENATION not in able:
+            able.discard(Extension.CONCATENATION_UNFINISHED)
+        return frozenset(able)
