@@ -4,9 +4,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestServer
+from fake_tus import FakeTus
 from yarl import URL
 
-from fake_tus import FakeTus
 from tuskit_client import Client, RetryConfiguration
 
 ServerFactory = Callable[..., Awaitable[tuple[FakeTus, URL]]]

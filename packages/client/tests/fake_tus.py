@@ -129,7 +129,7 @@ class FakeTus:
             result["Upload-Expires"] = format_datetime(upload.expires, usegmt=True)
         return result
 
-    def _answer(self, status: int, upload: Upload | None = None, **extra: str) -> web.Response:
+    def _answer(self, status: int, upload: Upload | None = None, /, **extra: str) -> web.Response:
         return web.Response(status=status, headers={**self._headers(upload), **extra})
 
     def _find(self, request: web.Request) -> Upload | web.Response:

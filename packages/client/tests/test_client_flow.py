@@ -1,5 +1,7 @@
 """The pure protocol steps: request heads, answer checks, Location resolution."""
 
+import itertools
+
 import pytest
 from multidict import CIMultiDict
 from yarl import URL
@@ -107,7 +109,8 @@ def test_read_creation() -> None:
         answer(201, Location="/up/7", Upload_Expires="Wed, 25 Jun 2031 16:00:00 GMT")
     )
     assert created.location == URL("https://h/up/7")
-    assert created.expires is not None and created.expires.year == 2031
+    assert created.expires is not None
+    assert created.expires.year == 2031
     assert created.offset is None
     with pytest.raises(ProtocolError, match="Location"):
         read_creation(answer(201))
@@ -156,7 +159,8 @@ def test_append_request_and_answer() -> None:
         read_append(answer(409, body="offset wrong", Upload_Offset="2"), offset=5, body_length=3)
     assert info.value.status == 409
     assert info.value.headers["Upload-Offset"] == "2"
-    assert "409" in info.value.message and "offset wrong" in info.value.message
+    assert "409" in info.value.message
+    assert "offset wrong" in info.value.message
 
 
 def test_termination_request() -> None:
@@ -170,8 +174,9 @@ def test_checksum_header() -> None:
 @pytest.mark.parametrize(("size", "parts"), [(10, 3), (2, 5), (0, 4), (7, 1), (100, 7)])
 def test_split_ranges_cover_the_source(size: int, parts: int) -> None:
     ranges = split_ranges(size, parts)
-    assert ranges[0][0] == 0 and ranges[-1][1] == size
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert ranges[0][0] == 0
+    assert ranges[-1][1] == size
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     assert len(ranges) == max(1, min(parts, size))
     assert max(e - s for s, e in ranges) - min(e - s for s, e in ranges) <= 1
 

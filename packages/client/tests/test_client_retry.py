@@ -12,7 +12,7 @@ from tuskit_client import (
     SourceError,
     TransportError,
 )
-from tuskit_client._retry import Action, backoff_delay, decide, parse_retry_after
+from tuskit_client._retry import Action, Decision, backoff_delay, decide, parse_retry_after
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 CONFIG = RetryConfiguration(retry_attempts=3, max_retry_period_seconds=8.0)
@@ -23,7 +23,7 @@ def status_error(status: int, **headers: str) -> ResponseError:
     return ResponseError("x", status=status, headers=fixed, method="PATCH", url="u")
 
 
-def run(error: BaseException, attempt: int = 1, resends: int = 0, **config: object):
+def run(error: BaseException, attempt: int = 1, resends: int = 0, **config: object) -> Decision:
     cfg = RetryConfiguration(**{"retry_attempts": 3, "max_retry_period_seconds": 8.0, **config})  # type: ignore[arg-type]
     return decide(error, attempt=attempt, resends=resends, config=cfg, now=NOW, random=lambda: 1.0)
 

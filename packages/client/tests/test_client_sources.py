@@ -45,7 +45,7 @@ async def test_open_source_picks_the_right_kind(tmp_path: Path) -> None:
     assert isinstance(await open_source(b"ab"), BytesSource)
     assert isinstance(await open_source(io.BytesIO(b"ab")), FileSource)
     assert isinstance(await open_source(pieces(b"ab", 1)), StreamSource)
-    piped = await open_source(io.BufferedReader(Pipe(b"ab")))
+    piped = await open_source(io.BufferedReader(Pipe(b"ab")))  # type: ignore[type-var]
     assert isinstance(piped, StreamSource)
     assert piped.size is None
     with pytest.raises(TypeError):

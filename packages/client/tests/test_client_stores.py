@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ async def test_fingerprint_depends_on_content_size_path_and_endpoint(tmp_path: P
 
 
 async def test_streams_only_have_a_fingerprint_with_a_key() -> None:
-    async def nothing():  # type: ignore[no-untyped-def]
+    async def nothing() -> AsyncIterator[bytes]:
         yield b"x"
 
     assert await fingerprint(StreamSource(nothing()), "e") is None
@@ -79,9 +80,7 @@ def test_json_store_is_safe_for_concurrent_processes(tmp_path: Path) -> None:
             store.save_sync(f"{sys.argv[2]}-{i}", StoredUpload(f"u{i}", i))
         """
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(path), f"p{n}"]) for n in range(4)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), f"p{n}"]) for n in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     data = json.loads(path.read_text())
     assert len(data) == 160

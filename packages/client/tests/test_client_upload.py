@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from conftest import ServerFactory, Sleeps
 from yarl import URL
 
-from conftest import ServerFactory, Sleeps
 from tuskit_client import (
     CapabilityError,
     Client,
@@ -146,7 +146,8 @@ async def test_checksum_on_every_chunk(tus_server: ServerFactory, make_client: M
     async with make_client(endpoint, chunk_size=20_000) as client:
         await client.upload(DATA, checksum="sha256")
     sums = [h.get("Upload-Checksum", "") for m, _, h in fake.requests if m in ("POST", "PATCH")]
-    assert len(sums) == 3 and all(s.startswith("sha256 ") for s in sums)
+    assert len(sums) == 3
+    assert all(s.startswith("sha256 ") for s in sums)
     assert bytes(fake.only().data) == DATA
 
 
@@ -200,7 +201,8 @@ async def test_conflict_with_and_without_offset(
             offset, _, _ = await client._get_engine().transfer(
                 created.location, BytesSource(DATA), Span(), offset=0, length=len(DATA)
             )
-        assert offset == len(DATA) and bytes(upload.data) == DATA
+        assert offset == len(DATA)
+        assert bytes(upload.data) == DATA
         heads = fake.methods().count("HEAD")
         assert heads == (0 if conflict_offset else 1)
 
@@ -267,7 +269,8 @@ async def test_client_errors_fail_at_once_with_details(
     assert error.status == 403
     assert error.method == "PATCH"
     assert error.headers["Tus-Resumable"] == "1.0.0"
-    assert "403" in str(error) and error.url in str(error)
+    assert "403" in str(error)
+    assert error.url in str(error)
     assert sleeps == []
     assert fake.methods().count("PATCH") == 1
 
@@ -323,8 +326,10 @@ async def test_progress_reports_sent_acknowledged_and_total(
     assert all(a <= s for s, a, _ in seen)
     sent = [s for s, _, _ in seen]
     acked = [a for _, a, _ in seen]
-    assert sent == sorted(sent) and acked == sorted(acked)
-    assert 5_000 in acked and 20_000 not in acked
+    assert sent == sorted(sent)
+    assert acked == sorted(acked)
+    assert 5_000 in acked
+    assert 20_000 not in acked
 
 
 async def test_callers_session_is_used_and_left_open(tus_server: ServerFactory) -> None:
