@@ -1,0 +1,39 @@
+"""Fixtures: a tus app over a FileStore in a temporary directory, with a hand-moved clock."""
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
+from tus_server_testing import Client, Clock
+
+from tuskit_server import setup_tus
+
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_client(aiohttp_client: AiohttpClient, tmp_path: Path, clock: Clock) -> MakeClient:
+    """Build an app with ``setup_tus(app, upload_path=tmp_path/'up', clock=clock, **kw)``."""
+
+    async def make(**kwargs: Any) -> Client:
+        app = web.Application()
+        kwargs.setdefault("upload_path", tmp_path / "up")
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("lock_timeout", 1.0)
+        setup_tus(app, **kwargs)
+        return await aiohttp_client(app)
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> Client:
+    return await make_client()
