@@ -110,7 +110,60 @@ for _directory in PACKAGES:
 def integration(session: nox.Session) -> None:
     """Tests that need more than one package: client against server, the CLI end to end."""
     sync(session, "--all-packages", "--group", "test-aiohttp")
-    session.run("pytest", "integration_tests", *session.posargs)
+    # The peer tests need the official implementations: the `interop` session runs them.
+    session.run("pytest", "integration_tests", "-m", "not peers", *session.posargs)
+
+
+#: The official tus implementations the interop suite runs against, pinned. The npm ones are
+#: pinned by integration_tests/peers/package-lock.json.
+PYTHON_PEERS = (
+    "aiohttp-tus==1.1.0",  # server (aiohttp plugin)
+    "tuspyserver==4.4.3",  # server (FastAPI router)
+    "uvicorn==0.54.0",  # runs tuspyserver
+    "tuspy==1.1.0",  # client (import tusclient)
+    "aiotus==1.1.0",  # client
+)
+NODE_PEERS = ROOT / "integration_tests" / "peers"
+
+
+@nox.session(python=PYTHON)
+def interop(session: nox.Session) -> None:
+    """tuskit against the official tus clients and servers (tests marked ``peers``).
+
+    Installs the pinned Python peers into this session after the locked sync, and the npm
+    peers with ``npm ci`` into the session's cache folder. Node.js and npm must be on PATH;
+    without them the session fails (tusd has no package in the registries the suite uses).
+    """
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        session.error(
+            f"{' and '.join(missing)} not found on PATH: the interop session runs @tus/server "
+            "and tus-js-client under Node.js >= 20.19 (install Node.js with npm)"
+        )
+    sync(session, "--all-packages", "--group", "test-aiohttp")
+    session.install(*PYTHON_PEERS)
+    prefix = Path(session.cache_dir) / "interop-npm"
+    prefix.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(NODE_PEERS / name, prefix / name)
+    session.run(
+        "npm",
+        "ci",
+        "--prefix",
+        str(prefix),
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        external=True,
+    )
+    session.run(
+        "pytest",
+        "integration_tests",
+        "-m",
+        "peers",
+        *session.posargs,
+        env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
+    )
 
 
 @nox.session(python=PYTHON)

@@ -1,0 +1,60 @@
+"""Fixtures for every integration test: server subprocesses and random test files.
+
+- ``start_server(argv, ready=...)`` runs a server subprocess (see
+  :func:`integration_tests.harness.running_server`) and stops it when the test ends.
+- ``make_source(size)`` writes a file of ``size`` random bytes under ``tmp_path`` and returns
+  a :class:`~integration_tests.harness.SourceFile` carrying its SHA-256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from integration_tests.harness import (
+    MakeSource,
+    ReadyCheck,
+    RunningServer,
+    SourceFile,
+    StartServer,
+    make_file,
+    running_server,
+)
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Start server subprocesses that are all stopped when the test ends."""
+    with contextlib.ExitStack() as stack:
+        count = 0
+
+        def start(
+            argv: Sequence[str],
+            *,
+            ready: ReadyCheck,
+            env: Mapping[str, str] | None = None,
+            cwd: Path | None = None,
+        ) -> RunningServer:
+            nonlocal count
+            count += 1
+            log_dir = tmp_path / f"server-logs-{count}"
+            return stack.enter_context(
+                running_server(argv, ready=ready, log_dir=log_dir, env=env, cwd=cwd)
+            )
+
+        yield start
+
+
+@pytest.fixture
+def make_source(tmp_path: Path) -> MakeSource:
+    """Write files of random bytes for a test; each knows its SHA-256."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+
+    def make(size: int, name: str | None = None) -> SourceFile:
+        return make_file(sources / (name or f"source-{size}-{len(list(sources.iterdir()))}"), size)
+
+    return make

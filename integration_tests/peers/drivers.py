@@ -1,0 +1,163 @@
+"""Start the peer servers and drive the peer clients from the interop tests.
+
+The peers are the official tus implementations, installed by the ``interop`` nox session:
+
+- npm (``package.json`` / ``package-lock.json`` here, installed with ``npm ci --prefix`` into
+  the session's cache folder, whose path arrives in :data:`NODE_PREFIX_ENV`): @tus/server with
+  @tus/file-store (server), tus-js-client (client);
+- PyPI (pinned in ``noxfile.py``): aiohttp-tus and tuspyserver (servers), tuspy and aiotus
+  (clients).
+
+Each server runs as a subprocess that binds a free loopback port and prints its URL; each
+client runs one job (a JSON file) in a subprocess and prints one JSON result. A missing
+``node`` or an uninstalled peer fails the test with a message saying what to run; it never
+skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from integration_tests.harness import UrlLine
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+#: Environment variable holding the npm prefix the interop session installed into.
+NODE_PREFIX_ENV = "TUSKIT_INTEROP_NODE_PREFIX"
+#: A peer client job may take this long (the 64 MiB cases on a slow CI core included).
+CLIENT_TIMEOUT = 240.0
+
+
+class PeerMissing(RuntimeError):
+    """A peer or its runtime is not installed; the message says how to get it."""
+
+
+class PeerServer(enum.StrEnum):
+    TUS_NODE_SERVER = "@tus/server"
+    AIOHTTP_TUS = "aiohttp-tus"
+    TUSPYSERVER = "tuspyserver"
+
+
+class PeerClient(enum.StrEnum):
+    TUS_JS_CLIENT = "tus-js-client"
+    TUSPY = "tuspy"
+    AIOTUS = "aiotus"
+
+
+def node() -> str:
+    """The ``node`` executable, or :class:`PeerMissing` saying it is needed."""
+    path = shutil.which("node")
+    if path is None:
+        raise PeerMissing(
+            "`node` is not on PATH: the interop suite runs @tus/server and tus-js-client under "
+            "Node.js >= 20.19; install Node.js and npm, then run `nox -s interop`"
+        )
+    return path
+
+
+def node_prefix() -> Path:
+    """The npm prefix holding the pinned Node peers, checked to be installed."""
+    value = os.environ.get(NODE_PREFIX_ENV)
+    if not value:
+        raise PeerMissing(
+            f"{NODE_PREFIX_ENV} is not set: the Node peers are installed by `nox -s interop` "
+            "(npm ci --prefix <session cache>); run the interop tests through that session"
+        )
+    prefix = Path(value)
+    for package in ("@tus/server", "@tus/file-store", "tus-js-client"):
+        if not (prefix / "node_modules" / package / "package.json").is_file():
+            raise PeerMissing(f"{package} is not installed under {prefix}; rerun `nox -s interop`")
+    return prefix
+
+
+def check_python_peer(module: str) -> None:
+    """Fail with :class:`PeerMissing` unless ``module`` imports in this interpreter."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise PeerMissing(
+            f"the Python peer {module!r} is not installed; the `interop` nox session installs "
+            "the pinned peers (see noxfile.py)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCommand:
+    """How to start one peer server: the command line and its readiness check."""
+
+    argv: list[str]
+    ready: UrlLine
+
+
+def server_command(peer: PeerServer, directory: Path) -> ServerCommand:
+    """The command line that starts ``peer`` storing into ``directory``."""
+    if peer is PeerServer.TUS_NODE_SERVER:
+        script = HERE / "tus_node_server.mjs"
+        argv = [node(), str(script), "--modules", str(node_prefix()), "--dir", str(directory)]
+        return ServerCommand(argv, UrlLine())
+    module = {PeerServer.AIOHTTP_TUS: "aiohttp_tus", PeerServer.TUSPYSERVER: "tuspyserver"}[peer]
+    check_python_peer(module)
+    argv = [sys.executable, "-m", "integration_tests.peers.pyservers", str(peer)]
+    argv += ["--dir", str(directory)]
+    return ServerCommand(argv, UrlLine())
+
+
+def stored_path(peer: PeerServer, directory: Path, url: str, filename: str | None) -> Path:
+    """Where ``peer`` keeps the bytes of the finished upload at ``url``.
+
+    aiohttp-tus moves a finished upload to ``<dir>/<filename metadata>``; @tus/file-store and
+    tuspyserver keep it at ``<dir>/<upload id>``.
+    """
+    if peer is PeerServer.AIOHTTP_TUS:
+        if filename is None:
+            raise ValueError("aiohttp-tus names the stored file after the filename metadata")
+        return directory / filename
+    return directory / url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _write_job(peer: PeerClient, job: dict[str, Any], work: Path) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"job-{peer.name.lower()}-{len(list(work.glob('job-*')))}.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+async def run_client(peer: PeerClient, job: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Run one upload job with ``peer`` in a subprocess and return its JSON result."""
+    job_path = _write_job(peer, job, work)
+    if peer is PeerClient.TUS_JS_CLIENT:
+        script = HERE / "tus_js_client.mjs"
+        argv = [node(), str(script), "--modules", str(node_prefix()), str(job_path)]
+    else:
+        check_python_peer("tusclient" if peer is PeerClient.TUSPY else "aiotus")
+        argv = [sys.executable, "-m", "integration_tests.peers.pyclients", str(peer), str(job_path)]
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), CLIENT_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"{peer} did not finish job {job} in {CLIENT_TIMEOUT} s") from None
+    lines = stdout.decode(errors="replace").strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise AssertionError(
+            f"{peer} crashed (exit {process.returncode}) on job {job}\n"
+            f"stdout: {stdout.decode(errors='replace')}\nstderr: {stderr.decode(errors='replace')}"
+        )
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["stderr"] = stderr.decode(errors="replace")
+    return result
