@@ -101,6 +101,7 @@ class FakeTus:
         self.app.router.add_route("HEAD", "/files/{id}", self.head)
         self.app.router.add_patch("/files/{id}", self.patch)
         self.app.router.add_delete("/files/{id}", self.delete)
+        self.app.router.add_post("/files/{id}", self.override)
 
     # -- helpers for tests ----------------------------------------------------------------
 
@@ -298,6 +299,15 @@ class FakeTus:
         if "expiration" in self.extensions:
             upload.expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
         return self._answer(204, upload, **{"Upload-Offset": str(len(upload.data))})
+
+    async def override(self, request: web.Request) -> web.StreamResponse:
+        """POST + X-HTTP-Method-Override on an upload URL (spec §1.1)."""
+        method = request.headers.get("X-HTTP-Method-Override")
+        if method == "PATCH":
+            return await self.patch(request)
+        if method == "DELETE":
+            return await self.delete(request)
+        return self._answer(405)
 
     async def delete(self, request: web.Request) -> web.Response:
         self._record(request)

@@ -46,6 +46,8 @@ class Client:
         store: a :class:`URLStore`, or a path for a :class:`JSONFileStore`, enabling resume
             across runs; None keeps nothing.
         timeout: an ``aiohttp.ClientTimeout`` for every request (default: aiohttp's).
+        override_method: send PATCH and DELETE as POST with ``X-HTTP-Method-Override``.
+        request_id: add a random ``X-Request-ID`` to every request.
         sleep / now / random: injectable delay, clock and jitter source (tests).
     """
 
@@ -59,6 +61,8 @@ class Client:
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
         store: URLStore | str | os.PathLike[str] | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        override_method: bool = False,
+        request_id: bool = False,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
@@ -75,6 +79,8 @@ class Client:
         self._session = session
         self._owns_session = session is None
         self._timeout = timeout
+        self._override_method = override_method
+        self._request_id = request_id
         self._hooks = (sleep, now, random)
         self._engine: Engine | None = None
 
@@ -102,7 +108,13 @@ class Client:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
             sleep, now, random = self._hooks
-            http = Http(self._session, ssl=self.config.ssl, timeout=self._timeout)
+            http = Http(
+                self._session,
+                ssl=self.config.ssl,
+                timeout=self._timeout,
+                override_method=self._override_method,
+                request_id=self._request_id,
+            )
             self._engine = Engine(
                 http,
                 self.config,
@@ -162,6 +174,7 @@ class Client:
         size: int | None = None,
         checksum: str | None = None,
         parallel: int = 1,
+        part_metadata: Metadata | None = None,
         progress: ProgressCallback | None = None,
         remove_on_success: bool = False,
     ) -> UploadResult:
@@ -181,10 +194,13 @@ class Client:
                 ``Upload-Checksum``; a 460 re-sends it.
             parallel: split into this many partial uploads joined by concatenation; falls back
                 to one upload when the server lacks concatenation or the source is a stream.
+            part_metadata: metadata for each partial upload of a parallel upload (``metadata``
+                goes on the final one).
             progress: called with (sent, acknowledged, total) bytes.
             remove_on_success: drop the stored entry once the upload is complete.
         """
         metadata_header = encode_metadata(metadata) if metadata else None
+        part_header = encode_metadata(part_metadata) if part_metadata else None
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
         if checksum is not None:
@@ -209,6 +225,7 @@ class Client:
                 key=key,
                 checksum=checksum,
                 parallel=parallel,
+                part_metadata_header=part_header,
                 progress=Progress(progress, opened.size),
                 remove_on_success=remove_on_success,
             )
@@ -226,6 +243,7 @@ class Client:
         key: str | None,
         checksum: str | None,
         parallel: int,
+        part_metadata_header: str | None,
         progress: Progress,
         remove_on_success: bool,
     ) -> UploadResult:
@@ -280,6 +298,7 @@ class Client:
                     progress=progress,
                     stored=stored,
                     save=save,
+                    part_metadata_header=part_metadata_header,
                 )
                 return await self._finish(result, fp, remove_on_success)
             logger.info("parallel upload not possible here; using one upload")

@@ -91,6 +91,15 @@ def tus_headers(extra: Mapping[str, str] | None, tus: Mapping[str, str]) -> dict
     return merged
 
 
+def with_method_override(head: RequestHead) -> RequestHead:
+    """Send a PATCH or DELETE as POST + ``X-HTTP-Method-Override`` (spec §1.1), for networks
+    that block those methods (tus-js-client ``overridePatchMethod``)."""
+    if head.method not in ("PATCH", "DELETE"):
+        return head
+    extra = {headers.X_HTTP_METHOD_OVERRIDE: head.method}
+    return RequestHead("POST", head.url, tus_headers(head.headers, extra))
+
+
 def resolve_location(base: URL, location: str) -> URL:
     """Resolve a ``Location`` against the URL that returned it (RFC 3986 §5.2).
 

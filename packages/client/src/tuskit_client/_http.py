@@ -5,16 +5,17 @@ mid-body) becomes :class:`TransportError` with the aiohttp error as ``__cause__`
 with a status goes back to ``_flow`` to judge. Only the first bytes of an error body are read.
 """
 
+import uuid
 from collections.abc import AsyncIterable
 from typing import Final
 
 import aiohttp
-from multidict import CIMultiDict
 
-from tuskit_client._flow import RequestHead, ResponseHead
+from tuskit_client._flow import RequestHead, ResponseHead, tus_headers, with_method_override
 from tuskit_client._types import SSLArgument
 from tuskit_client.exceptions import TransportError
 from tuskit_client.log import logger
+from tuskit_common import headers
 
 _ERROR_BODY_LIMIT: Final = 1024
 
@@ -22,7 +23,12 @@ Body = bytes | AsyncIterable[bytes] | None
 
 
 class Http:
-    """One session, one ``ssl`` argument and one timeout, applied to every request."""
+    """One session, one ``ssl`` argument and one timeout, applied to every request.
+
+    Options: ``override_method`` sends PATCH/DELETE as POST with ``X-HTTP-Method-Override``;
+    ``request_id`` adds a fresh ``X-Request-ID`` to each request (and logs it), so a request
+    can be found in the server's logs.
+    """
 
     def __init__(
         self,
@@ -30,17 +36,30 @@ class Http:
         *,
         ssl: SSLArgument | None,
         timeout: aiohttp.ClientTimeout | None = None,
+        override_method: bool = False,
+        request_id: bool = False,
     ) -> None:
         self.session = session
         # aiohttp deprecates ssl=None; it meant "default verification", which is True.
         self.ssl: SSLArgument = True if ssl is None else ssl
         self.timeout = timeout
+        self.override_method = override_method
+        self.request_id = request_id
 
     async def send(
         self, head: RequestHead, body: Body = None, *, expect100: bool = False
     ) -> ResponseHead:
         """Send one request and return its head (and the start of an error body)."""
-        logger.debug("%s %s", head.method, head.url)
+        if self.override_method:
+            head = with_method_override(head)
+        if self.request_id:
+            rid = uuid.uuid4().hex
+            head = RequestHead(
+                head.method, head.url, tus_headers(head.headers, {headers.X_REQUEST_ID: rid})
+            )
+            logger.debug("%s %s (request id %s)", head.method, head.url, rid)
+        else:
+            logger.debug("%s %s", head.method, head.url)
         kwargs: dict[str, object] = {}
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
@@ -60,7 +79,7 @@ class Http:
                     text = raw.decode("utf-8", "replace")
                 return ResponseHead(
                     status=response.status,
-                    headers=CIMultiDict(response.headers),
+                    headers=response.headers,
                     url=response.url,
                     reason=response.reason or "",
                     body=text,

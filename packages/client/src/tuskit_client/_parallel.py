@@ -46,6 +46,7 @@ async def _part(
     checksum: str | None,
     progress: Progress,
     created: Callable[[int, URL], Awaitable[None]],
+    metadata_header: str | None = None,
 ) -> None:
     """Upload one part: continue it when it still exists with the right size, else create."""
     offset = 0
@@ -62,7 +63,9 @@ async def _part(
             else:
                 url = None
     if url is None:
-        result = await engine.create(endpoint, length=length, concat="partial")
+        result = await engine.create(
+            endpoint, length=length, metadata_header=metadata_header, concat="partial"
+        )
         url = result.location
         await created(index, url)
     await engine.transfer(
@@ -87,6 +90,7 @@ async def upload_split(
     progress: Progress,
     stored: StoredUpload | None,
     save: SaveParts | None,
+    part_metadata_header: str | None = None,
 ) -> UploadResult:
     """Split a seekable source of known size into ``parts`` partial uploads and join them."""
     size = source.size
@@ -127,6 +131,7 @@ async def upload_split(
             checksum=checksum,
             progress=progress,
             created=created,
+            metadata_header=part_metadata_header,
         )
 
     await _first_error([job(i, s, e) for i, (s, e) in enumerate(ranges)])
