@@ -101,8 +101,13 @@ async def test_unknown_length_stream_declares_length_on_the_last_chunk(
         ("creation-with-upload",) if with_upload else ()
     )
     fake, endpoint = await tus_server(extensions=extensions)
+    seen: list[tuple[int, int, int | None]] = []
     async with make_client(endpoint, chunk_size=10_000) as client:
-        result = await client.upload(pieces(DATA[:size], 3_000))
+        result = await client.upload(pieces(DATA[:size], 3_000), progress=lambda *p: seen.append(p))
+    if size > 10_000:
+        assert seen[0][2] is None  # unknown while streaming
+    if seen:
+        assert seen[-1] == (size, size, size)
     upload = fake.only()
     assert bytes(upload.data) == DATA[:size]
     assert upload.length == size == result.length

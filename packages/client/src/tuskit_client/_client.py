@@ -8,7 +8,7 @@ the end of ``async with``). Failures raise the typed errors of
 
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -16,11 +16,12 @@ import aiohttp
 from yarl import URL
 
 from tuskit_client import _flow
-from tuskit_client._engine import Engine, Progress, Span
+from tuskit_client._engine import Engine, Progress
 from tuskit_client._http import Http
 from tuskit_client._parallel import upload_joined, upload_split
 from tuskit_client._results import UploadInfo, UploadResult
 from tuskit_client._resume import JSONFileStore, StoredUpload, URLStore, fingerprint
+from tuskit_client._single import check_capabilities, continue_upload, create_and_send
 from tuskit_client._sources import Source, SourceLike, open_source
 from tuskit_client._types import (
     DEFAULT_CHUNK_SIZE,
@@ -254,7 +255,7 @@ class Client:
             fp = await fingerprint(source, str(endpoint or url), key=key)
         stored = await store.load(fp) if store is not None and fp and resume else None
         if url is not None:
-            result = await self._continue(url, source, checksum, progress)
+            result = await continue_upload(engine, url, source, checksum, progress)
             if result is not None:
                 return result
             if endpoint is None:
@@ -266,14 +267,14 @@ class Client:
                     url=str(url),
                 )
         elif stored is not None and stored.url is not None:
-            result = await self._continue(URL(stored.url), source, checksum, progress)
+            result = await continue_upload(engine, URL(stored.url), source, checksum, progress)
             if result is not None:
                 return await self._finish(result, fp, remove_on_success)
             if not stored.parts and store is not None and fp is not None:
                 await store.remove(fp)
         assert endpoint is not None
         caps = await self._capabilities(endpoint)
-        self._check_capabilities(caps, source, checksum)
+        check_capabilities(caps, source, checksum)
         save = None
         if store is not None and fp is not None:
             fp_key, the_store = fp, store
@@ -302,8 +303,8 @@ class Client:
                 )
                 return await self._finish(result, fp, remove_on_success)
             logger.info("parallel upload not possible here; using one upload")
-        result = await self._create_and_send(
-            endpoint, source, caps, metadata_header, checksum, progress, save
+        result = await create_and_send(
+            engine, endpoint, source, caps, metadata_header, checksum, progress, save
         )
         return await self._finish(result, fp, remove_on_success)
 
@@ -323,112 +324,6 @@ class Client:
         except (ResponseError, ProtocolError) as exc:
             logger.info("OPTIONS %s gave no capabilities (%s)", endpoint, exc.message)
             return None
-
-    @staticmethod
-    def _check_capabilities(
-        caps: ServerCapabilities | None, source: Source, checksum: str | None
-    ) -> None:
-        """Fail fast, before any data, on what the server announced it cannot do."""
-        if checksum is not None and (caps is None or checksum not in caps.checksum_algorithms):
-            offered = ", ".join(caps.checksum_algorithms) if caps else "nothing"
-            raise CapabilityError(f"the server does not offer checksum {checksum!r} ({offered})")
-        if caps is None:
-            return
-        if caps.max_size is not None and source.size is not None and source.size > caps.max_size:
-            raise CapabilityError(
-                f"the upload is {source.size} bytes, the server takes at most {caps.max_size}"
-            )
-        if source.size is None and not caps.supports(Extension.CREATION_DEFER_LENGTH):
-            raise CapabilityError(
-                "a source of unknown size needs creation-defer-length, which the server lacks"
-            )
-
-    async def _create_and_send(
-        self,
-        endpoint: URL,
-        source: Source,
-        caps: ServerCapabilities | None,
-        metadata_header: str | None,
-        checksum: str | None,
-        progress: Progress,
-        save: Callable[[StoredUpload], Awaitable[None]] | None,
-    ) -> UploadResult:
-        engine = self._get_engine()
-        length = source.size
-        first: bytes | None = None
-        if (
-            caps is not None
-            and caps.supports(Extension.CREATION_WITH_UPLOAD)
-            and self.chunk_size is not None
-            and length != 0
-        ):
-            wanted = self.chunk_size if length is None else min(self.chunk_size, length)
-            first, at_end = await source.read(0, wanted)
-            if length is None and at_end:
-                length = len(first)
-        created = await engine.create(
-            endpoint,
-            length=length,
-            metadata_header=metadata_header,
-            body=first,
-            checksum=checksum,
-            progress=progress,
-        )
-        if save is not None:
-            await save(
-                StoredUpload(str(created.location), source.size, (), datetime.now(UTC).isoformat())
-            )
-        offset = created.offset
-        expires = created.expires
-        if offset is None and first is not None:
-            status = await engine.status(created.location)
-            offset, expires = status.offset, status.expires or expires
-        offset, final_length, expires = await engine.transfer(
-            created.location,
-            source,
-            Span(),
-            offset=offset or 0,
-            length=length,
-            checksum=checksum,
-            progress=progress,
-            expires=expires,
-        )
-        return UploadResult(created.location, offset, final_length, expires)
-
-    async def _continue(
-        self, url: URL, source: Source, checksum: str | None, progress: Progress
-    ) -> UploadResult | None:
-        """HEAD an existing upload and finish it; None when it has to start afresh."""
-        engine = self._get_engine()
-        try:
-            status = await engine.status(url)
-        except ResponseError as exc:
-            if 400 <= exc.status < 500:
-                logger.info("upload %s cannot be resumed (%s); starting afresh", url, exc.status)
-                return None
-            raise
-        if status.expires is not None and status.expires <= engine.now():
-            logger.info("upload %s expired at %s; starting afresh", url, status.expires)
-            return None
-        if source.size is not None and status.length is not None and status.length != source.size:
-            logger.info(
-                "upload %s has length %s, not %s; starting afresh", url, status.length, source.size
-            )
-            return None
-        if (status.concat_header or "").startswith("final") and not status.is_complete:
-            return None
-        logger.info("resuming upload %s at offset %d", url, status.offset)
-        offset, length, expires = await engine.transfer(
-            url,
-            source,
-            Span(),
-            offset=status.offset,
-            length=status.length,
-            checksum=checksum,
-            progress=progress,
-            expires=status.expires,
-        )
-        return UploadResult(url, offset, length, expires, resumed=True)
 
     async def upload_many(
         self,

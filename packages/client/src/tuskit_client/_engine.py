@@ -51,6 +51,12 @@ class Progress:
             acked = sum(self._acked.values())
             self.callback(max(sent, acked), acked, self.total)
 
+    def known(self, length: int | None) -> None:
+        """A deferred length became known (single uploads only)."""
+        if self.total is None and length is not None:
+            self.total = length
+            self._report()
+
     def sent(self, part: int, value: int) -> None:
         if value > self._sent.get(part, 0):
             self._sent[part] = value
@@ -267,6 +273,7 @@ class Engine:
         attempt = resends = stalls = 0
         failed_at: int | None = None
         if progress is not None:
+            progress.known(length)
             progress.acknowledged(span.part, offset)
         while length is None or offset < length:
             try:
@@ -341,6 +348,7 @@ class Engine:
             if declared is not None:
                 length = declared
             if progress is not None:
+                progress.known(length)
                 progress.acknowledged(span.part, offset)
             logger.debug("%s: offset %d of %s", location, offset, length)
         return offset, length, expires
