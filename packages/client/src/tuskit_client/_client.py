@@ -10,7 +10,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 import aiohttp
 from yarl import URL
@@ -33,6 +33,10 @@ from tuskit_client.exceptions import CapabilityError, ProtocolError, ResponseErr
 from tuskit_client.log import logger
 from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, encode_metadata
 
+#: Timeouts of a session the client opens itself: no total cap, 30 s to connect, 120 s
+#: without a byte of the answer.
+DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
+
 
 class Client:
     """A tus client bound to an endpoint, a session, retry settings and a URL store.
@@ -46,7 +50,8 @@ class Client:
             size in one streamed PATCH.
         store: a :class:`URLStore`, or a path for a :class:`JSONFileStore`, enabling resume
             across runs; None keeps nothing.
-        timeout: an ``aiohttp.ClientTimeout`` for every request (default: aiohttp's).
+        timeout: an ``aiohttp.ClientTimeout`` for every request; by default a caller's
+            session keeps its own, and an owned one uses :data:`DEFAULT_TIMEOUT`.
         override_method: send PATCH and DELETE as POST with ``X-HTTP-Method-Override``.
         request_id: add a random ``X-Request-ID`` to every request.
         sleep / now / random: injectable delay, clock and jitter source (tests).
@@ -107,7 +112,9 @@ class Client:
     def _get_engine(self) -> Engine:
         if self._engine is None:
             if self._session is None:
-                self._session = aiohttp.ClientSession()
+                # No total limit: a big streamed PATCH may take hours. A server that stops
+                # answering is still caught by the connect and read timeouts.
+                self._session = aiohttp.ClientSession(timeout=DEFAULT_TIMEOUT)
             sleep, now, random = self._hooks
             http = Http(
                 self._session,
