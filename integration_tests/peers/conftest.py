@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from integration_tests.harness import RunningServer, StartServer
+from integration_tests.harness import HttpProbe, RunningServer, StartServer, free_port
 from integration_tests.peers.drivers import (
     PeerClient,
     PeerMissing,
@@ -17,6 +18,7 @@ from integration_tests.peers.drivers import (
     server_command,
     stored_path,
 )
+from tuskit_common import Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,27 @@ class PeerServerHandle:
     def stored(self, upload_url: str, filename: str | None = None) -> Path:
         """The file holding the bytes of the finished upload at ``upload_url``."""
         return stored_path(self.peer, self.directory, upload_url, filename)
+
+
+@dataclass(frozen=True, slots=True)
+class TuskitServerHandle:
+    """tuskit-server running as ``python -m tuskit_server``: creation URL and store folder."""
+
+    url: str
+    directory: Path
+    running: RunningServer
+
+    def upload_id(self, upload_url: str) -> str:
+        return upload_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def data(self, upload_url: str) -> Path:
+        """The FileStore's data file of an upload (``<dir>/<id>``)."""
+        return self.directory / self.upload_id(upload_url)
+
+    def info(self, upload_url: str) -> Resource:
+        """The FileStore's info file of an upload (``<dir>/<id>.info``)."""
+        path = self.directory / f"{self.upload_id(upload_url)}.info"
+        return Resource.model_validate_json(path.read_text())
 
 
 class StartPeer(Protocol):
@@ -56,6 +79,17 @@ def start_peer(start_server: StartServer, tmp_path: Path) -> StartPeer:
         return PeerServerHandle(peer, running.url, directory, running)
 
     return start
+
+
+@pytest.fixture
+def tuskit_server(start_server: StartServer, tmp_path: Path) -> TuskitServerHandle:
+    """tuskit-server (its default FileStore) in a subprocess on a free loopback port."""
+    directory = tmp_path / "store-tuskit"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/uploads"
+    argv = [sys.executable, "-m", "tuskit_server", "--dir", str(directory), "--port", str(port)]
+    running = start_server(argv, ready=HttpProbe(url))
+    return TuskitServerHandle(url, directory, running)
 
 
 @pytest.fixture
