@@ -1,0 +1,100 @@
+"""concatenation and concatenation-unfinished."""
+
+from conftest import MakeClient
+from tus_server_testing import TUS, create, offset_of, patch, path_of
+
+
+async def _partial(client: object, data: bytes, *, send: bool = True) -> str:
+    path = await create(client, len(data), headers={"Upload-Concat": "partial"})  # type: ignore[arg-type]
+    if send:
+        assert (await patch(client, path, 0, data)).status == 204  # type: ignore[arg-type]
+    return path
+
+
+async def test_final_of_finished_partials(make_client: MakeClient) -> None:
+    done: list[int | None] = []
+
+    async def on_done(request: object, resource: object, path: object) -> None:
+        done.append(getattr(resource, "length", None))
+
+    client = await make_client(on_upload_done=on_done)
+    a = await _partial(client, b"hello ")
+    b = await _partial(client, b"world")
+    absolute = f"http://{client.host}:{client.port}{b}"
+    header = f"final;{a} {absolute} {a}"  # absolute or relative; a partial may repeat
+    response = await client.post(
+        "/uploads", headers={**TUS, "Upload-Concat": header, "Upload-Metadata": "k"}
+    )
+    assert response.status == 201
+    final = path_of(response)
+    head = await client.head(final, headers=TUS)
+    assert head.headers["Upload-Offset"] == "17"
+    assert head.headers["Upload-Length"] == "17"
+    assert head.headers["Upload-Concat"] == header
+    assert head.headers["Upload-Metadata"] == "k"
+    assert await (await client.get(final)).read() == b"hello worldhello "
+    assert done == [6, 5, 17]
+    partial_head = await client.head(a, headers=TUS)
+    assert partial_head.headers["Upload-Concat"] == "partial"
+    assert (await patch(client, final, 17, b"")).status == 403
+
+
+async def test_final_needs_partials(make_client: MakeClient) -> None:
+    client = await make_client()
+    plain = await create(client, 1)
+    await patch(client, plain, 0, b"x")
+    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{plain}"})
+    assert response.status == 400
+    assert "partial" in await response.text()
+
+
+async def test_final_with_body_is_403(make_client: MakeClient) -> None:
+    client = await make_client()
+    a = await _partial(client, b"x")
+    response = await client.post(
+        "/uploads",
+        headers={**TUS, "Upload-Concat": f"final;{a}", "Content-Type": "application/offset+octet-stream"},
+        data=b"y",
+    )
+    assert response.status == 403
+
+
+async def test_final_over_max_size_is_413(make_client: MakeClient) -> None:
+    client = await make_client(max_size=8)
+    a = await _partial(client, b"12345")
+    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a} {a}"})
+    assert response.status == 413
+
+
+async def test_unfinished_partials(make_client: MakeClient) -> None:
+    client = await make_client()
+    a = await _partial(client, b"abc", send=False)
+    b = await _partial(client, b"de")
+    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a} {b}"})
+    assert response.status == 201
+    final = path_of(response)
+    head = await client.head(final, headers=TUS)
+    assert "Upload-Offset" not in head.headers  # not concatenated yet (spec §concatenation)
+    assert head.headers["Upload-Length"] == "5"
+    assert (await client.delete(a, headers=TUS)).status == 403  # the pending final needs it
+    assert (await patch(client, a, 0, b"abc")).status == 204  # completing it builds the final
+    assert await offset_of(client, final) == 5
+    assert await (await client.get(final)).read() == b"abcde"
+
+
+async def test_unfinished_switched_off(make_client: MakeClient) -> None:
+    client = await make_client(
+        extensions=["creation", "creation-with-upload", "concatenation", "termination"]
+    )
+    a = await _partial(client, b"abc", send=False)
+    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a}"})
+    assert response.status == 400
+    assert "not finished" in await response.text()
+
+
+async def test_deleting_a_final_keeps_its_partials(make_client: MakeClient) -> None:
+    client = await make_client()
+    a = await _partial(client, b"abc")
+    final = path_of(await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a}"}))
+    assert (await client.delete(final, headers=TUS)).status == 204
+    assert await offset_of(client, a) == 3
