@@ -124,3 +124,13 @@ def test_retry_configuration_keeps_aiotus_fields() -> None:
     config = RetryConfiguration()
     assert (config.retry_attempts, config.max_retry_period_seconds, config.ssl) == (10, 60.0, True)
     assert RetryConfiguration(3, 5.0, False).ssl is False
+
+
+async def test_create_raises_protocol_error_on_a_wrong_status(tus_server: ServerFactory) -> None:
+    fake, endpoint = await tus_server()
+    fake.inject("POST", status=400)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(tuskit_client.ProtocolError) as info:
+            await creation.create(session, endpoint, io.BytesIO(b"x"), {})
+    assert isinstance(info.value, tuskit_client.ResponseError)
+    assert info.value.status == 400

@@ -74,6 +74,8 @@ def test_errors_form_one_tree() -> None:
     for name in ("CapabilityError", "ProtocolError", "ResponseError", "SourceError"):
         assert issubclass(getattr(tuskit_client, name), tuskit_client.TusClientError)
     assert issubclass(tuskit_client.UploadNotFound, tuskit_client.ResponseError)
+    # aiotus raises ProtocolError for a wrong status on creation too.
+    assert issubclass(tuskit_client.ResponseError, tuskit_client.ProtocolError)
     assert issubclass(tuskit_client.TusClientError, TusError)
     assert issubclass(tuskit_client.SourceError, ValueError)
 

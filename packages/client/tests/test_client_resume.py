@@ -60,7 +60,13 @@ async def test_completed_upload_is_not_sent_again_unless_removed(
     fake, endpoint = await tus_server()
     store = MemoryStore()
     async with make_client(endpoint, store=store) as client:
+        assert await client.find_previous(DATA) is None
         first = await client.upload(DATA)
+        previous = await client.find_previous(DATA)
+        assert previous is not None
+        assert previous.url == str(first.url)
+        assert previous.size == len(DATA)
+        assert await client.find_previous(DATA[:-1]) is None
         fake.requests.clear()
         again = await client.upload(DATA)
         assert again.url == first.url

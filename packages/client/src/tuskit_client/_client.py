@@ -168,6 +168,20 @@ class Client:
         await self._get_engine().delete(URL(url))
         logger.info("terminated upload %s", url)
 
+    async def find_previous(
+        self, source: SourceLike, *, key: str | None = None, endpoint: str | URL | None = None
+    ) -> StoredUpload | None:
+        """The stored entry a later :meth:`upload` of ``source`` would resume, if any
+        (tus-js-client ``findPreviousUploads``). Opens and fingerprints the source only."""
+        if self.store is None:
+            return None
+        opened = await open_source(source)
+        try:
+            fp = await fingerprint(opened, str(self._endpoint(endpoint)), key=key)
+        finally:
+            await opened.aclose()
+        return None if fp is None else await self.store.load(fp)
+
     # -- uploads ----------------------------------------------------------------------
 
     async def upload(

@@ -98,7 +98,7 @@ class JSONFileStore:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self._lock_path = self.path.with_name(self.path.name + ".lock")
 
     @contextlib.contextmanager

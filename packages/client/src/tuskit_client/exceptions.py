@@ -5,14 +5,16 @@ exception instead, with the status, the response headers and a readable message:
 
     TusError (tuskit_common)
     └── TusClientError
-        ├── ResponseError            unexpected status: .status, .headers, .method, .url
-        │   └── UploadNotFound       404 / 410: the upload is unknown, expired or terminated
-        ├── ProtocolError            the server broke the tus protocol (no Location, bad offset)
+        ├── ProtocolError            the answer is not what the protocol step needs
+        │   └── ResponseError        an unexpected status: .status, .headers, .method, .url
+        │       └── UploadNotFound   404 / 410: the upload is unknown, expired or terminated
         ├── TransportError           connection or timeout failure (the aiohttp error is __cause__)
         ├── CapabilityError          the server lacks what the call needs, or the size is too big
         └── SourceError              the data source cannot deliver what the upload needs
 
-``ProtocolError`` keeps aiotus's name so ``except aiotus.ProtocolError`` ports unchanged.
+``ProtocolError`` keeps aiotus's name and meaning - aiotus raises it for a wrong status on
+creation as well as for a malformed answer - so ``except aiotus.ProtocolError`` ports
+unchanged; catch :class:`ResponseError` to handle statuses alone.
 """
 
 from collections.abc import Mapping
@@ -28,7 +30,12 @@ class TusClientError(TusError):
         self.message = message
 
 
-class ResponseError(TusClientError):
+class ProtocolError(TusClientError):
+    """The server's answer breaks the tus protocol (a 201 without ``Location``, a bad
+    ``Upload-Offset``) or has a status the step does not accept (:class:`ResponseError`)."""
+
+
+class ResponseError(ProtocolError):
     """The server answered with a status the protocol step does not accept.
 
     Attributes:
@@ -58,10 +65,6 @@ class ResponseError(TusClientError):
 
 class UploadNotFound(ResponseError):
     """404 or 410: the upload does not exist (any more); a new one has to be created."""
-
-
-class ProtocolError(TusClientError):
-    """The server's answer breaks the tus protocol, e.g. a 201 without ``Location``."""
 
 
 class TransportError(TusClientError):
