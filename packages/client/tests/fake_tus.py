@@ -180,6 +180,8 @@ class FakeTus:
 
     async def options(self, request: web.Request) -> web.Response:
         self._record(request)
+        if (faulted := await self._faulted(request)) is not None:
+            return faulted
         if self.options_status != 200:
             return web.Response(status=self.options_status)
         headers = {"Tus-Version": "1.0.0", "Tus-Extension": ",".join(self.extensions)}

@@ -122,3 +122,20 @@ async def test_upload_multiple_without_concatenation(
         with pytest.raises(CapabilityError):
             await client.upload_many([b"a"])
     assert "POST" not in fake.methods()
+
+
+async def test_parallel_parts_with_checksums_survive_faults(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server()
+    fake.inject("PATCH", corrupt=True)
+    fake.inject("PATCH", status=503, retry_after="0")
+    fake.inject("PATCH", drop_after=3_000)
+    fake.inject("HEAD", status=500)
+    async with make_client(endpoint, chunk_size=8_000) as client:
+        result = await client.upload(DATA, parallel=4, checksum="crc32")
+    assert len(result.parts) == 4
+    assert bytes(fake.uploads[result.url.name].data) == DATA
+    assert all(
+        h["Upload-Checksum"].startswith("crc32 ") for m, _, h in fake.requests if m == "PATCH"
+    )

@@ -379,3 +379,34 @@ async def test_ssl_argument_reaches_every_request(tus_server: ServerFactory) -> 
             await c.metadata(result.url)
     assert len(seen) == len(fake.requests) == 5
     assert all(s is pin for s in seen)
+
+
+async def test_server_without_options_still_gets_a_plain_upload(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server(options_status=405)
+    async with make_client(endpoint, chunk_size=20_000) as client:
+        result = await client.upload(DATA, parallel=3)
+        assert result.parts == ()
+        with pytest.raises(CapabilityError, match="checksum"):
+            await client.upload(DATA, checksum="sha1")
+    posts = [h for m, _, h in fake.requests if m == "POST"]
+    assert len(posts) == 1
+    assert "Content-Length" not in posts[0] or posts[0]["Content-Length"] == "0"
+    assert bytes(fake.only().data) == DATA
+
+
+async def test_post_failures_are_retried_but_4xx_is_not(
+    tus_server: ServerFactory, make_client: MakeClient, sleeps: Sleeps
+) -> None:
+    fake, endpoint = await tus_server()
+    fake.inject("POST", status=500)
+    fake.inject("OPTIONS", status=502)
+    async with make_client(endpoint) as client:
+        await client.upload(b"abc")
+        assert len(sleeps) == 2
+        fake.inject("POST", status=412)
+        with pytest.raises(ResponseError) as info:
+            await client.upload(b"abc")
+    assert info.value.status == 412
+    assert len(sleeps) == 2
