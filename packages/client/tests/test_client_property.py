@@ -37,8 +37,9 @@ async def _scenario(
     stream: bool,
     checksum: bool,
     with_upload: bool,
+    parallel: int,
 ) -> None:
-    extensions = ("creation", "creation-defer-length", "checksum") + (
+    extensions = ("creation", "creation-defer-length", "checksum", "concatenation") + (
         ("creation-with-upload",) if with_upload else ()
     )
     fake = FakeTus(extensions=extensions)
@@ -59,7 +60,8 @@ async def _scenario(
             source = _pieces(data, 3_333) if stream else data
             try:
                 result = await asyncio.wait_for(
-                    client.upload(source, checksum="sha1" if checksum else None), timeout=30
+                    client.upload(source, checksum="sha1" if checksum else None, parallel=parallel),
+                    timeout=30,
                 )
             except TusClientError:
                 pass
@@ -67,14 +69,18 @@ async def _scenario(
                 upload = fake.uploads[result.url.name]
                 assert bytes(upload.data) == data
                 assert upload.length == len(data) == result.offset
+                assert upload.final == bool(result.parts)
         for upload in fake.uploads.values():
-            assert bytes(upload.data) == data[: len(upload.data)]
+            if upload.partial:  # holds a slice from somewhere inside the source
+                assert bytes(upload.data) in data
+            else:
+                assert bytes(upload.data) == data[: len(upload.data)]
     finally:
         await server.close()
 
 
 @settings(
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -86,6 +92,7 @@ async def _scenario(
     stream=st.booleans(),
     checksum=st.booleans(),
     with_upload=st.booleans(),
+    parallel=st.sampled_from([1, 1, 3]),
 )
 def test_any_failure_sequence_ends_exact_or_clean(
     size: int,
@@ -95,8 +102,9 @@ def test_any_failure_sequence_ends_exact_or_clean(
     stream: bool,
     checksum: bool,
     with_upload: bool,
+    parallel: int,
 ) -> None:
     data = random.Random(seed).randbytes(size)
     if chunk_size is None:
         stream = checksum = False  # both need a chunk size (validated elsewhere)
-    asyncio.run(_scenario(data, faults, chunk_size, stream, checksum, with_upload))
+    asyncio.run(_scenario(data, faults, chunk_size, stream, checksum, with_upload, parallel))

@@ -13,7 +13,7 @@ from tuskit_client._retry import is_retryable
 from tuskit_client._sources import Source
 from tuskit_client.exceptions import CapabilityError, ResponseError
 from tuskit_client.log import logger
-from tuskit_common import Extension, ServerCapabilities
+from tuskit_common import Extension, ServerCapabilities, headers
 
 
 def check_capabilities(
@@ -25,6 +25,8 @@ def check_capabilities(
         raise CapabilityError(f"the server does not offer checksum {checksum!r} ({offered})")
     if caps is None:
         return
+    if caps.versions and headers.PROTOCOL_VERSION not in caps.versions:
+        raise CapabilityError(f"the server speaks tus {', '.join(caps.versions)}, not 1.0.0")
     if caps.max_size is not None and source.size is not None and source.size > caps.max_size:
         raise CapabilityError(
             f"the upload is {source.size} bytes, the server takes at most {caps.max_size}"
