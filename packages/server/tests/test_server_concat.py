@@ -53,7 +53,11 @@ async def test_final_with_body_is_403(make_client: MakeClient) -> None:
     a = await _partial(client, b"x")
     response = await client.post(
         "/uploads",
-        headers={**TUS, "Upload-Concat": f"final;{a}", "Content-Type": "application/offset+octet-stream"},
+        headers={
+            **TUS,
+            "Upload-Concat": f"final;{a}",
+            "Content-Type": "application/offset+octet-stream",
+        },
         data=b"y",
     )
     assert response.status == 403

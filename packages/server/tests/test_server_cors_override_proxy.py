@@ -59,7 +59,9 @@ async def test_origin_allow_list(make_client: MakeClient) -> None:
 
 async def test_cors_off(make_client: MakeClient) -> None:
     client = await make_client(cors=None)
-    response = await client.post("/uploads", headers={**TUS, "Upload-Length": "1", "Origin": ORIGIN})
+    response = await client.post(
+        "/uploads", headers={**TUS, "Upload-Length": "1", "Origin": ORIGIN}
+    )
     assert response.status == 201
     assert "Access-Control-Allow-Origin" not in response.headers
 
@@ -105,7 +107,12 @@ async def test_location_ignores_proxy_headers_by_default(make_client: MakeClient
     client = await make_client()
     response = await client.post(
         "/uploads",
-        headers={**TUS, "Upload-Length": "1", "X-Forwarded-Host": "tus.example", "X-Forwarded-Proto": "https"},
+        headers={
+            **TUS,
+            "Upload-Length": "1",
+            "X-Forwarded-Host": "tus.example",
+            "X-Forwarded-Proto": "https",
+        },
     )
     assert response.headers["Location"].startswith(f"http://{client.host}:{client.port}/uploads/")
 
@@ -114,16 +121,30 @@ async def test_location_behind_proxy(make_client: MakeClient) -> None:
     client = await make_client(behind_proxy=True)
     response = await client.post(
         "/uploads",
-        headers={**TUS, "Upload-Length": "1", "X-Forwarded-Host": "tus.example:443", "X-Forwarded-Proto": "https"},
+        headers={
+            **TUS,
+            "Upload-Length": "1",
+            "X-Forwarded-Host": "tus.example:443",
+            "X-Forwarded-Proto": "https",
+        },
     )
     assert response.headers["Location"].startswith("https://tus.example/uploads/")
     forwarded = await client.post(
         "/uploads",
-        headers={**TUS, "Upload-Length": "1", "Forwarded": 'for=1.2.3.4;host="files.example:8443";proto=https'},
+        headers={
+            **TUS,
+            "Upload-Length": "1",
+            "Forwarded": 'for=1.2.3.4;host="files.example:8443";proto=https',
+        },
     )
     assert forwarded.headers["Location"].startswith("https://files.example:8443/uploads/")
     bogus = await client.post(
         "/uploads",
-        headers={**TUS, "Upload-Length": "1", "X-Forwarded-Host": "evil/path", "X-Forwarded-Proto": "gopher"},
+        headers={
+            **TUS,
+            "Upload-Length": "1",
+            "X-Forwarded-Host": "evil/path",
+            "X-Forwarded-Proto": "gopher",
+        },
     )
     assert bogus.headers["Location"].startswith(f"http://{client.host}:{client.port}/uploads/")

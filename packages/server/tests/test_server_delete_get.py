@@ -56,7 +56,9 @@ async def _finished(client: Any, data: bytes, metadata: str | None = None) -> st
 
 async def test_download_whole_and_range(make_client: MakeClient) -> None:
     client = await make_client()
-    path = await _finished(client, b"0123456789", f"filename {b64('report.txt')},filetype {b64('text/plain')}")
+    path = await _finished(
+        client, b"0123456789", f"filename {b64('report.txt')},filetype {b64('text/plain')}"
+    )
     response = await client.get(path)
     assert response.status == 200
     assert await response.read() == b"0123456789"
@@ -80,12 +82,15 @@ async def test_download_sanitises_name_and_type(make_client: MakeClient) -> None
     assert response.headers["Content-Type"] == "application/octet-stream"
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="passwd"')
-    assert "/" not in disposition and "\r" not in disposition
+    assert "/" not in disposition
+    assert "\r" not in disposition
 
 
 async def test_download_non_ascii_name(make_client: MakeClient) -> None:
     client = await make_client()
-    path = await _finished(client, b"x", f"filename {b64('résumé.pdf')},filetype {b64('application/pdf')}")
+    path = await _finished(
+        client, b"x", f"filename {b64('résumé.pdf')},filetype {b64('application/pdf')}"
+    )
     response = await client.get(path)
     assert response.headers["Content-Type"] == "application/pdf"
     assert "filename*=UTF-8''r%C3%A9sum%C3%A9.pdf" in response.headers["Content-Disposition"]

@@ -37,7 +37,9 @@ async def test_options_advertises_everything_the_file_store_can(make_client: Mak
         ({"extensions": ["creation", "termination"]}, "concatenation"),
     ],
 )
-async def test_options_switches(make_client: MakeClient, setup: dict[str, object], absent: str) -> None:
+async def test_options_switches(
+    make_client: MakeClient, setup: dict[str, object], absent: str
+) -> None:
     client = await make_client(**setup)
     response = await client.options("/uploads/")
     assert absent not in response.headers["Tus-Extension"].split(",")
@@ -59,7 +61,11 @@ async def test_extensions_follow_store_capabilities(make_client: MakeClient) -> 
         def __init__(self) -> None:
             self._inner = MemoryStore()
             self.open, self.close = self._inner.open, self._inner.close
-            self.create, self.get, self.write = self._inner.create, self._inner.get, self._inner.write
+            self.create, self.get, self.write = (
+                self._inner.create,
+                self._inner.get,
+                self._inner.write,
+            )
 
     client = await make_client(store=CoreOnly(), upload_path=None)
     response = await client.options("/uploads")

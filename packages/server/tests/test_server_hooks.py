@@ -30,9 +30,12 @@ async def test_lifecycle_order(make_client: MakeClient, tmp_path: Path) -> None:
     async def on_done(request: web.Request, resource: Resource, path: Path | None) -> None:
         done.append((resource.id, path))
 
-    hooks = Hooks(**{n: rec.hook(n) for n in (
-        "post_create", "post_receive", "pre_finish", "post_finish", "post_terminate"
-    )})
+    hooks = Hooks(
+        **{
+            n: rec.hook(n)
+            for n in ("post_create", "post_receive", "pre_finish", "post_finish", "post_terminate")
+        }
+    )
     client = await make_client(hooks=hooks, on_upload_done=on_done)
     path = await create(client, 4)
     upload_id = path.rsplit("/", 1)[1]

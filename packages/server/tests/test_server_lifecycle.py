@@ -12,8 +12,8 @@ from conftest import MakeClient
 from tus_server_testing import OCTET, TUS, Clock, create, offset_of, patch
 
 from tuskit_server import Expiration, setup_tus
-from tuskit_server._setup import ENDPOINTS_KEY
 from tuskit_server._expiry import sweep
+from tuskit_server._setup import ENDPOINTS_KEY
 
 
 def _app(root: Path, clock: Clock, **kwargs: object) -> web.Application:
@@ -77,7 +77,7 @@ async def test_expiration(make_client: MakeClient, clock: Clock) -> None:
     clock.advance(minutes=20)
     # expired but not yet swept: already 410
     assert (await client.head(idle, headers=TUS)).status == 410
-    endpoint = client.app[ENDPOINTS_KEY]["/uploads"]  # type: ignore[index]
+    endpoint = client.app[ENDPOINTS_KEY]["/uploads"]
     assert await sweep(endpoint) == 1
     assert (await client.head(idle, headers=TUS)).status == 410
     assert (await patch(client, idle, 0, b"x")).status == 410
@@ -97,7 +97,7 @@ async def test_sweeper_task_runs_in_background(make_client: MakeClient, clock: C
     path = await create(client, 10)
     upload_id = path.rsplit("/", 1)[1]
     clock.advance(seconds=5)
-    root = Path(client.app[ENDPOINTS_KEY]["/uploads"].config.upload_path)  # type: ignore[index, arg-type]
+    root = Path(client.app[ENDPOINTS_KEY]["/uploads"].config.upload_path)  # type: ignore[arg-type]
     for _ in range(200):
         if (root / f"{upload_id}.gone").exists():
             break
@@ -111,7 +111,9 @@ async def test_expiration_off(make_client: MakeClient, clock: Clock) -> None:
     response = await client.post("/uploads", headers={**TUS, "Upload-Length": "3"})
     assert "Upload-Expires" not in response.headers
     clock.advance(days=365)
-    assert (await client.head(response.headers["Location"].split(str(client.port))[1], headers=TUS)).status == 200
+    assert (
+        await client.head(response.headers["Location"].split(str(client.port))[1], headers=TUS)
+    ).status == 200
 
 
 async def _endless(first: bytes) -> AsyncIterator[bytes]:
@@ -145,7 +147,9 @@ async def test_shutdown_persists_and_answers_503(tmp_path: Path, clock: Clock) -
         assert response.status == 503
         assert response.headers["Retry-After"] == "5"
         assert (tmp_path / upload_id).read_bytes() == b"s" * 7
-        late = await client.post("/uploads", headers={**TUS, "Upload-Length": "1", "Content-Type": OCTET}, data=b"x")
+        late = await client.post(
+            "/uploads", headers={**TUS, "Upload-Length": "1", "Content-Type": OCTET}, data=b"x"
+        )
         assert late.status == 503
     finally:
         await client.close()

@@ -11,6 +11,7 @@ from tus_server_testing import OCTET, TUS, create, offset_of, patch
 
 from tuskit_common import Locked
 from tuskit_server import MemoryLocker, setup_tus
+from tuskit_server._setup import ENDPOINTS_KEY
 from tuskit_server.locks import Locker
 
 
@@ -71,9 +72,11 @@ async def test_newer_request_interrupts_a_stale_patch(
             data=_slow_body(b"a" * 10, gate),
         )
     )
-    for _ in range(100):  # wait until the stale PATCH holds the lock and has its first bytes
+    locker = client.app[ENDPOINTS_KEY]["/uploads"].locker
+    assert isinstance(locker, MemoryLocker)
+    for _ in range(100):  # wait until the stale PATCH holds the lock
         await asyncio.sleep(0.01)
-        if list(tmp_path.glob("*")) and (tmp_path / path.rsplit("/", 1)[1]).stat().st_size:
+        if locker.is_locked(path.rsplit("/", 1)[1]):
             break
     await asyncio.sleep(0.1)
     # A HEAD from the "reconnected" client interrupts the stale PATCH instead of waiting

@@ -1,6 +1,7 @@
 """PATCH: every status of the digest's table, table style, plus offsets after each."""
 
 import io
+from collections.abc import AsyncIterator
 
 import pytest
 from conftest import MakeClient
@@ -18,7 +19,13 @@ CASES: list[tuple[str, dict[str, str], bytes, int, int]] = [
     ("offset mismatch", {"Upload-Offset": "3"}, b"hello", 409, 0),
     ("body past length", {}, b"x" * 11, 413, 0),
     ("checksum ok", {"Upload-Checksum": checksum(b"hello", "sha256")}, b"hello", 204, 5),
-    ("checksum crc32", {"Upload-Checksum": "crc32 " + b64((907060870).to_bytes(4, "big"))}, b"hello", 204, 5),
+    (
+        "checksum crc32",
+        {"Upload-Checksum": "crc32 " + b64((907060870).to_bytes(4, "big"))},
+        b"hello",
+        204,
+        5,
+    ),
     ("checksum mismatch", {"Upload-Checksum": checksum(b"world")}, b"hello", 460, 0),
     ("checksum unknown", {"Upload-Checksum": "blake3 " + b64(b"x" * 32)}, b"hello", 400, 0),
     ("checksum malformed", {"Upload-Checksum": "sha1"}, b"hello", 400, 0),
@@ -28,9 +35,16 @@ CASES: list[tuple[str, dict[str, str], bytes, int, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "headers", "body", "status", "after"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "headers", "body", "status", "after"), CASES, ids=[c[0] for c in CASES]
+)
 async def test_patch_status(
-    make_client: MakeClient, name: str, headers: dict[str, str], body: bytes, status: int, after: int
+    make_client: MakeClient,
+    name: str,
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    after: int,
 ) -> None:
     client = await make_client()
     path = await create(client, 10)
@@ -91,11 +105,11 @@ async def test_chunked_body_past_length_keeps_the_remaining_bytes(make_client: M
     client = await make_client()
     path = await create(client, 4)
 
-    async def body():  # type: ignore[no-untyped-def]
+    async def body() -> AsyncIterator[bytes]:
         yield b"ab"
         yield b"cdef"
 
-    response = await patch(client, path, 0, body())  # type: ignore[arg-type]
+    response = await patch(client, path, 0, body())
     assert response.status == 413
     assert await offset_of(client, path) == 4
 
@@ -139,7 +153,9 @@ async def test_patch_to_final_is_403(make_client: MakeClient) -> None:
     client = await make_client()
     part = await create(client, 1, headers={"Upload-Concat": "partial"})
     assert (await patch(client, part, 0, b"x")).status == 204
-    final = await create(client, None, headers={"Upload-Concat": f"final;{part}", "Upload-Defer-Length": ""})
+    final = await create(
+        client, None, headers={"Upload-Concat": f"final;{part}", "Upload-Defer-Length": ""}
+    )
     response = await patch(client, final, 0, b"")
     assert response.status == 403
 
@@ -148,6 +164,6 @@ async def test_large_chunk_is_not_capped_by_client_max_size(make_client: MakeCli
     client = await make_client()
     size = 3 * 1024 * 1024  # aiohttp's client_max_size is 1 MiB
     path = await create(client, size)
-    response = await patch(client, path, 0, io.BytesIO(b"z" * size))  # type: ignore[arg-type]
+    response = await patch(client, path, 0, io.BytesIO(b"z" * size))
     assert response.status == 204
     assert response.headers["Upload-Offset"] == str(size)

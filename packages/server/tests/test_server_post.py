@@ -16,15 +16,36 @@ CASES: list[tuple[str, dict[str, str], bytes | None, dict[str, Any], int, str]] 
     ("no version", {"Upload-Length": "5"}, None, {}, 412, "missing"),
     ("bad version", {"Tus-Resumable": "0.2.2", "Upload-Length": "5"}, None, {}, 412, "0.2.2"),
     ("no length", dict(TUS), None, {}, 400, "Upload-Length"),
-    ("both lengths", {**TUS, "Upload-Length": "5", "Upload-Defer-Length": "1"}, None, {}, 400, "both"),
+    (
+        "both lengths",
+        {**TUS, "Upload-Length": "5", "Upload-Defer-Length": "1"},
+        None,
+        {},
+        400,
+        "both",
+    ),
     ("defer 2", {**TUS, "Upload-Defer-Length": "2"}, None, {}, 400, "Upload-Defer-Length"),
     ("negative", {**TUS, "Upload-Length": "-1"}, None, {}, 400, "Upload-Length"),
     ("decimal", {**TUS, "Upload-Length": "1.5"}, None, {}, 400, "Upload-Length"),
     ("20 digits", {**TUS, "Upload-Length": "1" * 20}, None, {}, 400, "Upload-Length"),
     ("too large", {**TUS, "Upload-Length": "11"}, None, {"max_size": 10}, 413, "maximum"),
-    ("bad metadata", {**TUS, "Upload-Length": "1", "Upload-Metadata": "a b c"}, None, {}, 400, "'a b c'"),
+    (
+        "bad metadata",
+        {**TUS, "Upload-Length": "1", "Upload-Metadata": "a b c"},
+        None,
+        {},
+        400,
+        "'a b c'",
+    ),
     ("bad b64", {**TUS, "Upload-Length": "1", "Upload-Metadata": "k !!"}, None, {}, 400, "base64"),
-    ("dup key", {**TUS, "Upload-Length": "1", "Upload-Metadata": "k,k"}, None, {}, 400, "duplicate"),
+    (
+        "dup key",
+        {**TUS, "Upload-Length": "1", "Upload-Metadata": "k,k"},
+        None,
+        {},
+        400,
+        "duplicate",
+    ),
     (
         "metadata too big",
         {**TUS, "Upload-Length": "1", "Upload-Metadata": "k " + b64("x" * 200)},
@@ -33,19 +54,77 @@ CASES: list[tuple[str, dict[str, str], bytes | None, dict[str, Any], int, str]] 
         400,
         "larger",
     ),
-    ("defer off", {**TUS, "Upload-Defer-Length": "1"}, None, {"extensions": ["creation"]}, 501, "defer"),
-    ("concat off", {**TUS, "Upload-Concat": "partial", "Upload-Length": "1"}, None, {"extensions": ["creation"]}, 501, "concatenation"),
-    ("bad concat", {**TUS, "Upload-Concat": "whole", "Upload-Length": "1"}, None, {}, 400, "Upload-Concat"),
-    ("final with length", {**TUS, "Upload-Concat": "final;/uploads/abc", "Upload-Length": "1"}, None, {}, 400, "final"),
-    ("body over length", {**TUS, "Upload-Length": "2", "Content-Type": M}, b"abc", {}, 413, "Content-Length"),
-    ("with data off", {**TUS, "Upload-Length": "3", "Content-Type": M}, b"abc", {"extensions": ["creation"]}, 501, "with-upload"),
-    ("bad checksum alg", {**TUS, "Upload-Length": "3", "Content-Type": M, "Upload-Checksum": "sha3 " + b64("x")}, b"abc", {}, 400, "sha3"),
-    ("checksum mismatch", {**TUS, "Upload-Length": "3", "Content-Type": M, "Upload-Checksum": checksum(b"xyz")}, b"abc", {}, 460, "checksum"),
+    (
+        "defer off",
+        {**TUS, "Upload-Defer-Length": "1"},
+        None,
+        {"extensions": ["creation"]},
+        501,
+        "defer",
+    ),
+    (
+        "concat off",
+        {**TUS, "Upload-Concat": "partial", "Upload-Length": "1"},
+        None,
+        {"extensions": ["creation"]},
+        501,
+        "concatenation",
+    ),
+    (
+        "bad concat",
+        {**TUS, "Upload-Concat": "whole", "Upload-Length": "1"},
+        None,
+        {},
+        400,
+        "Upload-Concat",
+    ),
+    (
+        "final with length",
+        {**TUS, "Upload-Concat": "final;/uploads/abc", "Upload-Length": "1"},
+        None,
+        {},
+        400,
+        "final",
+    ),
+    (
+        "body over length",
+        {**TUS, "Upload-Length": "2", "Content-Type": M},
+        b"abc",
+        {},
+        413,
+        "Content-Length",
+    ),
+    (
+        "with data off",
+        {**TUS, "Upload-Length": "3", "Content-Type": M},
+        b"abc",
+        {"extensions": ["creation"]},
+        501,
+        "with-upload",
+    ),
+    (
+        "bad checksum alg",
+        {**TUS, "Upload-Length": "3", "Content-Type": M, "Upload-Checksum": "sha3 " + b64("x")},
+        b"abc",
+        {},
+        400,
+        "sha3",
+    ),
+    (
+        "checksum mismatch",
+        {**TUS, "Upload-Length": "3", "Content-Type": M, "Upload-Checksum": checksum(b"xyz")},
+        b"abc",
+        {},
+        460,
+        "checksum",
+    ),
     ("creation off", {**TUS, "Upload-Length": "3"}, None, {"extensions": []}, 501, "creation"),
 ]
 
 
-@pytest.mark.parametrize(("name", "headers", "body", "setup", "status", "text"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "headers", "body", "setup", "status", "text"), CASES, ids=[c[0] for c in CASES]
+)
 async def test_post_status(
     make_client: MakeClient,
     name: str,
@@ -82,7 +161,8 @@ async def test_ids_are_128_bit_random(make_client: MakeClient) -> None:
     for _ in range(5):
         response = await client.post("/uploads", headers={**TUS, "Upload-Length": "1"})
         upload_id = path_of(response).rsplit("/", 1)[1]
-        assert len(upload_id) >= 32 and int(upload_id, 16) >= 0
+        assert len(upload_id) >= 32
+        assert int(upload_id, 16) >= 0
         ids.add(upload_id)
     assert len(ids) == 5
 
@@ -101,7 +181,12 @@ async def test_creation_with_upload_and_checksum(make_client: MakeClient) -> Non
     client = await make_client()
     response = await client.post(
         "/uploads",
-        headers={**TUS, "Upload-Length": "3", "Content-Type": OCTET, "Upload-Checksum": checksum(b"abc", "md5")},
+        headers={
+            **TUS,
+            "Upload-Length": "3",
+            "Content-Type": OCTET,
+            "Upload-Checksum": checksum(b"abc", "md5"),
+        },
         data=b"abc",
     )
     assert response.status == 201

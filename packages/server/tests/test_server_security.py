@@ -6,8 +6,8 @@ import pytest
 from conftest import MakeClient
 from tus_server_testing import OCTET, TUS, create, patch
 
-from tuskit_server import CreateChanges, Hooks
 from tuskit_common import Resource
+from tuskit_server import CreateChanges, Hooks
 
 BAD_IDS = [
     "..%2F..%2Fetc%2Fpasswd",
@@ -24,7 +24,9 @@ BAD_IDS = [
 
 @pytest.mark.parametrize("bad", BAD_IDS)
 @pytest.mark.parametrize("method", ["HEAD", "PATCH", "DELETE", "GET"])
-async def test_bad_ids_are_404(make_client: MakeClient, tmp_path: Path, method: str, bad: str) -> None:
+async def test_bad_ids_are_404(
+    make_client: MakeClient, tmp_path: Path, method: str, bad: str
+) -> None:
     client = await make_client()
     (tmp_path / "passwd").write_text("secret")
     headers = {**TUS, "Upload-Offset": "0", "Content-Type": OCTET}

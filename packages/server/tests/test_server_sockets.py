@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
-from tus_server_testing import TUS, checksum, create, offset_of
+from tus_server_testing import TUS, Client, checksum, create, offset_of
 
 from tuskit_server import setup_tus
 
@@ -49,8 +49,8 @@ async def _status(reader: asyncio.StreamReader) -> tuple[int, str]:
     return int(text.split(" ", 2)[1]), text
 
 
-async def _created(server: TestServer, aiohttp_client: AiohttpClient) -> tuple[Any, str]:
-    client = await aiohttp_client(server, headers={"Authorization": "Bearer ok"})
+async def _created(server: TestServer, aiohttp_client: AiohttpClient) -> tuple[Client, str]:
+    client: Client = await aiohttp_client(server, headers={"Authorization": "Bearer ok"})  # type: ignore[assignment]
     return client, await create(client, 50)
 
 
@@ -166,7 +166,7 @@ async def test_disconnect_mid_patch_keeps_bytes(
 ) -> None:
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
-    reader, writer = await _open(server)
+    _, writer = await _open(server)
     headers = {
         **TUS,
         "Content-Type": "application/offset+octet-stream",
@@ -202,7 +202,7 @@ async def test_disconnect_mid_checksummed_patch_keeps_nothing(
 ) -> None:
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
-    reader, writer = await _open(server)
+    _, writer = await _open(server)
     headers = {
         **TUS,
         "Content-Type": "application/offset+octet-stream",

@@ -5,6 +5,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
@@ -71,7 +72,7 @@ async def patch(
     client: Client,
     path: str,
     offset: int,
-    data: bytes,
+    data: Any,
     **extra: str,
 ) -> ClientResponse:
     """PATCH ``data`` at ``offset``; extra headers by keyword (underscores become dashes)."""
