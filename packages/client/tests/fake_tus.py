@@ -8,6 +8,7 @@ only part of its body, and three ``Location`` styles (absolute, path-only, relat
 Header names are spelled out here on purpose, as an independent check of the client.
 """
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -61,6 +62,8 @@ class Fault:
         drop_after: store this many bytes of the PATCH body, then cut the connection.
         keep: answer 204 but store only this many bytes of the body.
         corrupt: flip the first byte before checking the checksum (forces a 460).
+        stall_after: store this many bytes of the PATCH body, then stop reading and wait
+            until the client gives up (a stalled connection).
     """
 
     method: str
@@ -69,6 +72,7 @@ class Fault:
     drop_after: int | None = None
     keep: int | None = None
     corrupt: bool = False
+    stall_after: int | None = None
 
 
 class FakeTus:
@@ -278,6 +282,17 @@ class FakeTus:
                 return self._answer(400)
             upload.length = declared
         fault = self._fault("PATCH")
+        if fault is not None and fault.stall_after is not None:
+            received = bytearray()
+            async for piece in request.content.iter_chunked(4096):
+                received += piece
+                if len(received) >= fault.stall_after:
+                    break
+            upload.data += received[: fault.stall_after]
+            transport = request.transport
+            while transport is not None and not transport.is_closing():  # noqa: ASYNC110 - polls the peer
+                await asyncio.sleep(0.02)
+            return self._answer(500)
         if fault is not None and fault.drop_after is not None:
             received = bytearray()
             async for piece in request.content.iter_chunked(4096):

@@ -410,3 +410,16 @@ async def test_post_failures_are_retried_but_4xx_is_not(
             await client.upload(b"abc")
     assert info.value.status == 412
     assert len(sleeps) == 2
+
+
+async def test_stalled_patch_is_aborted_and_resumed(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server(extensions=("creation",))
+    fake.inject("PATCH", stall_after=8_192)
+    async with make_client(endpoint, chunk_size=40_000, stall_timeout=0.3) as client:
+        result = await client.upload(DATA)
+    assert result.offset == len(DATA)
+    assert bytes(fake.only().data) == DATA
+    patches = [int(h["Upload-Offset"]) for m, _, h in fake.requests if m == "PATCH"]
+    assert patches[:2] == [0, 8_192]

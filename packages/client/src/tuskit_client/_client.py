@@ -54,6 +54,8 @@ class Client:
             session keeps its own, and an owned one uses :data:`DEFAULT_TIMEOUT`.
         override_method: send PATCH and DELETE as POST with ``X-HTTP-Method-Override``.
         request_id: add a random ``X-Request-ID`` to every request.
+        stall_timeout: abort and retry a PATCH (or POST with data) when nothing has moved
+            for this many seconds; None (the default) relies on the session's timeouts.
         sleep / now / random: injectable delay, clock and jitter source (tests).
     """
 
@@ -69,6 +71,7 @@ class Client:
         timeout: aiohttp.ClientTimeout | None = None,
         override_method: bool = False,
         request_id: bool = False,
+        stall_timeout: float | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
@@ -87,6 +90,7 @@ class Client:
         self._timeout = timeout
         self._override_method = override_method
         self._request_id = request_id
+        self._stall_timeout = stall_timeout
         self._hooks = (sleep, now, random)
         self._engine: Engine | None = None
 
@@ -122,6 +126,7 @@ class Client:
                 timeout=self._timeout,
                 override_method=self._override_method,
                 request_id=self._request_id,
+                stall_timeout=self._stall_timeout,
             )
             self._engine = Engine(
                 http,

@@ -5,8 +5,9 @@ mid-body) becomes :class:`TransportError` with the aiohttp error as ``__cause__`
 with a status goes back to ``_flow`` to judge. Only the first bytes of an error body are read.
 """
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Final
 
 import aiohttp
@@ -27,7 +28,9 @@ class Http:
 
     Options: ``override_method`` sends PATCH/DELETE as POST with ``X-HTTP-Method-Override``;
     ``request_id`` adds a fresh ``X-Request-ID`` to each request (and logs it), so a request
-    can be found in the server's logs.
+    can be found in the server's logs. ``stall_timeout`` aborts a request with a body once
+    nothing has moved for that many seconds - no body piece went out and no answer came
+    (tus-js-client's stall detection) - as a :class:`TransportError`, so it is retried.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class Http:
         timeout: aiohttp.ClientTimeout | None = None,
         override_method: bool = False,
         request_id: bool = False,
+        stall_timeout: float | None = None,
     ) -> None:
         self.session = session
         # aiohttp deprecates ssl=None; it meant "default verification", which is True.
@@ -45,11 +49,30 @@ class Http:
         self.timeout = timeout
         self.override_method = override_method
         self.request_id = request_id
+        self.stall_timeout = stall_timeout
 
     async def send(
         self, head: RequestHead, body: Body = None, *, expect100: bool = False
     ) -> ResponseHead:
         """Send one request and return its head (and the start of an error body)."""
+        limit = self.stall_timeout
+        if limit is None or not isinstance(body, AsyncIterable):
+            return await self._send(head, body, expect100)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(limit) as watchdog:
+
+                async def watched(pieces: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+                    async for piece in pieces:
+                        yield piece
+                        watchdog.reschedule(loop.time() + limit)
+
+                return await self._send(head, watched(body), expect100)
+        except TimeoutError as exc:
+            message = f"{head.method} {head.url} stalled: no progress for {limit} s"
+            raise TransportError(message) from exc
+
+    async def _send(self, head: RequestHead, body: Body, expect100: bool) -> ResponseHead:
         if self.override_method:
             head = with_method_override(head)
         if self.request_id:
