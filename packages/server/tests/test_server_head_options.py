@@ -113,9 +113,14 @@ async def test_head_errors(make_client: MakeClient, headers: dict[str, str], sta
 
 async def test_collection_get_and_put_are_405(make_client: MakeClient) -> None:
     client = await make_client()
-    assert (await client.get("/uploads")).status == 405
+    collection = await client.get("/uploads")
+    assert collection.status == 405
+    assert collection.headers["Allow"] == "OPTIONS, POST"
+    assert collection.headers["Tus-Resumable"] == "1.0.0"
     path = await create(client, 1)
-    assert (await client.put(path)).status == 405
+    put = await client.put(path)
+    assert put.status == 405
+    assert put.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH"
     response = await client.post(path, headers=TUS)  # POST on an upload without override
     assert response.status == 405
     assert "PATCH" in response.headers["Allow"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
-from tus_server_testing import OCTET, TUS, create, offset_of, patch
+from tus_server_testing import OCTET, TUS, checksum, create, offset_of, patch
 
 from tuskit_common import Locked
 from tuskit_server import MemoryLocker, setup_tus
@@ -123,3 +123,53 @@ async def test_concurrent_patches_never_interleave(
     assert len(data) == offset
     # All PATCHes claimed offset 0: whoever wrote first, nobody's bytes mixed with it.
     assert len(set(data)) == 1
+
+
+async def test_download_does_not_disturb_a_running_checksummed_patch(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    app = web.Application()
+    setup_tus(app, upload_path=tmp_path, lock_timeout=5)
+    client = await aiohttp_client(app)
+    first, rest = b"a" * 300_000, b"b" * 100  # the first piece reaches the disk at once
+    path = await create(client, len(first + rest))
+    gate = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        await gate.wait()
+        yield rest
+
+    running = asyncio.create_task(
+        client.patch(
+            path,
+            headers={
+                **TUS,
+                "Upload-Offset": "0",
+                "Content-Type": OCTET,
+                "Upload-Checksum": checksum(first + rest),
+            },
+            data=body(),
+        )
+    )
+    locker = client.app[ENDPOINTS_KEY]["/uploads"].locker
+    assert isinstance(locker, MemoryLocker)
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if locker.is_locked(path.rsplit("/", 1)[1]):
+            break
+    upload_file = tmp_path / path.rsplit("/", 1)[1]
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if _size(upload_file) >= len(first):
+            break
+    assert (await client.get(path)).status == 404  # unfinished; takes no lock, changes nothing
+    gate.set()
+    response = await running
+    assert response.status == 204
+    assert response.headers["Upload-Offset"] == str(len(first + rest))
+    assert await (await client.get(path)).read() == first + rest
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size

@@ -14,6 +14,7 @@ import collections
 from collections.abc import AsyncIterator
 
 from aiohttp import ClientPayloadError, StreamReader
+from aiohttp.http_exceptions import HttpProcessingError
 
 from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
 from tuskit_server.log import logger
@@ -104,7 +105,7 @@ class BodyReader:
             self.error = self._stop or ServerError(
                 "timed out reading the request body", code="read_timeout"
             )
-        except ClientPayloadError as exc:
+        except (ClientPayloadError, HttpProcessingError) as exc:
             logger.debug("request body ended early: %s", exc)
             self.error = self._stop or BadRequest(
                 "the request body is shorter than announced", code="body_incomplete"

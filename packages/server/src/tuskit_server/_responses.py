@@ -22,8 +22,8 @@ from tuskit_server.errors import status_of
 
 __all__ = ["error_response", "finish_response", "http_exception_response"]
 
-#: Methods a tus upload URL answers (for 405's ``Allow``).
-UPLOAD_METHODS = "GET, HEAD, PATCH, DELETE, POST, OPTIONS"
+#: Methods a tus upload URL may answer (405's ``Allow``; the view narrows it per URL).
+UPLOAD_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH"
 
 
 def error_response(error: ProtocolError, *, retry_after: int = 5) -> web.Response:

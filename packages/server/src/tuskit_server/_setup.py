@@ -206,10 +206,12 @@ def _add_routes(app: web.Application, endpoint: Endpoint, base: str) -> None:
         for method in collection:
             expect = post_expect if method == "POST" else None
             resource.add_route(method, collection_view, expect_handler=expect)
+        resource.add_route("*", collection_view)  # other methods: 405 with tus headers
     resource = app.router.add_resource(base + "/{id}", name=resource_name)
     for method in [*upload, "POST"]:
         expect = upload_expect if method in ("PATCH", "POST") else None
         resource.add_route(method, upload_view, expect_handler=expect)
+    resource.add_route("*", upload_view)
 
 
 def _lifecycle(

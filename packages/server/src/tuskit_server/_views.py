@@ -51,6 +51,7 @@ def make_view(
 ) -> Handler:
     """The single aiohttp handler registered for every method of one tus URL."""
     views = decorated(endpoint, handlers)
+    allow = ", ".join(sorted(handlers))
 
     async def view(request: web.Request) -> web.StreamResponse:
         method = request.method
@@ -68,6 +69,9 @@ def make_view(
             if handler is None:
                 raise MethodNotAllowed(f"{method} is not allowed here")
             response = await handler(request)
+        except MethodNotAllowed as exc:
+            response = respond_error(endpoint, exc)
+            response.headers[headers.ALLOW] = allow
         except (ProtocolError, web.HTTPException) as exc:
             response = respond_error(endpoint, exc)
         except Exception as exc:

@@ -83,8 +83,9 @@ class FileStore:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create the directory."""
+        """Create the directory and repair uploads a crash cut mid-chunk."""
         await asyncio.to_thread(self._mkdir)
+        await asyncio.to_thread(self._recover_all)
 
     async def close(self) -> None:
         """Nothing to release: files are opened per call."""
@@ -118,28 +119,52 @@ class FileStore:
             raise
 
     def _load(self, upload_id: str) -> Resource:
-        """Read an upload and reconcile its info with the bytes on disk (digest §4.1)."""
+        """Read an upload without changing anything: the offset is the bytes on disk, or the
+        start of a checksummed chunk still in progress (digest §4.1, §3.5). Safe without
+        the upload's lock (downloads, sweeps)."""
         if self._gone(upload_id).exists():
             raise Gone("the upload was terminated or has expired")
         resource = self._read_info(upload_id)
-        data = self._data(upload_id)
         try:
-            size = data.stat().st_size
+            size = self._data(upload_id).stat().st_size
         except FileNotFoundError:
             raise NotFound("no such upload") from None
         marker = resource.storage.get(_MARKER)
-        target = size
-        if isinstance(marker, int) and 0 <= marker <= size:
-            target = marker  # a checksummed chunk was cut by a crash: drop it
-        if resource.length is not None and target > resource.length:
-            target = resource.length
-        if target != size:
-            os.truncate(data, target)
-        if target != resource.offset or marker is not None:
+        offset = marker if isinstance(marker, int) and 0 <= marker <= size else size
+        if resource.length is not None:
+            offset = min(offset, resource.length)
+        if offset != resource.offset:
+            resource = resource.model_copy(update={"offset": offset})
+        return resource
+
+    def _repair(self, upload_id: str) -> Resource:
+        """Make the files agree with :meth:`_load` (drop a cut checksummed chunk, bytes past
+        the length); only at start-up or under the upload's lock, before a write."""
+        resource = self._load(upload_id)
+        data = self._data(upload_id)
+        if data.stat().st_size != resource.offset:
+            os.truncate(data, resource.offset)
+        if _MARKER in resource.storage:
             storage = {k: v for k, v in resource.storage.items() if k != _MARKER}
-            resource = resource.model_copy(update={"offset": target, "storage": storage})
+            resource = resource.model_copy(update={"storage": storage})
             self._write_info(resource)
         return resource
+
+    def _recover_all(self) -> int:
+        """At start-up: repair every upload a crash left in the middle of a checksummed
+        chunk; returns how many were repaired."""
+        count = 0
+        for info in self.root.glob("*.info"):
+            upload_id = info.name[: -len(".info")]
+            if not ID_PATTERN.fullmatch(upload_id):
+                continue
+            try:
+                if _MARKER in self._read_info(upload_id).storage:
+                    self._repair(upload_id)
+                    count += 1
+            except (NotFound, Gone, ValueError, OSError):
+                continue
+        return count
 
     # -- DataStore ---------------------------------------------------------------------------
 
@@ -166,7 +191,7 @@ class FileStore:
         return resource
 
     async def get(self, upload_id: str) -> Resource:
-        """Load and reconcile one upload."""
+        """Read one upload (no file is changed: safe without the lock)."""
         return await asyncio.to_thread(self._load, upload_id)
 
     async def write(
@@ -178,7 +203,7 @@ class FileStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body`` at ``offset``; what arrived is kept even if ``body`` ends early."""
-        resource = await self.get(upload_id)
+        resource = await asyncio.to_thread(self._repair, upload_id)
         self._check_offset(resource, offset)
         await self._append(upload_id, body)
         return await asyncio.to_thread(self._after_write, upload_id, expires_at, None)
@@ -193,7 +218,7 @@ class FileStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body`` behind a marker; truncate back to ``offset`` unless accepted."""
-        resource = await self.get(upload_id)
+        resource = await asyncio.to_thread(self._repair, upload_id)
         self._check_offset(resource, offset)
         marked = resource.model_copy(update={"storage": {**resource.storage, _MARKER: offset}})
         await asyncio.to_thread(self._write_info, marked)
@@ -267,7 +292,7 @@ class FileStore:
         return await asyncio.to_thread(self._declare, upload_id, length)
 
     def _declare(self, upload_id: str, length: int) -> Resource:
-        resource = self._load(upload_id).model_copy(update={"length": length})
+        resource = self._repair(upload_id).model_copy(update={"length": length})
         self._write_info(resource)
         return resource
 
@@ -332,7 +357,7 @@ class FileStore:
         return await asyncio.to_thread(self._concatenate, final_id, partial_ids)
 
     def _concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
-        final = self._load(final_id)
+        final = self._repair(final_id)
         total = 0
         with self._data(final_id).open("wb") as out:
             for partial_id in partial_ids:
