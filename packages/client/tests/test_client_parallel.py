@@ -139,3 +139,26 @@ async def test_parallel_parts_with_checksums_survive_faults(
     assert all(
         h["Upload-Checksum"].startswith("crc32 ") for m, _, h in fake.requests if m == "PATCH"
     )
+
+
+async def test_upload_many_parts_resume_from_the_store(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server(extensions=("creation", "concatenation"))
+    store = MemoryStore()
+    files = [DATA[:30_000], DATA[30_000:60_000], DATA[60_000:]]
+    fake.inject("PATCH", drop_after=5_000)
+    no_retry = RetryConfiguration(retry_attempts=0, base_delay_seconds=0)
+    async with make_client(endpoint, store=store, config=no_retry) as client:
+        with pytest.raises(TransportError):
+            await client.upload_many(files, parallel_uploads=1)
+    assert len(store.entries) == 1
+    fake.requests.clear()
+    async with make_client(endpoint, store=store) as client:
+        result = await client.upload_many(files, parallel_uploads=1)
+    assert result.resumed
+    posts = [h.get("Upload-Concat", "") for m, _, h in fake.requests if m == "POST"]
+    assert posts.count("partial") == 2
+    assert fake.requests[0][0] == "OPTIONS"
+    assert fake.requests[1][0] == "HEAD"
+    assert bytes(fake.uploads[result.url.name].data) == DATA

@@ -18,7 +18,7 @@ from yarl import URL
 from tuskit_client import _flow
 from tuskit_client._engine import Engine, Progress
 from tuskit_client._http import Http
-from tuskit_client._parallel import upload_joined, upload_split
+from tuskit_client._parallel import part_store, upload_joined, upload_split
 from tuskit_client._results import UploadInfo, UploadResult
 from tuskit_client._resume import JSONFileStore, StoredUpload, URLStore, fingerprint
 from tuskit_client._single import check_capabilities, continue_upload, create_and_send
@@ -363,6 +363,9 @@ class Client:
         """Upload several sources as partial uploads and concatenate them, in order, into
         one final upload that carries ``metadata`` (aiotus ``upload_multiple``).
 
+        With a store, each part is saved under its source's fingerprint as soon as it exists,
+        so a later call with the same sources continues the parts instead of restarting.
+
         Raises:
             CapabilityError: the server does not offer concatenation.
         """
@@ -381,6 +384,7 @@ class Client:
                 if source.size is None:
                     raise ValueError("upload_many needs sources of known size")
             total = sum(s.size or 0 for s in opened)
+            known, created = await part_store(self.store, opened, target)
             return await upload_joined(
                 self._get_engine(),
                 target,
@@ -388,6 +392,8 @@ class Client:
                 metadata_header=metadata_header,
                 parallel_uploads=parallel_uploads,
                 progress=Progress(progress, total),
+                known=known,
+                on_created=created,
             )
         finally:
             for source in opened:

@@ -16,7 +16,7 @@ from yarl import URL
 from tuskit_client._engine import Engine, Progress, Span
 from tuskit_client._flow import final_concat, split_ranges
 from tuskit_client._results import UploadResult
-from tuskit_client._resume import StoredUpload
+from tuskit_client._resume import StoredUpload, URLStore, fingerprint
 from tuskit_client._sources import Source
 from tuskit_client.exceptions import UploadNotFound
 from tuskit_client.log import logger
@@ -152,14 +152,23 @@ async def upload_joined(
     metadata_header: str | None,
     parallel_uploads: int,
     progress: Progress,
+    known: Sequence[URL | None] | None = None,
+    on_created: Callable[[int, URL], Awaitable[None]] | None = None,
 ) -> UploadResult:
     """Upload several sources as partial uploads, ``parallel_uploads`` at a time, then join
-    them in order into one final upload (aiotus ``upload_multiple``)."""
+    them in order into one final upload (aiotus ``upload_multiple``).
+
+    ``known`` holds part URLs from an earlier run to continue; ``on_created`` is told about
+    each new part, so the caller can store it (aiotus cannot resume these parts).
+    """
     semaphore = asyncio.Semaphore(parallel_uploads)
-    urls: list[URL | None] = [None] * len(sources)
+    urls: list[URL | None] = list(known) if known is not None else [None] * len(sources)
+    resumed = any(u is not None for u in urls)
 
     async def created(index: int, url: URL) -> None:
         urls[index] = url
+        if on_created is not None:
+            await on_created(index, url)
 
     def job(index: int, source: Source) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
@@ -171,7 +180,7 @@ async def upload_joined(
                     index=index,
                     start=0,
                     length=source.size or 0,
-                    known=None,
+                    known=urls[index],
                     checksum=None,
                     progress=progress,
                     created=created,
@@ -185,4 +194,27 @@ async def upload_joined(
         endpoint, length=None, metadata_header=metadata_header, concat=final_concat(done)
     )
     total = sum(s.size or 0 for s in sources)
-    return UploadResult(final.location, total, total, final.expires, tuple(done))
+    return UploadResult(final.location, total, total, final.expires, tuple(done), resumed)
+
+
+async def part_store(
+    store: URLStore | None, sources: Sequence[Source], endpoint: URL
+) -> tuple[list[URL | None], Callable[[int, URL], Awaitable[None]]]:
+    """For :func:`upload_joined`: the part URLs stored for these sources by an earlier run,
+    and a callback that stores each new part under its source's fingerprint."""
+    keys: list[str | None] = [None] * len(sources)
+    known: list[URL | None] = [None] * len(sources)
+    if store is not None:
+        for index, source in enumerate(sources):
+            key = keys[index] = await fingerprint(source, f"{endpoint} partial")
+            entry = await store.load(key) if key else None
+            if entry is not None and entry.url is not None and entry.size == source.size:
+                known[index] = URL(entry.url)
+
+    async def created(index: int, url: URL) -> None:
+        key = keys[index]
+        if store is not None and key is not None:
+            entry = StoredUpload(str(url), sources[index].size, (), datetime.now(UTC).isoformat())
+            await store.save(key, entry)
+
+    return known, created
