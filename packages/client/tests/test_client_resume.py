@@ -192,3 +192,17 @@ async def test_stream_without_key_is_not_stored(
     async with make_client(endpoint, store=store) as client:
         await client.upload(stream())
     assert store.entries == {}
+
+
+async def test_unusable_head_answer_starts_afresh(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server()
+    store = MemoryStore()
+    fake.inject("PATCH", drop_after=100)
+    await interrupted(make_client, endpoint, DATA, store)
+    fake.inject("HEAD", status=200)  # 200 without Upload-Offset: not a usable answer
+    async with make_client(endpoint, store=store) as client:
+        result = await client.upload(DATA)
+    assert not result.resumed
+    assert bytes(fake.uploads[result.url.name].data) == DATA

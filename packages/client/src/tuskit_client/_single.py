@@ -11,7 +11,7 @@ from tuskit_client._results import UploadResult
 from tuskit_client._resume import StoredUpload
 from tuskit_client._retry import is_retryable
 from tuskit_client._sources import Source
-from tuskit_client.exceptions import CapabilityError, ResponseError
+from tuskit_client.exceptions import CapabilityError, ProtocolError, ResponseError
 from tuskit_client.log import logger
 from tuskit_common import Extension, ServerCapabilities, headers
 
@@ -101,6 +101,10 @@ async def continue_upload(
             logger.info("upload %s cannot be resumed (%s); starting afresh", url, exc.status)
             return None
         raise
+    except ProtocolError as exc:
+        # e.g. a final upload still being concatenated has no Upload-Offset yet
+        logger.info("upload %s cannot be resumed (%s); starting afresh", url, exc.message)
+        return None
     if status.expires is not None and status.expires <= engine.now():
         logger.info("upload %s expired at %s; starting afresh", url, status.expires)
         return None
