@@ -9,7 +9,7 @@ from conftest import MakeClient
 from tus_server_testing import TUS, b64, create, offset_of, patch, path_of
 
 from tuskit_common import Resource
-from tuskit_server import CreateChanges, HookRejected, Hooks
+from tuskit_server import CreateChanges, HookRejected, Hooks, MemoryStore
 
 
 class Recorder:
@@ -142,3 +142,17 @@ async def test_on_upload_done_failure_is_500_once(make_client: MakeClient) -> No
 def test_hook_rejection_needs_an_error_status() -> None:
     with pytest.raises(ValueError, match="4xx or 5xx"):
         HookRejected("x", status=200)
+
+
+async def test_store_failure_is_a_clean_500(make_client: MakeClient) -> None:
+    class BrokenStore(MemoryStore):
+        async def write(self, *args: Any, **kwargs: Any) -> Resource:
+            raise RuntimeError("backend unavailable")
+
+    client = await make_client(store=BrokenStore(), upload_path=None)
+    path = await create(client, 3)
+    response = await patch(client, path, 0, b"abc")
+    assert response.status == 500
+    assert await response.text() == "internal server error\n"
+    assert response.headers["Tus-Resumable"] == "1.0.0"
+    assert await offset_of(client, path) == 0

@@ -218,3 +218,24 @@ async def test_disconnect_mid_checksummed_patch_keeps_nothing(
     await asyncio.sleep(0.2)
     assert await offset_of(client, path) == 0
     assert (tmp_path / "up" / path.rsplit("/", 1)[1]).stat().st_size == 0
+
+
+async def test_stalled_body_times_out_with_500_and_keeps_bytes(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path, idle_timeout=0.2)
+    client, path = await _created(server, aiohttp_client)
+    reader, writer = await _open(server)
+    headers = {
+        **TUS,
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": "0",
+        "Content-Length": "50",
+    }
+    writer.write(_head("PATCH", path, headers) + b"s" * 12)
+    await writer.drain()
+    status, text = await _status(reader)  # the server gives up on the stalled body
+    assert status == 500, text
+    assert "Connection: close" in text
+    writer.close()
+    assert await offset_of(client, path) == 12
