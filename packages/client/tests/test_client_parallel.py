@@ -162,3 +162,18 @@ async def test_upload_many_parts_resume_from_the_store(
     assert fake.requests[0][0] == "OPTIONS"
     assert fake.requests[1][0] == "HEAD"
     assert bytes(fake.uploads[result.url.name].data) == DATA
+
+
+async def test_parallel_upload_boundaries(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server()
+    async with make_client(endpoint) as client:
+        result = await client.upload(DATA, boundaries=[(0, 10), (10, 80_000), (80_000, 90_000)])
+        lengths = [fake.uploads[u.name].length for u in result.parts]
+        assert lengths == [10, 79_990, 10_000]
+        assert bytes(fake.uploads[result.url.name].data) == DATA
+        with pytest.raises(ValueError, match="contiguous"):
+            await client.upload(DATA, boundaries=[(0, 10), (20, 90_000)])
+        with pytest.raises(ValueError, match="contiguous"):
+            await client.upload(DATA, boundaries=[(0, 10), (10, 80_000)])

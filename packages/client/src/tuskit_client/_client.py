@@ -7,7 +7,7 @@ the end of ``async with``). Failures raise the typed errors of
 """
 
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Final, Self
@@ -201,6 +201,7 @@ class Client:
         size: int | None = None,
         checksum: str | None = None,
         parallel: int = 1,
+        boundaries: Sequence[tuple[int, int]] | None = None,
         part_metadata: Metadata | None = None,
         progress: ProgressCallback | None = None,
         remove_on_success: bool = False,
@@ -221,6 +222,8 @@ class Client:
                 ``Upload-Checksum``; a 460 re-sends it.
             parallel: split into this many partial uploads joined by concatenation; falls back
                 to one upload when the server lacks concatenation or the source is a stream.
+            boundaries: explicit ``(start, end)`` byte ranges for the parts instead of an even
+                split; they must cover the source contiguously (implies ``parallel``).
             part_metadata: metadata for each partial upload of a parallel upload (``metadata``
                 goes on the final one).
             progress: called with (sent, acknowledged, total) bytes.
@@ -228,6 +231,8 @@ class Client:
         """
         metadata_header = encode_metadata(metadata) if metadata else None
         part_header = encode_metadata(part_metadata) if part_metadata else None
+        if boundaries is not None:
+            parallel = len(boundaries)
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
         if checksum is not None:
@@ -252,6 +257,7 @@ class Client:
                 key=key,
                 checksum=checksum,
                 parallel=parallel,
+                boundaries=boundaries,
                 part_metadata_header=part_header,
                 progress=Progress(progress, opened.size),
                 remove_on_success=remove_on_success,
@@ -270,6 +276,7 @@ class Client:
         key: str | None,
         checksum: str | None,
         parallel: int,
+        boundaries: Sequence[tuple[int, int]] | None,
         part_metadata_header: str | None,
         progress: Progress,
         remove_on_success: bool,
@@ -320,6 +327,7 @@ class Client:
                     endpoint,
                     source,
                     parts=max(parallel, len(stored.parts) if stored else 0),
+                    boundaries=boundaries,
                     metadata_header=metadata_header,
                     checksum=checksum,
                     progress=progress,

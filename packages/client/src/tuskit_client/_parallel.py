@@ -85,6 +85,7 @@ async def upload_split(
     source: Source,
     *,
     parts: int,
+    boundaries: Sequence[tuple[int, int]] | None = None,
     metadata_header: str | None,
     checksum: str | None,
     progress: Progress,
@@ -92,11 +93,28 @@ async def upload_split(
     save: SaveParts | None,
     part_metadata_header: str | None = None,
 ) -> UploadResult:
-    """Split a seekable source of known size into ``parts`` partial uploads and join them."""
+    """Split a seekable source of known size into ``parts`` partial uploads (or along the
+    caller's ``boundaries``, tus-js-client ``parallelUploadBoundaries``) and join them.
+
+    Stored parts are reused by position when their length still matches the range.
+    """
     size = source.size
     if size is None or not source.seekable:
         raise ValueError("a split upload needs a seekable source of known size")
-    ranges = split_ranges(size, parts)
+    if boundaries is None:
+        ranges = split_ranges(size, parts)
+    else:
+        ranges = list(boundaries)
+        ends = [start for start, _ in ranges[1:]] + [size]
+        if (
+            not ranges
+            or ranges[0][0] != 0
+            or any(
+                start >= end or end != following
+                for (start, end), following in zip(ranges, ends, strict=True)
+            )
+        ):
+            raise ValueError(f"boundaries must split [0, {size}) into contiguous non-empty ranges")
     urls: list[URL | None] = [None] * len(ranges)
     if stored is not None and stored.size == size and len(stored.parts) == len(ranges):
         urls = [None if u is None else URL(u) for u in stored.parts]
