@@ -20,7 +20,7 @@ from aiohttp import web
 from tuskit_common import Extension, NotFound, ProtocolError, ServiceUnavailable, headers
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
-from tuskit_server._rules import external_origin
+from tuskit_server._sanitise import external_origin
 from tuskit_server.locks import Locker, MemoryLocker, hold
 from tuskit_server.stores.base import StoreComposer
 from tuskit_server.stores.file import FileStore

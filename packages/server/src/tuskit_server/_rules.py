@@ -6,7 +6,6 @@ raise :class:`tuskit_common.ProtocolError` subclasses or return plain values.
 """
 
 import re
-import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,6 @@ from tuskit_common import (
     Extension,
     ExtensionUnavailable,
     Forbidden,
-    InvalidHeader,
     MethodNotAllowed,
     NotFound,
     OffsetMismatch,
@@ -48,30 +46,6 @@ from tuskit_common.values import (
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 #: The methods X-HTTP-Method-Override may name (§4.6).
 OVERRIDABLE = frozenset({"PATCH", "DELETE", "HEAD"})
-#: Media types a download may be served ``inline`` (tusd's allow-list); others are attachments.
-INLINE_TYPES = frozenset(
-    {
-        "text/plain",
-        "image/png",
-        "image/jpeg",
-        "image/gif",
-        "image/bmp",
-        "image/webp",
-        "audio/wave",
-        "audio/wav",
-        "audio/x-wav",
-        "audio/x-pn-wav",
-        "audio/webm",
-        "audio/ogg",
-        "audio/mpeg",
-        "video/webm",
-        "video/ogg",
-        "video/mp4",
-    }
-)
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
-_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
 
 
 def check_version(value: str | None) -> None:
@@ -402,96 +376,17 @@ def is_expired(resource: Resource, now: datetime) -> bool:
     )
 
 
-def download_headers(resource: Resource) -> dict[str, str]:
-    """Content-Type, Content-Disposition and nosniff for a download (digest §4.8)."""
-    metadata = resource.metadata
-    raw_type = metadata.get("filetype")
-    content_type = "application/octet-stream"
-    if raw_type:
-        candidate = raw_type.decode("ascii", "replace").strip()
-        if _MEDIA_TYPE.fullmatch(candidate):
-            content_type = candidate.lower()
-    disposition = "inline" if content_type in INLINE_TYPES else "attachment"
-    name = safe_filename(metadata.get("filename"))
-    if name:
-        ascii_name = (
-            unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        ) or "download"
-        ascii_name = re.sub(r"[^A-Za-z0-9._ ()+-]", "_", ascii_name)
-        disposition += f"; filename=\"{ascii_name}\"; filename*=UTF-8''{_rfc8187(name)}"
-    return {
-        headers.CONTENT_TYPE: content_type,
-        headers.CONTENT_DISPOSITION: disposition,
-        headers.X_CONTENT_TYPE_OPTIONS: "nosniff",
-    }
-
-
-def safe_filename(raw: bytes | None) -> str:
-    """A display name from ``filename`` metadata: a basename without controls or quotes."""
-    if not raw:
-        return ""
-    text = raw.decode("utf-8", "replace")
-    text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    text = "".join(c for c in text if unicodedata.category(c)[0] != "C" and c not in "\"'`;").strip(
-        " ."
-    )
-    return text[:200]
-
-
-def _rfc8187(text: str) -> str:
-    """Percent-encode UTF-8 for an RFC 8187 ``filename*`` value."""
-    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")
-    return "".join(chr(b) if chr(b) in allowed else f"%{b:02X}" for b in text.encode("utf-8"))
-
-
-def external_origin(
-    *,
-    scheme: str,
-    host: str,
-    forwarded: Mapping[str, str] | None,
-    forwarded_host: str | None,
-    forwarded_proto: str | None,
-) -> tuple[str, str]:
-    """The scheme and host clients see, from proxy headers (digest §3.1 tuskit).
-
-    ``Forwarded`` wins over ``X-Forwarded-*``; only ``http``/``https`` and well-formed hosts
-    are taken; default ports are dropped. Callers pass proxy headers only when trusted.
-    """
-    new_scheme, new_host = scheme, host
-    fwd_proto = (forwarded or {}).get("proto") or _first(forwarded_proto)
-    fwd_host = (forwarded or {}).get("host") or _first(forwarded_host)
-    if fwd_proto and fwd_proto.lower() in ("http", "https"):
-        new_scheme = fwd_proto.lower()
-    if fwd_host and _HOST.fullmatch(fwd_host):
-        new_host = fwd_host
-    default = (
-        {"http": ":80", "https": ":443"}[new_scheme] if new_scheme in ("http", "https") else ""
-    )
-    if default and new_host.endswith(default):
-        new_host = new_host[: -len(default)]
-    return new_scheme, new_host
-
-
-def _first(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value.split(",", 1)[0].strip() or None
-
-
 __all__ = [
     "AppendPlan",
     "CreationPlan",
-    "InvalidHeader",
     "check_creation_body",
     "check_id",
     "check_media_type",
     "check_partials",
     "check_size",
     "check_version",
-    "download_headers",
     "effective_method",
     "expires_headers",
-    "external_origin",
     "final_length",
     "head_headers",
     "is_expired",

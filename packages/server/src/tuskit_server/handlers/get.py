@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from tuskit_common import NotFound
-from tuskit_server import _rules
+from tuskit_server import _sanitise
 from tuskit_server._endpoint import Endpoint
 from tuskit_server.handlers._shared import load, upload_id
 
@@ -24,4 +24,4 @@ async def get(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     if not resource.is_complete:
         raise NotFound("the upload is not finished", code="unfinished")
     path = await downloader.data_path(upload)
-    return web.FileResponse(path, headers=_rules.download_headers(resource))
+    return web.FileResponse(path, headers=_sanitise.download_headers(resource))
