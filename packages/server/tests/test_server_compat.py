@@ -1,15 +1,18 @@
 """aiohttp-tus compatibility: named URLs, several setups, decorator, callback, route names."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
-from tus_server_testing import TUS, create, offset_of, patch
+from tus_server_testing import TUS, Clock, create, offset_of, patch
 
 from tuskit_common import Resource
 from tuskit_server import MemoryStore, TusConfig, create_app, get_tus, setup_tus
 from tuskit_server._config import Handler
+from tuskit_server._expiry import sweep
+from tuskit_server._setup import ENDPOINTS_KEY
 
 
 async def test_named_upload_urls_format_the_path(
@@ -33,6 +36,32 @@ async def test_named_upload_urls_format_the_path(
     assert response.status == 400
     dots = await client.post("/users/../uploads", headers={**TUS, "Upload-Length": "1"})
     assert dots.status in (404, 405)
+    # requests that create nothing leave no directory behind
+    assert (await client.head(f"/users/mallory/uploads/{upload_id}", headers=TUS)).status == 404
+    assert _names(tmp_path) == ["alice"]
+
+
+def _names(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir())
+
+
+async def test_named_upload_paths_are_swept(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
+    clock = Clock()
+    app = web.Application()
+    setup_tus(
+        app,
+        upload_url="/users/{username}/uploads",
+        upload_path=tmp_path / "{username}" / "files",
+        clock=clock,
+        expiration=timedelta(hours=1),
+    )
+    client = await aiohttp_client(app)
+    a = await create(client, 3, url="/users/alice/uploads")
+    b = await create(client, 3, url="/users/bob/uploads")
+    clock.advance(hours=2)
+    assert await sweep(app[ENDPOINTS_KEY]["/users/{username}/uploads"]) == 2
+    for path in (a, b):
+        assert (await client.head(path, headers=TUS)).status == 410
 
 
 async def test_several_setups_and_trailing_slash(

@@ -8,6 +8,8 @@ and remembers which pending final uploads wait for which partials.
 
 import asyncio
 import contextlib
+import glob
+import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -41,12 +43,12 @@ class Endpoint:
         self._drained: asyncio.Event | None = None
         #: partial id -> ids of final uploads created before it finished
         self.pending_finals: dict[str, set[str]] = {}
-        self._stores: dict[Path, StoreComposer] = {}
         self._fixed: StoreComposer | None = None
         self._template: str | None = None
         if config.store is not None:
             self._fixed = StoreComposer.from_store(config.store)
             probe = self._fixed
+            self._probe = probe
         else:
             if config.upload_path is None:
                 raise ValueError("setup_tus needs upload_path or store")
@@ -56,6 +58,7 @@ class Endpoint:
             else:
                 self._fixed = StoreComposer.from_store(self._file_store(config.upload_path))
             probe = self._fixed or StoreComposer.from_store(self._file_store(Path(".")))
+        self._probe = probe
         self.extensions = probe.extensions(
             wanted=config.extensions,
             expiration=config.expiration is not None,
@@ -76,12 +79,38 @@ class Endpoint:
 
     # -- stores ------------------------------------------------------------------------------
 
-    def stores(self) -> list[StoreComposer]:
-        """Every store opened so far (the fixed one, or one per formatted path)."""
-        return [self._fixed] if self._fixed is not None else list(self._stores.values())
+    def _bind(self, path: Path) -> StoreComposer:
+        """A FileStore for one formatted ``upload_path``, with the capabilities probed at
+        setup (every FileStore has the same; style §4.8: never probe per request)."""
+        store = self._file_store(path)
+        return StoreComposer(
+            core=store,
+            staged=store if self._probe.staged is not None else None,
+            deferrer=store if self._probe.deferrer is not None else None,
+            terminator=store if self._probe.terminator is not None else None,
+            concatenator=store if self._probe.concatenator is not None else None,
+            expirer=store if self._probe.expirer is not None else None,
+            downloader=store if self._probe.downloader is not None else None,
+        )
+
+    async def stores(self) -> list[StoreComposer]:
+        """Every store of this endpoint: the fixed one, or one per existing directory that
+        matches a named ``upload_path`` (for the sweeper and start-up recovery)."""
+        if self._fixed is not None:
+            return [self._fixed]
+        assert self._template is not None
+        parts = _FIELD.split(self._template)
+        pattern = "*".join(glob.escape(p) for p in parts[::2])
+        found = await asyncio.to_thread(
+            lambda: sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
+        )
+        return [self._bind(Path(p)) for p in found]
 
     async def store(self, request: web.Request) -> StoreComposer:
         """The store serving ``request`` (named URLs: ``upload_path`` formatted, §aiohttp-tus).
+
+        Nothing is created on disk for a request that does not create an upload, so URLs with
+        made-up names cannot litter the upload directory.
 
         Raises:
             NotFound: a match_info value that could escape the directory (``..``, ``.``).
@@ -95,22 +124,16 @@ class Endpoint:
             if value in ("", ".", "..") or any(c in value for c in "/\\\0"):
                 raise NotFound("no such upload")
             values[name] = value
-        path = Path(_FIELD.sub(lambda m: values[m.group(1)], self._template))
-        composer = self._stores.get(path)
-        if composer is None:
-            composer = StoreComposer.from_store(self._file_store(path))
-            await composer.core.open()
-            self._stores[path] = composer
-        return composer
+        return self._bind(Path(_FIELD.sub(lambda m: values[m.group(1)], self._template)))
 
     async def open(self) -> None:
-        """Open the fixed store (named-path stores open on first use)."""
-        if self._fixed is not None:
-            await self._fixed.core.open()
+        """Open every store (creates the directory, repairs what a crash left)."""
+        for composer in await self.stores():
+            await composer.core.open()
 
     async def close(self) -> None:
-        """Close every store opened."""
-        for composer in self.stores():
+        """Close every store."""
+        for composer in await self.stores():
             await composer.core.close()
 
     # -- time, ids, locks --------------------------------------------------------------------

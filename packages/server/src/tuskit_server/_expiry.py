@@ -21,7 +21,7 @@ async def sweep(endpoint: Endpoint) -> int:
     if expiration is None:
         return 0
     count = 0
-    for composer in endpoint.stores():
+    for composer in await endpoint.stores():
         expirer = composer.expirer
         if expirer is None:
             continue
