@@ -103,3 +103,33 @@ async def test_argument_validation(make_client: MakeClient) -> None:
             await client.upload(stream())
     with pytest.raises(ValueError, match="chunk_size"):
         Client(chunk_size=0)
+
+
+async def test_a_failing_progress_callback_is_raised_not_retried(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server(extensions=("creation",))
+
+    def broken(sent: int, acknowledged: int, total: int | None) -> None:
+        if sent > 0:
+            raise RuntimeError("callback bug")
+
+    async with make_client(endpoint, chunk_size=200_000) as client:
+        with pytest.raises(RuntimeError, match="callback bug"):
+            await client.upload(DATA, progress=broken)
+    assert fake.methods().count("PATCH") == 1
+    assert "HEAD" not in fake.methods()
+
+
+async def test_a_failing_progress_callback_during_creation_with_upload(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    fake, endpoint = await tus_server()
+
+    def broken(sent: int, acknowledged: int, total: int | None) -> None:
+        raise RuntimeError("callback bug")
+
+    async with make_client(endpoint) as client:
+        with pytest.raises(RuntimeError, match="callback bug"):
+            await client.upload(DATA, progress=broken)
+    assert fake.methods() == ["OPTIONS", "POST"]

@@ -36,14 +36,22 @@ def _utcnow() -> datetime:
 class Progress:
     """Sums sent / acknowledged bytes over the parts of one upload and reports them.
 
-    ``sent`` never goes backwards, even when a chunk is re-sent after a failure.
+    ``sent`` never goes backwards, even when a chunk is re-sent after a failure. ``sent`` is
+    reported from inside aiohttp's body writer, where an exception would look like a network
+    failure and be retried; so a callback's error is kept and re-raised by :meth:`check`.
     """
 
     def __init__(self, callback: ProgressCallback | None, total: int | None) -> None:
         self.callback = callback
         self.total = total
+        self.error: Exception | None = None
         self._sent: dict[int, int] = {}
         self._acked: dict[int, int] = {}
+
+    def check(self) -> None:
+        """Raise the callback's error, if it failed while bytes were being sent."""
+        if self.error is not None:
+            raise self.error
 
     def _report(self) -> None:
         if self.callback is not None:
@@ -58,9 +66,12 @@ class Progress:
             self._report()
 
     def sent(self, part: int, value: int) -> None:
-        if value > self._sent.get(part, 0):
+        if value > self._sent.get(part, 0) and self.error is None:
             self._sent[part] = value
-            self._report()
+            try:
+                self._report()
+            except Exception as exc:
+                self.error = exc
 
     def acknowledged(self, part: int, value: int) -> None:
         if value != self._acked.get(part):
@@ -182,7 +193,11 @@ class Engine:
                 extra=self.headers,
             )
             data = None if body is None else self._pieces(body, 0, progress, part)
-            response = await self.http.send(head, data, expect100=body is not None)
+            try:
+                response = await self.http.send(head, data, expect100=body is not None)
+            finally:
+                if progress is not None:
+                    progress.check()  # a failing callback is the caller's error, not ours
             return _flow.read_creation(response, sent_body=None if body is None else len(body))
 
         created = await self.call(f"POST {endpoint}", once)
@@ -287,6 +302,8 @@ class Engine:
                     progress=progress,
                 )
             except TusClientError as error:
+                if progress is not None:
+                    progress.check()
                 if failed_at is not None and offset > failed_at:
                     attempt = 0
                 failed_at = offset
@@ -328,6 +345,8 @@ class Engine:
                 if progress is not None:
                     progress.acknowledged(span.part, offset)
                 continue
+            if progress is not None:
+                progress.check()
             resends = 0
             if appended.offset == offset and declared is None:
                 # A 2xx that took nothing: back off, and give up if it never moves.
