@@ -102,3 +102,15 @@ async def test_deleting_a_final_keeps_its_partials(make_client: MakeClient) -> N
     final = path_of(await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a}"}))
     assert (await client.delete(final, headers=TUS)).status == 204
     assert await offset_of(client, a) == 3
+
+
+async def test_expired_partial_cannot_be_concatenated(make_client: MakeClient) -> None:
+    from tus_server_testing import Clock
+
+    clock = Clock()
+    client = await make_client(clock=clock)
+    a = await _partial(client, b"abc", send=False)
+    clock.advance(days=8)
+    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a}"})
+    assert response.status == 400
+    assert a in await response.text()

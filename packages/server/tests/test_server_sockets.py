@@ -239,3 +239,24 @@ async def test_stalled_body_times_out_with_500_and_keeps_bytes(
     assert "Connection: close" in text
     writer.close()
     assert await offset_of(client, path) == 12
+
+
+async def test_expect_continue_gone_upload_is_410(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path)
+    client, path = await _created(server, aiohttp_client)
+    assert (await client.delete(path, headers=TUS)).status == 204
+    reader, writer = await _open(server)
+    headers = {
+        **TUS,
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": "0",
+        "Content-Length": "5",
+        "Expect": "100-continue",
+    }
+    writer.write(_head("PATCH", path, headers))
+    await writer.drain()
+    status, text = await _status(reader)
+    assert status == 410, text
+    writer.close()

@@ -24,6 +24,7 @@ from tuskit_server.handlers._shared import (
     bad_partial,
     finish,
     interrupt,
+    load,
     new_reader,
     receive,
     settle_finals,
@@ -79,7 +80,7 @@ async def _partials(
     for url in urls:
         partial = _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
         try:
-            partials.append(await composer.core.get(partial))
+            partials.append(await load(endpoint, composer, partial))
         except (NotFound, Gone) as exc:
             raise bad_partial(url, exc) from None
     _rules.check_partials(
