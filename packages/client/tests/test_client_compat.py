@@ -134,3 +134,25 @@ async def test_create_raises_protocol_error_on_a_wrong_status(tus_server: Server
             await creation.create(session, endpoint, io.BytesIO(b"x"), {})
     assert isinstance(info.value, tuskit_client.ResponseError)
     assert info.value.status == 400
+
+
+async def test_callers_session_survives_the_aiotus_functions(tus_server: ServerFactory) -> None:
+    fake, endpoint = await tus_server()
+    async with aiohttp.ClientSession(headers={"X-Tenant": "t1"}) as session:
+        url = await tuskit_client.upload(endpoint, io.BytesIO(DATA), client_session=session)
+        assert url is not None
+        assert await tuskit_client.metadata(url, client_session=session) == {}
+        await tuskit_client.delete(url, client_session=session)
+        assert not session.closed
+    assert all(h.get("X-Tenant") == "t1" for _, _, h in fake.requests)
+
+
+async def test_owned_session_is_closed(tus_server: ServerFactory) -> None:
+    _, endpoint = await tus_server()
+    client = tuskit_client.Client(endpoint)
+    await client.upload(b"abc")
+    session = client._session
+    assert session is not None
+    assert not session.closed
+    await client.aclose()
+    assert session.closed
