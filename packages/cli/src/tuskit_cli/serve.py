@@ -31,6 +31,7 @@ async def _serve(
 ) -> None:
     from aiohttp import web
 
+    from tuskit_common import ALGORITHMS
     from tuskit_server import Cors, Expiration, setup_tus
 
     app = web.Application()
@@ -43,7 +44,7 @@ async def _serve(
         expiration=None
         if expire_after is None
         else Expiration(after=timedelta(seconds=expire_after)),
-        **({} if checksums is None else {"checksum_algorithms": tuple(checksums)}),
+        checksum_algorithms=tuple(checksums or ALGORITHMS),
     )
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, access_log=None)
     await runner.setup()

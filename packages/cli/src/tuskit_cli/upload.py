@@ -3,7 +3,7 @@
 import asyncio
 import mimetypes
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -45,7 +45,7 @@ def parse_metadata(values: Sequence[str] | None) -> dict[str, bytes | None]:
     return result
 
 
-def metadata_for(name: str, given: dict[str, bytes | None]) -> dict[str, bytes | None]:
+def metadata_for(name: str, given: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
     """Add ``filename`` (the base name) and ``filetype`` (guessed) unless the user gave them."""
     result = dict(given)
     if name != STDIN:
