@@ -1,7 +1,13 @@
 """concatenation and concatenation-unfinished."""
 
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from conftest import MakeClient
 from tus_server_testing import TUS, create, offset_of, patch, path_of
+
+from tuskit_server import setup_tus
 
 
 async def _partial(client: object, data: bytes, *, send: bool = True) -> str:
@@ -114,3 +120,27 @@ async def test_expired_partial_cannot_be_concatenated(make_client: MakeClient) -
     response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a}"})
     assert response.status == 400
     assert a in await response.text()
+
+
+async def test_pending_finals_survive_a_restart(tmp_path: Path) -> None:
+    async def run(app: web.Application) -> TestClient[web.Request, web.Application]:
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        return client
+
+    def app() -> web.Application:
+        application = web.Application()
+        setup_tus(application, upload_path=tmp_path)
+        return application
+
+    first = await run(app())
+    a = await _partial(first, b"abc", send=False)
+    final = path_of(await first.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a}"}))
+    await first.close()
+    second = await run(app())
+    try:
+        assert (await second.delete(a, headers=TUS)).status == 403  # still needed
+        assert (await patch(second, a, 0, b"abc")).status == 204
+        assert await offset_of(second, final) == 3
+    finally:
+        await second.close()

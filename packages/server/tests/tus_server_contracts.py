@@ -139,7 +139,9 @@ class StoreContract:
         await composer.core.create(
             new("f", length=None, is_final=True, partial_ids=("p1", "p2", "p1"))
         )
+        assert [r.id for r in await composer.concatenator.pending_finals()] == ["f"]
         final = await composer.concatenator.concatenate("f", ("p1", "p2", "p1"))
+        assert await composer.concatenator.pending_finals() == []
         assert (final.length, final.offset) == (5, 5)
         assert (await composer.core.get("f")).is_complete
         if composer.downloader is not None:

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tuskit_common import Extension, NotFound, ProtocolError, ServiceUnavailable, headers
+from tuskit_common import (
+    Extension,
+    NotFound,
+    ProtocolError,
+    Resource,
+    ServiceUnavailable,
+    headers,
+)
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
 from tuskit_server._sanitise import external_origin
@@ -127,9 +134,18 @@ class Endpoint:
         return self._bind(Path(_FIELD.sub(lambda m: values[m.group(1)], self._template)))
 
     async def open(self) -> None:
-        """Open every store (creates the directory, repairs what a crash left)."""
+        """Open every store (creates the directory, repairs what a crash left) and rebuild
+        the index of finals waiting for partials."""
         for composer in await self.stores():
             await composer.core.open()
+            if composer.concatenator is not None:
+                for final in await composer.concatenator.pending_finals():
+                    self.wait_for_partials(final)
+
+    def wait_for_partials(self, final: Resource) -> None:
+        """Remember that ``final`` is built once its partials finish."""
+        for partial_id in final.partial_ids:
+            self.pending_finals.setdefault(partial_id, set()).add(final.id)
 
     async def close(self) -> None:
         """Close every store."""

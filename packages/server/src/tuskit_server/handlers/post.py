@@ -187,5 +187,4 @@ async def _settle_new_final(
     async with endpoint.locked(final.id):
         final = await try_concatenate(endpoint, request, composer, final)
     if not final.is_complete:
-        for partial_id in final.partial_ids:
-            endpoint.pending_finals.setdefault(partial_id, set()).add(final.id)
+        endpoint.wait_for_partials(final)

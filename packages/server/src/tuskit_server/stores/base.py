@@ -110,6 +110,10 @@ class Concatenator(Protocol):
     async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
         """Fill the final upload with the partials' bytes; returns it complete."""
 
+    async def pending_finals(self) -> list[Resource]:
+        """Final uploads not concatenated yet (concatenation-unfinished), so that the
+        server can rebuild its partial -> finals index after a restart."""
+
 
 @runtime_checkable
 class Expirer(Protocol):

@@ -372,6 +372,26 @@ class FileStore:
         self._write_info(final)
         return final
 
+    async def pending_finals(self) -> list[Resource]:
+        """Scan the info files for final uploads not concatenated yet."""
+        return await asyncio.to_thread(self._scan_finals)
+
+    def _scan_finals(self) -> list[Resource]:
+        found: list[Resource] = []
+        if not self.root.is_dir():
+            return found
+        for info in self.root.glob("*.info"):
+            upload_id = info.name[: -len(".info")]
+            if not ID_PATTERN.fullmatch(upload_id):
+                continue
+            try:
+                resource = self._load(upload_id)
+            except (NotFound, Gone, ValueError, OSError):
+                continue
+            if resource.is_final and not resource.is_complete:
+                found.append(resource)
+        return found
+
     async def data_path(self, upload_id: str) -> Path:
         """The data file of an upload."""
         return self._data(upload_id)

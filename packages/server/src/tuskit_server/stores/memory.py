@@ -156,6 +156,10 @@ class MemoryStore:
         self._info[final_id] = final
         return final
 
+    async def pending_finals(self) -> list[Resource]:
+        """Final uploads still waiting for partials."""
+        return [r for r in self._info.values() if r.is_final and not r.is_complete]
+
     def read(self, upload_id: str) -> bytes:
         """The bytes stored so far (for tests)."""
         self._check(upload_id)
