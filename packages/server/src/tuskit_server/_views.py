@@ -75,7 +75,12 @@ def make_view(
         except (ProtocolError, web.HTTPException) as exc:
             response = respond_error(endpoint, exc)
         except Exception as exc:
-            logger.exception("unexpected error serving %s %s", method, request.path)
+            logger.exception(
+                "unexpected error serving %s %s (request id %s)",
+                method,
+                request.path,
+                request.headers.get(headers.X_REQUEST_ID, "-"),
+            )
             response = respond_error(endpoint, exc)
         if is_preflight(method, request.headers):
             cors.pop(headers.ACCESS_CONTROL_EXPOSE_HEADERS, None)
