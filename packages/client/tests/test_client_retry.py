@@ -12,7 +12,14 @@ from tuskit_client import (
     SourceError,
     TransportError,
 )
-from tuskit_client._retry import Action, Decision, backoff_delay, decide, parse_retry_after
+from tuskit_client._retry import (
+    Action,
+    Attempts,
+    Decision,
+    backoff_delay,
+    decide,
+    parse_retry_after,
+)
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 CONFIG = RetryConfiguration(retry_attempts=3, max_retry_period_seconds=8.0)
@@ -110,3 +117,11 @@ def test_configuration_rejects_negative_values() -> None:
         RetryConfiguration(retry_attempts=-1)
     assert RetryConfiguration() == RetryConfiguration(10, 60.0, True)
     assert CONFIG.ssl is True
+
+
+def test_attempts_restart_once_the_offset_moved() -> None:
+    attempts = Attempts()
+    assert [attempts.failed(0) for _ in range(3)] == [1, 2, 3]
+    assert attempts.failed(100) == 1  # progress since the last failure
+    assert attempts.failed(100) == 2
+    assert attempts.failed(50) == 3  # going back is not progress

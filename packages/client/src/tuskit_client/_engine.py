@@ -18,7 +18,7 @@ from yarl import URL
 from tuskit_client import _flow
 from tuskit_client._flow import Appended, Created, UploadStatus
 from tuskit_client._http import Http
-from tuskit_client._retry import Action, backoff_delay, decide
+from tuskit_client._retry import Action, Attempts, backoff_delay, decide
 from tuskit_client._sources import PIECE, Source
 from tuskit_client._types import ProgressCallback, RetryConfiguration
 from tuskit_client.exceptions import ProtocolError, ResponseError, SourceError, TusClientError
@@ -285,8 +285,8 @@ class Engine:
         a 409, re-send after a 460, or raise. The attempt count restarts once the offset has
         moved since the previous failure.
         """
-        attempt = resends = stalls = 0
-        failed_at: int | None = None
+        attempts = Attempts()
+        resends = stalls = 0
         if progress is not None:
             progress.known(length)
             progress.acknowledged(span.part, offset)
@@ -304,10 +304,7 @@ class Engine:
             except TusClientError as error:
                 if progress is not None:
                     progress.check()
-                if failed_at is not None and offset > failed_at:
-                    attempt = 0
-                failed_at = offset
-                attempt += 1
+                attempt = attempts.failed(offset)
                 decision = decide(
                     error,
                     attempt=attempt,

@@ -44,6 +44,24 @@ class Action(StrEnum):
     FAIL = "fail"  # raise the error
 
 
+@dataclass(slots=True)
+class Attempts:
+    """Consecutive failures of one upload; the count restarts when the server's offset has
+    moved since the previous failure (tus-js-client ``_offsetBeforeRetry``), so a long upload
+    over a flaky link is not failed by errors spread over hours."""
+
+    count: int = 0
+    failed_at: int | None = None
+
+    def failed(self, offset: int) -> int:
+        """Record a failure at ``offset``; returns the attempt number to decide with."""
+        if self.failed_at is not None and offset > self.failed_at:
+            self.count = 0
+        self.failed_at = offset
+        self.count += 1
+        return self.count
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of :func:`decide`: an action, a delay in seconds, maybe a known offset."""
