@@ -423,3 +423,27 @@ async def test_stalled_patch_is_aborted_and_resumed(
     assert bytes(fake.only().data) == DATA
     patches = [int(h["Upload-Offset"]) for m, _, h in fake.requests if m == "PATCH"]
     assert patches[:2] == [0, 8_192]
+
+
+async def test_should_retry_hook_reaches_the_upload_loop(
+    tus_server: ServerFactory, make_client: MakeClient, sleeps: Sleeps
+) -> None:
+    fake, endpoint = await tus_server(extensions=("creation",))
+    fake.inject("PATCH", status=403)  # normally final
+    fake.inject("PATCH", status=503)  # normally retried
+
+    def hook(error: BaseException, attempt: int) -> bool | None:
+        if isinstance(error, ResponseError) and error.status == 403:
+            return True  # e.g. a token that is refreshed behind the scenes
+        return None
+
+    config = RetryConfiguration(base_delay_seconds=0, should_retry=hook)
+    async with make_client(endpoint, config=config) as client:
+        await client.upload(DATA)
+    assert bytes(fake.only().data) == DATA
+    assert fake.methods().count("PATCH") == 3
+    veto = RetryConfiguration(base_delay_seconds=0, should_retry=lambda e, n: False)
+    fake.inject("PATCH", status=503)
+    async with make_client(endpoint, config=veto) as client:
+        with pytest.raises(ResponseError):
+            await client.upload(DATA)
