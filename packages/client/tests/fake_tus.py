@@ -13,7 +13,7 @@ import base64
 import hashlib
 import itertools
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -335,3 +335,14 @@ class FakeTus:
             return upload
         del self.uploads[upload.id]
         return self._answer(204)
+
+
+#: The ``tus_server`` fixture: start a fake server, get it and its creation URL.
+ServerFactory = Callable[..., Awaitable[tuple[FakeTus, URL]]]
+
+
+class Sleeps(list[float]):
+    """Records the delays the client asked for instead of waiting (the ``sleeps`` fixture)."""
+
+    async def __call__(self, delay: float) -> None:
+        self.append(delay)

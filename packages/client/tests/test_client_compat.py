@@ -6,7 +6,7 @@ import os
 
 import aiohttp
 import pytest
-from conftest import ServerFactory
+from fake_tus import ServerFactory
 from yarl import URL
 
 import tuskit_client

@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from conftest import ServerFactory
+from fake_tus import ServerFactory
 
 from tuskit_client import Client
 

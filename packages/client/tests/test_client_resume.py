@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ServerFactory
+from fake_tus import ServerFactory
 
 from tuskit_client import (
     Client,

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from conftest import ServerFactory, Sleeps
+from fake_tus import ServerFactory, Sleeps
 from yarl import URL
 
 from tuskit_client import (
