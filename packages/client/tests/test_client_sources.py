@@ -85,6 +85,12 @@ async def test_stream_size_is_checked() -> None:
     source = StreamSource(pieces(b"abc", 2), size=5)
     with pytest.raises(SourceError, match="size was given as 5"):
         await source.read(0, 10)
+    longer = StreamSource(pieces(b"abcdef", 2), size=4)
+    assert await longer.read(0, 2) == (b"ab", False)
+    with pytest.raises(SourceError, match="longer than the 4 bytes"):
+        await longer.read(2, 2)
+    exact = StreamSource(pieces(b"abcd", 3), size=4)
+    assert await exact.read(0, 4) == (b"abcd", True)
 
 
 async def test_stream_rejects_non_bytes() -> None:

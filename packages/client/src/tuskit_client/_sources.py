@@ -137,6 +137,11 @@ class StreamSource(Source):
             if not isinstance(piece, bytes | bytearray | memoryview):
                 raise SourceError(f"stream yielded {type(piece).__name__}, not bytes")
             self._pending += piece
+            end = self._position + len(self._pending)
+            if self._declared is not None and end > self._declared:
+                raise SourceError(
+                    f"stream is longer than the {self._declared} bytes its size was given as"
+                )
 
     def _at_end(self) -> bool:
         return self._exhausted and not self._pending
