@@ -99,7 +99,7 @@ async def test_sweeper_task_runs_in_background(make_client: MakeClient, clock: C
     clock.advance(seconds=5)
     root = Path(client.app[ENDPOINTS_KEY]["/uploads"].config.upload_path)  # type: ignore[arg-type]
     for _ in range(200):
-        if (root / f"{upload_id}.gone").exists():
+        if (root / f"{upload_id}.gone").exists() and not (root / upload_id).exists():
             break
         await asyncio.sleep(0.01)
     assert (root / f"{upload_id}.gone").exists()

@@ -27,6 +27,8 @@ CASES: list[tuple[str, dict[str, str], bytes, int, int]] = [
         5,
     ),
     ("checksum mismatch", {"Upload-Checksum": checksum(b"world")}, b"hello", 460, 0),
+    ("checksum empty body", {"Upload-Checksum": checksum(b"x")}, b"", 460, 0),
+    ("checksum empty ok", {"Upload-Checksum": checksum(b"")}, b"", 204, 0),
     ("checksum unknown", {"Upload-Checksum": "blake3 " + b64(b"x" * 32)}, b"hello", 400, 0),
     ("checksum malformed", {"Upload-Checksum": "sha1"}, b"hello", 400, 0),
     ("checksum wrong size", {"Upload-Checksum": "sha1 " + b64(b"x")}, b"hello", 400, 0),

@@ -115,12 +115,16 @@ async def receive(
     """
     offset = resource.offset
     expires_at = None if resource.is_final else endpoint.expires_at()
+    verdicts: list[bool] = []
     async with endpoint.reading(reader):
         if checksum is not None and composer.staged is not None:
             hasher = reader.hasher
 
             def accept() -> bool:
-                return reader.complete and hasher is not None and hasher.digest() == checksum.digest
+                verdicts.append(
+                    reader.complete and hasher is not None and hasher.digest() == checksum.digest
+                )
+                return verdicts[-1]
 
             updated = await composer.staged.write_staged(
                 resource.id, offset, reader, accept=accept, expires_at=expires_at
@@ -140,7 +144,7 @@ async def receive(
         await finish(endpoint, request, composer, updated)
     if reader.error is not None:
         raise reader.error
-    if checksum is not None and updated.offset == offset and reader.received:
+    if checksum is not None and not (verdicts and verdicts[-1]):
         raise ChecksumMismatch(f"the body does not match its {checksum.algorithm} checksum")
     return updated
 
