@@ -1,9 +1,9 @@
 """The upload engine: drives the ``_flow`` steps over ``_http`` with the ``_retry`` policy.
 
-One :class:`Engine` serves one client: it creates uploads (with creation-with-upload when
-the server offers it), reads their status, and appends a source chunk by chunk, re-syncing
-with a HEAD (or a 409's offset) after failures. Sleeping, the clock and the jitter source are
-injected so tests run without real delays.
+One :class:`Engine` serves one client: it creates uploads (with a first chunk in the POST
+when the caller passes one), reads their status, and appends a source chunk by chunk,
+re-syncing with a HEAD (or a 409's offset) after failures. Sleeping, the clock and the
+jitter source are injected so tests run without real delays.
 """
 
 import asyncio

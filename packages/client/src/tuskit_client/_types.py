@@ -37,7 +37,7 @@ class ProgressCallback(Protocol):
     def __call__(self, sent: int, acknowledged: int, total: int | None, /) -> None: ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=False)
+@dataclass(frozen=True, slots=True)
 class RetryConfiguration:
     """How requests are retried, and the ``ssl`` argument every request gets.
 
