@@ -1,0 +1,227 @@
+"""The real ``tus`` processes end to end: serve, upload, metadata, kill-and-resume, stdin,
+and a clean shutdown that keeps the bytes of an interrupted PATCH.
+
+Every process is ``python -m tuskit_cli`` from the session's environment; the server binds
+port 0 on loopback and prints its creation URL as its first stdout line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from integration_tests.faultproxy import Fault, FaultProxy
+from integration_tests.harness import free_port
+
+TUS = (sys.executable, "-m", "tuskit_cli")
+WAIT = 60.0
+
+
+@asynccontextmanager
+async def tus_serve(
+    storage: Path, *extra: str, port: int = 0
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """Run ``tus serve`` over ``storage``; yield its URL and process, then stop it."""
+    process = await asyncio.create_subprocess_exec(
+        *TUS,
+        "serve",
+        "--port",
+        str(port),
+        "--storage",
+        str(storage),
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), WAIT)
+        url = line.decode().strip()
+        assert url.startswith("http://127.0.0.1:"), f"no URL from tus serve: {line!r}"
+        yield url, process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), WAIT)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def tus(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+    """Run one ``tus`` command to the end: exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *TUS,
+        *args,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), WAIT)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def download(url: str) -> bytes:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200, await response.text()
+        return await response.read()
+
+
+async def head_offset(url: str) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.head(url, headers={"Tus-Resumable": "1.0.0"}) as response,
+    ):
+        assert response.status in (200, 204), response.status
+        return int(response.headers["Upload-Offset"])
+
+
+def data_files(storage: Path) -> list[Path]:
+    """The upload data files of a FileStore directory (one per upload, named by id)."""
+    return [p for p in storage.iterdir() if p.is_file() and not p.suffix]
+
+
+async def wait_until_stored(storage: Path, at_least: int) -> None:
+    """Poll the store until some upload holds ``at_least`` bytes (bounded by ``WAIT``)."""
+    for _ in range(int(WAIT / 0.02)):
+        if any(p.stat().st_size >= at_least for p in data_files(storage)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no upload in {storage} reached {at_least} bytes")
+
+
+async def test_serve_upload_metadata(tmp_path: Path) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    async with tus_serve(tmp_path / "uploads") as (endpoint, _):
+        code, out, err = await tus(
+            "upload",
+            "--store",
+            str(tmp_path / "s.json"),
+            "-m",
+            "owner=ünïcode",
+            "-m",
+            "flag",
+            "--chunk-size",
+            "1MiB",
+            endpoint,
+            str(source),
+        )
+        assert code == 0, err
+        url = out.strip()
+        assert url.startswith(endpoint)
+        assert await download(url) == source.read_bytes()
+        code, out, err = await tus("metadata", url)
+        assert code == 0, err
+        assert out.splitlines() == [
+            "owner: ünïcode",
+            "flag",
+            "filename: report.pdf",
+            "filetype: application/pdf",
+        ]
+        code, out, _ = await tus("metadata", "--json", url)
+        document = json.loads(out)
+        assert document["offset"] == document["length"] == source.stat().st_size
+
+
+async def test_killed_upload_resumes_instead_of_restarting(tmp_path: Path) -> None:
+    size = 6 * 1024 * 1024
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(size))
+    storage = tmp_path / "uploads"
+    async with (
+        tus_serve(storage) as (endpoint, _),
+        FaultProxy(endpoint, fault=Fault(bytes_per_second=2 * 1024 * 1024)) as proxy,
+    ):
+        args = (
+            "upload",
+            "--store",
+            str(tmp_path / "s.json"),
+            "--chunk-size",
+            "1MiB",
+            proxy.url,
+            str(source),
+        )
+        first = await asyncio.create_subprocess_exec(
+            *TUS, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        await wait_until_stored(storage, 1024 * 1024)
+        first.kill()  # SIGKILL: no chance to clean up
+        await first.wait()
+        [data] = data_files(storage)
+        upload_url = endpoint + data.name
+        kept = await head_offset(upload_url)
+        assert 0 < kept < size
+        sent_before = proxy.bytes_up
+
+        code, out, err = await tus(*args)
+        assert code == 0, err
+        assert out.strip() == proxy.url + data.name  # the same upload, continued
+        assert data_files(storage) == [data]
+        assert proxy.bytes_up - sent_before < size - kept + 256 * 1024  # only the rest was sent
+        stored = await download(upload_url)
+        assert hashlib.sha256(stored).digest() == hashlib.sha256(source.read_bytes()).digest()
+
+
+async def test_stdin_pipe_uploads_with_deferred_length(tmp_path: Path) -> None:
+    data = os.urandom(700_000)
+    async with tus_serve(tmp_path / "uploads") as (endpoint, _):
+        code, out, err = await tus(
+            "upload",
+            "--store",
+            str(tmp_path / "s.json"),
+            "--chunk-size",
+            "256KiB",
+            endpoint,
+            "-",
+            stdin=data,
+        )
+        assert code == 0, err
+        url = out.strip()
+        assert await download(url) == data
+        code, out, _ = await tus("metadata", "--json", url)
+        assert json.loads(out)["length"] == len(data)
+
+
+async def test_sigterm_keeps_the_bytes_of_an_interrupted_patch(tmp_path: Path) -> None:
+    size = 4 * 1024 * 1024
+    source = tmp_path / "slow.bin"
+    source.write_bytes(os.urandom(size))
+    storage = tmp_path / "uploads"
+    port = free_port()  # the restarted server comes back behind the same proxy URL
+    upstream = f"http://127.0.0.1:{port}/files/"
+    async with FaultProxy(upstream, fault=Fault(bytes_per_second=1024 * 1024)) as proxy:
+        args = ("upload", "--store", str(tmp_path / "s.json"), "--retries", "0")
+        async with tus_serve(storage, "--shutdown-timeout", "5", port=port) as (_, server):
+            uploader = await asyncio.create_subprocess_exec(
+                *TUS,
+                *args,
+                proxy.url,
+                str(source),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            await wait_until_stored(storage, 512 * 1024)
+            server.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(server.wait(), WAIT) == 0
+            assert await asyncio.wait_for(uploader.wait(), WAIT) == 1  # no retries allowed
+        [data] = data_files(storage)
+        kept = data.stat().st_size
+        assert 512 * 1024 <= kept < size
+        async with tus_serve(storage, port=port) as (endpoint, _):
+            assert await head_offset(endpoint + data.name) == kept  # survives the restart
+            code, out, err = await tus(*args, proxy.url, str(source))
+            assert code == 0, err
+            assert out.strip() == proxy.url + data.name  # resumed, not restarted
+            assert await download(endpoint + data.name) == source.read_bytes()
