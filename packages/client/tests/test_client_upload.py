@@ -17,6 +17,7 @@ from tuskit_client import (
     UploadNotFound,
 )
 from tuskit_client._engine import Span
+from tuskit_client._single import RESUMABLE_CREATION_BODY
 from tuskit_client._sources import BytesSource
 
 DATA = os.urandom(50_000)
@@ -55,6 +56,21 @@ async def test_chunks_and_creation_with_upload(
     assert post["Expect"] == "100-continue"
     offsets = [h["Upload-Offset"] for m, _, h in fake.requests if m == "PATCH"]
     assert offsets == ["20000", "40000"]
+
+
+async def test_with_a_store_the_post_carries_a_small_first_piece(
+    tus_server: ServerFactory, make_client: MakeClient, tmp_path: Path
+) -> None:
+    # The URL is stored only once the POST is answered: bytes inside an interrupted POST
+    # could not be resumed, so a resumable upload keeps its POST body small.
+    fake, endpoint = await tus_server()
+    data = os.urandom(RESUMABLE_CREATION_BODY * 3)
+    async with make_client(endpoint, chunk_size=len(data), store=tmp_path / "s.json") as client:
+        await client.upload(data)
+    assert fake.methods() == ["OPTIONS", "POST", "PATCH"]
+    assert fake.requests[1][2]["Content-Length"] == str(RESUMABLE_CREATION_BODY)
+    assert fake.requests[2][2]["Content-Length"] == str(2 * RESUMABLE_CREATION_BODY)
+    assert bytes(fake.only().data) == data
 
 
 async def test_no_data_in_the_post_without_creation_with_upload(

@@ -15,6 +15,11 @@ from tuskit_client.exceptions import CapabilityError, ProtocolError, ResponseErr
 from tuskit_client.log import logger
 from tuskit_common import Extension, ServerCapabilities, headers
 
+#: With a resume store, the POST carries at most this much: its URL is saved only once the
+#: POST is answered, so bytes sent inside an interrupted POST could not be resumed. Small
+#: uploads still finish in one request; large ones lose at most this much to a crash.
+RESUMABLE_CREATION_BODY = 256 * 1024
+
 
 def check_capabilities(
     caps: ServerCapabilities | None, source: Source, checksum: str | None
@@ -56,6 +61,8 @@ async def create_and_send(
         and length != 0
     ):
         wanted = engine.chunk_size if length is None else min(engine.chunk_size, length)
+        if save is not None:
+            wanted = min(wanted, RESUMABLE_CREATION_BODY)
         first, at_end = await source.read(0, wanted)
         if length is None and at_end:
             length = len(first)
