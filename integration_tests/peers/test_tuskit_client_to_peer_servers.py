@@ -12,7 +12,9 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 
+import aiohttp
 import pytest
 
 from integration_tests.harness import MakeSource, SourceFile, sha256_file
@@ -199,6 +201,37 @@ async def test_deferred_length_stream(
         assert sha256_file(server.directory / ".resources" / upload_id) == source.sha256
         return
     await _check_stored(server, result, source)
+
+
+@pytest.mark.parametrize("peer", SERVERS, ids=str)
+async def test_creation_with_upload(
+    peer: PeerServer, start_peer: StartPeer, make_source: MakeSource
+) -> None:
+    """The first chunk rides in the POST wherever the server offers creation-with-upload."""
+    server = start_peer(peer)
+    source = make_source(2 * MiB + 1)
+    posts: list[str | None] = []
+
+    async def on_request_start(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        if params.method == "POST":
+            posts.append(params.headers.get("Content-Type"))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        chunk = CHUNK.get(server.peer, MiB)
+        async with Client(server.url, session=session, config=NO_RETRY, chunk_size=chunk) as client:
+            result = await client.upload(source.path, metadata=_metadata(peer, key_only=False))
+    await _check_stored(server, result, source)
+    if peer is PeerServer.AIOHTTP_TUS:
+        # n.a.: aiohttp-tus offers no creation-with-upload (and ignores a POST body).
+        assert posts == [None]
+    else:
+        assert posts == ["application/offset+octet-stream"]
 
 
 @pytest.mark.parametrize("peer", SERVERS, ids=str)
