@@ -1,17 +1,14 @@
 """Fixtures: a tus app over a FileStore in a temporary directory, with a hand-moved clock."""
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
-from tus_server_testing import Client, Clock
+from tus_server_testing import Client, Clock, MakeClient
 
 from tuskit_server import setup_tus
-
-MakeClient = Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import MakeClient
-from tus_server_testing import TUS, create, offset_of, patch, path_of
+from tus_server_testing import TUS, MakeClient, create, offset_of, patch, path_of
 
 from tuskit_server import setup_tus
 

@@ -1,7 +1,6 @@
 """CORS, X-HTTP-Method-Override and the proxy-aware absolute Location."""
 
-from conftest import MakeClient
-from tus_server_testing import OCTET, TUS, create, offset_of
+from tus_server_testing import OCTET, TUS, MakeClient, create, offset_of
 
 from tuskit_server import Cors
 

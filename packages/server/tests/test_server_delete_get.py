@@ -3,8 +3,7 @@
 from typing import Any
 
 import pytest
-from conftest import MakeClient
-from tus_server_testing import TUS, b64, create, patch
+from tus_server_testing import TUS, MakeClient, b64, create, patch
 
 from tuskit_server import Hooks
 

@@ -1,8 +1,7 @@
 """HEAD and OPTIONS (spec §1.2)."""
 
 import pytest
-from conftest import MakeClient
-from tus_server_testing import TUS, b64, create, patch
+from tus_server_testing import TUS, MakeClient, b64, create, patch
 
 from tuskit_server import MemoryStore
 

@@ -5,8 +5,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import MakeClient
-from tus_server_testing import TUS, b64, create, offset_of, patch, path_of
+from tus_server_testing import TUS, MakeClient, b64, create, offset_of, patch, path_of
 
 from tuskit_common import Resource
 from tuskit_server import CreateChanges, HookRejected, Hooks, MemoryStore

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import MakeClient
-from tus_server_testing import OCTET, TUS, Clock, create, offset_of, patch
+from tus_server_testing import OCTET, TUS, Clock, MakeClient, create, offset_of, patch
 
 from tuskit_server import Expiration, setup_tus
 from tuskit_server._expiry import sweep

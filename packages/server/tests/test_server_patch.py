@@ -4,8 +4,7 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import MakeClient
-from tus_server_testing import OCTET, TUS, b64, checksum, create, offset_of, patch
+from tus_server_testing import OCTET, TUS, MakeClient, b64, checksum, create, offset_of, patch
 
 CASES: list[tuple[str, dict[str, str], bytes, int, int]] = [
     # (name, headers over a valid PATCH at offset 0 of a 10-byte upload, body, status, offset after)

@@ -3,8 +3,7 @@
 from typing import Any
 
 import pytest
-from conftest import MakeClient
-from tus_server_testing import OCTET, TUS, b64, checksum, offset_of, path_of
+from tus_server_testing import OCTET, TUS, MakeClient, b64, checksum, offset_of, path_of
 
 from tuskit_server import MemoryStore
 

@@ -3,8 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import MakeClient
-from tus_server_testing import OCTET, TUS, create, patch
+from tus_server_testing import OCTET, TUS, MakeClient, create, patch
 
 from tuskit_common import Resource
 from tuskit_server import CreateChanges, Hooks

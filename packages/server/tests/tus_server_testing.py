@@ -3,7 +3,7 @@ tests are an independent check of the wire format against the spec."""
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +14,8 @@ from yarl import URL
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTET = "application/offset+octet-stream"
 Client = TestClient[web.Request, web.Application]
+#: The ``make_client`` fixture: ``await make_client(**setup_tus_kwargs)``.
+MakeClient = Callable[..., Awaitable[Client]]
 
 
 class Clock:
