@@ -42,7 +42,7 @@ def _find_uv() -> str:
         from uv import find_uv_bin
     except ImportError:
         return shutil.which("uv") or "uv"
-    return find_uv_bin()
+    return str(find_uv_bin())
 
 
 UV = _find_uv()
@@ -81,7 +81,8 @@ def typecheck(session: nox.Session) -> None:
     sync(session, "--all-packages", "--group", "dev")
     for directory in PACKAGES:
         session.run("mypy", f"packages/{directory}/src", f"packages/{directory}/tests")
-    session.run("mypy", "integration_tests", "benchmarks", "noxfile.py")
+    scripts = [d for d in ("integration_tests", "benchmarks") if any((ROOT / d).rglob("*.py"))]
+    session.run("mypy", *scripts, "noxfile.py")
 
 
 @nox.session(python=PYTHON)
