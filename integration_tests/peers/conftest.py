@@ -3,65 +3,23 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
-from integration_tests.harness import HttpProbe, RunningServer, StartServer, free_port
+from integration_tests.harness import HttpProbe, StartServer, free_port
 from integration_tests.peers.drivers import (
     PeerClient,
     PeerMissing,
     PeerServer,
+    PeerServerHandle,
+    RunPeerClient,
+    StartPeer,
+    TuskitServerHandle,
     run_client,
     server_command,
-    stored_path,
 )
-from tuskit_common import Resource
-
-
-@dataclass(frozen=True, slots=True)
-class PeerServerHandle:
-    """A running peer server: its creation URL and the directory it stores into."""
-
-    peer: PeerServer
-    url: str
-    directory: Path
-    running: RunningServer
-
-    def stored(self, upload_url: str, filename: str | None = None) -> Path:
-        """The file holding the bytes of the finished upload at ``upload_url``."""
-        return stored_path(self.peer, self.directory, upload_url, filename)
-
-
-@dataclass(frozen=True, slots=True)
-class TuskitServerHandle:
-    """tuskit-server running as ``python -m tuskit_server``: creation URL and store folder."""
-
-    url: str
-    directory: Path
-    running: RunningServer
-
-    def upload_id(self, upload_url: str) -> str:
-        return upload_url.rstrip("/").rsplit("/", 1)[-1]
-
-    def data(self, upload_url: str) -> Path:
-        """The FileStore's data file of an upload (``<dir>/<id>``)."""
-        return self.directory / self.upload_id(upload_url)
-
-    def info(self, upload_url: str) -> Resource:
-        """The FileStore's info file of an upload (``<dir>/<id>.info``)."""
-        path = self.directory / f"{self.upload_id(upload_url)}.info"
-        return Resource.model_validate_json(path.read_text())
-
-
-class StartPeer(Protocol):
-    def __call__(self, peer: PeerServer) -> PeerServerHandle: ...
-
-
-class RunPeerClient(Protocol):
-    async def __call__(self, peer: PeerClient, job: dict[str, Any]) -> dict[str, Any]: ...
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ import aiohttp
 import pytest
 
 from integration_tests.harness import MakeSource, sha256_file
-from integration_tests.peers.conftest import RunPeerClient, TuskitServerHandle
-from integration_tests.peers.drivers import PeerClient
+from integration_tests.peers.drivers import PeerClient, RunPeerClient, TuskitServerHandle
 
 pytestmark = pytest.mark.peers
 

@@ -12,8 +12,13 @@ from typing import Any
 import pytest
 
 from integration_tests.harness import MakeSource, sha256_file
-from integration_tests.peers.conftest import PeerServerHandle, RunPeerClient, StartPeer
-from integration_tests.peers.drivers import PeerClient, PeerServer
+from integration_tests.peers.drivers import (
+    PeerClient,
+    PeerServer,
+    PeerServerHandle,
+    RunPeerClient,
+    StartPeer,
+)
 
 pytestmark = pytest.mark.peers
 

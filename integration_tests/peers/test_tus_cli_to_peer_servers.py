@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from integration_tests.harness import MakeSource, sha256_file
-from integration_tests.peers.conftest import StartPeer
-from integration_tests.peers.drivers import PeerServer
+from integration_tests.peers.drivers import PeerServer, StartPeer
 
 pytestmark = pytest.mark.peers
 

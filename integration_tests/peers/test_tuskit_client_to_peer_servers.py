@@ -18,8 +18,7 @@ import aiohttp
 import pytest
 
 from integration_tests.harness import MakeSource, SourceFile, sha256_file
-from integration_tests.peers.conftest import PeerServerHandle, StartPeer
-from integration_tests.peers.drivers import PeerServer
+from integration_tests.peers.drivers import PeerServer, PeerServerHandle, StartPeer
 from tuskit_client import (
     CapabilityError,
     Client,
