@@ -28,6 +28,7 @@ nox.options.sessions = [
     "tests-server",
     "tests-cli",
     "integration",
+    "interop",
     "build",
 ]
 
