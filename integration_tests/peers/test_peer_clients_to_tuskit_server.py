@@ -162,3 +162,32 @@ async def test_peer_client_to_tuskit_server(
     if "abort_after_bytes" in case.options:
         assert url == result["aborted_url"]
         assert result["resumed_at_offset"] == case.options["abort_after_bytes"]
+
+
+async def test_tus_js_client_deferred_length_on_a_chunk_boundary_never_finishes(
+    tuskit_server: TuskitServerHandle, run_peer_client: RunPeerClient, make_source: MakeSource
+) -> None:
+    """n.a. (tus-js-client#779): with ``uploadLengthDeferred`` and a stream whose size is a
+    multiple of ``chunkSize``, tus-js-client 4.3.1 sends the full chunks and then nothing: no
+    ``Upload-Length``, not even the 0-byte PATCH that would declare it. Left alone, Node just
+    exits with the upload promise unsettled; the runner's timeout reports it. tuskit-server
+    kept every byte and still reports the length as deferred."""
+    source = make_source(2 * MiB)
+    job = {
+        "endpoint": tuskit_server.url,
+        "file": str(source.path),
+        "chunkSize": MiB,
+        "uploadLengthDeferred": True,
+        "input": "stream",
+        "timeoutMs": 4000,
+    }
+    result = await run_peer_client(PeerClient.TUS_JS_CLIENT, job)
+    assert (result["ok"], result["error"]) == (False, "timeout")
+    requests = result["requests"]
+    assert [r["method"] for r in requests] == ["POST", "PATCH", "PATCH"]
+    assert all("Upload-Length" not in r["headers"] for r in requests)
+    upload_url = requests[1]["url"]
+    status, headers = await _head(upload_url)
+    assert status in (200, 204)
+    assert headers["Upload-Offset"] == str(2 * MiB)
+    assert headers["Upload-Defer-Length"] == "1"

@@ -11,6 +11,7 @@
 //   abortAfterBytes                  abort once the server accepted this many bytes, then
 //                                    start a second Upload that resumes the stored URL
 //   urlStorage                       FileUrlStorage path used for that resume
+//   timeoutMs                        give up after this long: {"ok": false, "error": "timeout"}
 // Result: {"ok": true, "url", "requests", "resume"?} or {"ok": false, "error", "status",
 // "requests"}, where requests lists {method, url, status, headers} as tus-js-client sent them.
 // The process exits 0 whenever it could print a result; a crash of this script exits 1.
@@ -143,6 +144,13 @@ async function resume(log) {
 }
 
 const requests = []
+if (job.timeoutMs) {
+  setTimeout(() => {
+    const result = { ok: false, error: 'timeout', status: null, body: null, requests }
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+    process.exit(0)
+  }, job.timeoutMs)
+}
 let result = await firstAttempt(requests)
 result.requests = requests
 if (result.ok && result.aborted) {
