@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -319,20 +319,20 @@ class FileStore:
         return await asyncio.to_thread(self._scan_expired, now)
 
     def _scan_expired(self, now: datetime) -> list[str]:
-        found: list[str] = []
+        return [resource.id for resource in self._scan() if is_expired(resource, now)]
+
+    def _scan(self) -> Iterator[Resource]:
+        """Every readable upload under the root; unreadable or foreign files are skipped."""
         if not self.root.is_dir():
-            return found
+            return
         for info in self.root.glob("*.info"):
             upload_id = info.name[: -len(".info")]
             if not ID_PATTERN.fullmatch(upload_id):
                 continue
             try:
-                resource = self._load(upload_id)
+                yield self._load(upload_id)
             except (NotFound, Gone, ValueError, OSError):
                 continue
-            if is_expired(resource, now):
-                found.append(upload_id)
-        return found
 
     async def forget(self, before: datetime) -> int:
         """Remove tombstones older than ``before``."""
@@ -377,20 +377,7 @@ class FileStore:
         return await asyncio.to_thread(self._scan_finals)
 
     def _scan_finals(self) -> list[Resource]:
-        found: list[Resource] = []
-        if not self.root.is_dir():
-            return found
-        for info in self.root.glob("*.info"):
-            upload_id = info.name[: -len(".info")]
-            if not ID_PATTERN.fullmatch(upload_id):
-                continue
-            try:
-                resource = self._load(upload_id)
-            except (NotFound, Gone, ValueError, OSError):
-                continue
-            if resource.is_final and not resource.is_complete:
-                found.append(resource)
-        return found
+        return [r for r in self._scan() if r.is_final and not r.is_complete]
 
     async def data_path(self, upload_id: str) -> Path:
         """The data file of an upload."""
