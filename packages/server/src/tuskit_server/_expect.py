@@ -18,7 +18,7 @@ from tuskit_server import _rules
 from tuskit_server._cors import cors_headers
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._responses import finish_response
-from tuskit_server._views import respond_error
+from tuskit_server._views import respond_error, with_effective_method
 from tuskit_server.handlers._shared import load, precheck_append
 from tuskit_server.handlers.post import precheck_creation
 
@@ -71,13 +71,8 @@ def make_expect_handler(endpoint: Endpoint, *, on_upload: bool) -> ExpectHandler
             if expect.lower() != "100-continue":
                 raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
             cors = cors_headers(endpoint.config.cors, request.headers)
-            method = _rules.effective_method(
-                request.method,
-                request.headers.get(headers.X_HTTP_METHOD_OVERRIDE),
-                on_upload=on_upload,
-            )
-            if method != request.method:
-                request = request.clone(method=method)
+            request = with_effective_method(request, on_upload=on_upload)
+            method = request.method
             rejection = await _authorised(endpoint, request)
             if rejection is None:
                 await _precheck(endpoint, request, method)

@@ -46,6 +46,19 @@ def respond_error(endpoint: Endpoint, error: BaseException) -> web.Response:
     return error_response(ServerError("internal server error"))
 
 
+def with_effective_method(request: web.Request, *, on_upload: bool) -> web.Request:
+    """The request as its ``X-HTTP-Method-Override`` makes it (digest §4.6), so that auth,
+    CORS and the decorator all see the effective method.
+
+    Raises:
+        MethodNotAllowed: the override names a method that is not allowed here.
+    """
+    method = _rules.effective_method(
+        request.method, request.headers.get(headers.X_HTTP_METHOD_OVERRIDE), on_upload=on_upload
+    )
+    return request if method == request.method else request.clone(method=method)
+
+
 def make_view(
     endpoint: Endpoint, handlers: Mapping[str, MethodHandler], *, on_upload: bool
 ) -> Handler:
@@ -58,13 +71,8 @@ def make_view(
         cors: dict[str, str] = {}
         try:
             cors = cors_headers(endpoint.config.cors, request.headers)
-            method = _rules.effective_method(
-                request.method,
-                request.headers.get(headers.X_HTTP_METHOD_OVERRIDE),
-                on_upload=on_upload,
-            )
-            if method != request.method:
-                request = request.clone(method=method)
+            request = with_effective_method(request, on_upload=on_upload)
+            method = request.method
             handler = views.get(method)
             if handler is None:
                 raise MethodNotAllowed(f"{method} is not allowed here")
