@@ -1,0 +1,146 @@
+"""``python -m benchmarks``: tuskit against the official tus implementations, in one run.
+
+    python -m benchmarks [--size 1GiB] [--reps 3] [--out benchmarks/results.json]
+
+Measures, over loopback only: the raw limit (curl PUT into a plain aiohttp handler); a large
+upload for every server × client pair, in one request and in 8 MiB chunks, median MB/s of
+``--reps``, with the peak RSS of the server and the client; small uploads (4 KiB, POST +
+PATCH, concurrency 32) per server; and the large upload while 500 slow uploads are held open.
+Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
+be installed as the ``interop``/``bench`` nox sessions install them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import clients, servers
+from benchmarks.measure import Settings, large_cell, loaded_runs, raw_limit, small_run
+from benchmarks.report import render
+from integration_tests.harness import make_file
+
+_UNITS = {"": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+
+
+def parse_size(text: str) -> int:
+    """``1GiB``, ``64MiB``, ``4096`` to bytes."""
+    lowered = text.strip().lower()
+    digits = lowered.rstrip("kmgib")
+    unit = lowered[len(digits) :]
+    if unit not in _UNITS or not digits:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(float(digits) * _UNITS[unit])
+
+
+def ensure_curl() -> str:
+    """curl's path; installed with apt-get when missing and possible, else exit with why."""
+    found = shutil.which("curl")
+    if found is None and shutil.which("apt-get") is not None:
+        subprocess.run(["apt-get", "install", "-y", "-q", "curl"], check=False)
+        found = shutil.which("curl")
+    if found is None:
+        raise SystemExit("curl is needed for the raw limit: install it (apt-get install curl)")
+    return found
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = int(line.split()[1]) // 2**20
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    return (
+        f"{servers.cpu_count()} cores ({model}), {memory} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, Node.js {node.stdout.strip()}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--size", type=parse_size, default=2**30, help="large file (1GiB)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per cell (3)")
+    parser.add_argument("--chunk", type=parse_size, default=8 * 2**20, help="chunk (8MiB)")
+    parser.add_argument("--small-count", type=int, default=3000, help="small uploads (3000)")
+    parser.add_argument("--slow", type=int, default=500, help="slow uploads held open (500)")
+    parser.add_argument("--servers", nargs="+", default=list(servers.SERVERS))
+    parser.add_argument("--clients", nargs="+", default=list(clients.CLIENTS))
+    parser.add_argument("--modes", nargs="+", default=["single", "chunked"])
+    parser.add_argument("--skip-small", action="store_true")
+    parser.add_argument("--skip-loaded", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
+    parser.add_argument("--work", type=Path, default=None, help="scratch dir (a temp dir)")
+    args = parser.parse_args(argv)
+    ensure_curl()
+    work = args.work or Path(tempfile.mkdtemp(prefix="tuskit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        size=args.size,
+        reps=args.reps,
+        chunk=args.chunk,
+        work=work,
+        slow=args.slow,
+        small_count=args.small_count,
+    )
+    data: dict[str, object] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "size": args.size,
+        "chunk": args.chunk,
+        "reps": args.reps,
+        "servers": args.servers,
+        "clients": args.clients,
+        "small_count": args.small_count,
+        "slow_connections": args.slow,
+    }
+    try:
+        source = make_file(work / "bench.bin", args.size).path
+        print(f"raw limit ({args.size} bytes)...", file=sys.stderr, flush=True)
+        data["raw"] = raw = raw_limit(settings, source)
+        data["node_startup_s"] = clients.node_startup(work)
+        large: dict[str, dict[str, dict[str, object]]] = {m: {} for m in args.modes}
+        small: dict[str, object] = {}
+        loaded: list[dict[str, object]] = []
+        data.update(large=large, small=small, loaded=loaded)
+        for server in args.servers:
+            with servers.start(server, work) as started:
+                for mode in args.modes:
+                    row = large[mode].setdefault(server, {})
+                    for client in args.clients:
+                        print(f"{server} <- {client}, {mode}...", file=sys.stderr, flush=True)
+                        row[client] = cell = large_cell(settings, started, client, mode, source)
+                        print(f"  {cell['mb_s']} MB/s {cell['note'] or ''}", file=sys.stderr)
+                if not args.skip_small:
+                    print(f"{server}: small uploads...", file=sys.stderr, flush=True)
+                    small[server] = small_run(settings, started)
+                if not args.skip_loaded:
+                    for mode in args.modes:
+                        base = large[mode][server].get("tuskit")
+                        if not isinstance(base, dict) or base.get("mb_s") is None:
+                            continue
+                        print(f"{server}: {args.slow} slow uploads, {mode}...", file=sys.stderr)
+                        loaded.append(loaded_runs(settings, started, mode, source, base["mb_s"]))
+        print(f"raw {raw['mb_s']:.0f} MB/s", file=sys.stderr)
+    finally:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(data, indent=1))
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(render(data))
+    print(f"\nJSON: {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The measurements: each returns plain JSON-ready dicts (every repetition kept)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import clients, servers
+
+Cell = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    size: int
+    reps: int
+    chunk: int
+    work: Path
+    slow: int
+    small_count: int
+
+    @property
+    def timeout(self) -> float:
+        """Longest one upload may take (a 2 MB/s floor), so every run ends by itself."""
+        return 120.0 + self.size / 2e6
+
+    def chunk_for(self, mode: str) -> int | None:
+        return None if mode == "single" else self.chunk
+
+
+def _mb_s(size: int, seconds: float) -> float:
+    return size / seconds / 1e6
+
+
+def _timed_upload(
+    settings: Settings, server: servers.Started, client: str, mode: str, source: Path, tag: str
+) -> Cell:
+    """One upload with the server's peak RSS reset before it and read after it."""
+    servers.reset_peak_rss(server.pid)
+    run = clients.upload(
+        client,
+        server.url,
+        source,
+        settings.size,
+        settings.chunk_for(mode),
+        settings.work / "clients" / tag,
+        settings.timeout,
+    )
+    server_rss = servers.peak_rss(server.pid)
+    error = run.error
+    if run.ok and not servers.holds_file_of(server.directory, settings.size):
+        error = f"client reported success but no stored file has {settings.size} bytes"
+    servers.clear_store(server.directory)
+    return {
+        "ok": error is None,
+        "seconds": run.seconds,
+        "mb_s": _mb_s(settings.size, run.seconds) if error is None else None,
+        "server_rss": server_rss,
+        "client_rss": run.rss,
+        "error": error,
+    }
+
+
+def _summarise(runs: list[Cell]) -> Cell:
+    good = [r for r in runs if r["ok"]]
+    if len(good) < len(runs) or not good:
+        failed = next(r for r in runs if not r["ok"])
+        return {
+            "mb_s": None,
+            "note": failed["error"],
+            "server_rss": None,
+            "client_rss": None,
+            "runs": runs,
+        }
+    return {
+        "mb_s": statistics.median(r["mb_s"] for r in good),
+        "note": None,
+        "server_rss": max((r["server_rss"] or 0) for r in good) or None,
+        "client_rss": max((r["client_rss"] or 0) for r in good) or None,
+        "runs": runs,
+    }
+
+
+def large_cell(
+    settings: Settings, server: servers.Started, client: str, mode: str, source: Path
+) -> Cell:
+    """``reps`` uploads of the large file; stops at the first failure (its error is the note)."""
+    runs: list[Cell] = []
+    for rep in range(settings.reps):
+        slug = f"{server.name}-{client}-{mode}-{rep}".replace("@", "").replace("/", "-")
+        run = _timed_upload(settings, server, client, mode, source, slug)
+        runs.append(run)
+        if not run["ok"]:
+            break
+    return _summarise(runs)
+
+
+def raw_limit(settings: Settings, source: Path) -> Cell:
+    """curl PUT of the same bytes into :mod:`benchmarks.raw_server`, ``reps`` times."""
+    runs: list[Cell] = []
+    with servers.start("raw", settings.work) as raw:
+        for rep in range(settings.reps):
+            servers.reset_peak_rss(raw.pid)
+            run = clients.curl_put(
+                f"{raw.url}/bench-{rep}.bin", source, settings.work, settings.timeout
+            )
+            ok = run.ok and servers.holds_file_of(raw.directory, settings.size)
+            runs.append(
+                {
+                    "ok": ok,
+                    "seconds": run.seconds,
+                    "mb_s": _mb_s(settings.size, run.seconds) if ok else None,
+                    "server_rss": servers.peak_rss(raw.pid),
+                    "client_rss": run.rss,
+                    "error": run.error if run.error or ok else "the stored file has the wrong size",
+                }
+            )
+            servers.clear_store(raw.directory)
+    cell = _summarise(runs)
+    if cell["mb_s"] is None:
+        raise SystemExit(f"the raw limit could not be measured: {cell['note']}")
+    return cell
+
+
+def small_run(settings: Settings, server: servers.Started) -> Cell:
+    """The small-upload load generator against ``server`` (after a short warm-up)."""
+    results: list[Cell] = []
+    for count in (min(200, settings.small_count), settings.small_count):
+        argv = [sys.executable, "-m", "benchmarks.load", "small", server.url]
+        argv += ["--count", str(count), "--concurrency", "32", "--size", "4096"]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=900, cwd=servers.ROOT, check=False
+        )
+        servers.clear_store(server.directory)
+        if done.returncode != 0:
+            return {"uploads_per_s": None, "error": done.stderr.strip()[-400:]}
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    result = results[-1]
+    result["server_rss"] = servers.peak_rss(server.pid)
+    return result
+
+
+def loaded_runs(
+    settings: Settings, server: servers.Started, mode: str, source: Path, unloaded: float
+) -> Cell:
+    """tuskit-client's large upload while ``slow`` slow uploads are held open."""
+    argv = [sys.executable, "-m", "benchmarks.load", "slow", server.url]
+    argv += ["--connections", str(settings.slow)]
+    argv += ["--max-seconds", str(settings.timeout * settings.reps + 120)]
+    log = (settings.work / "slow.err").open("w")
+    load = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        cwd=servers.ROOT,
+    )
+    try:
+        assert load.stdout is not None
+        assert load.stdin is not None
+        opened = json.loads(load.stdout.readline() or "{}")
+        runs = [
+            _timed_upload(settings, server, "tuskit", mode, source, f"loaded-{mode}-{rep}")
+            for rep in range(settings.reps)
+        ]
+        load.stdin.close()
+        load.wait(60)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+        log.close()
+        servers.clear_store(server.directory)
+    cell = _summarise(runs)
+    return {
+        "server": server.name,
+        "mode": mode,
+        "open": opened.get("open", 0),
+        "open_failed": opened.get("failed"),
+        "open_error": opened.get("first_error"),
+        "unloaded_mb_s": unloaded,
+        **cell,
+    }

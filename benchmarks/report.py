@@ -1,0 +1,116 @@
+"""Turn the measurements into text tables (Markdown) for the terminal and the README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODES = {"single": "one request", "chunked": "8 MiB chunks"}
+
+
+def _mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.0f}"
+
+
+def _short(note: str | None, limit: int = 160) -> str:
+    """A failure note cut for a table cell (the JSON keeps all of it)."""
+    text = " ".join(str(note).replace("|", "/").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def large_tables(data: dict[str, Any]) -> str:
+    raw = data["raw"]["mb_s"]
+    out = [
+        f"Raw limit (curl PUT into a plain aiohttp handler): **{raw:.0f} MB/s** "
+        f"(server RSS {_mib(data['raw']['server_rss'])} MiB)",
+    ]
+    for mode, title in MODES.items():
+        cells = data["large"][mode]
+        clients = data["clients"]
+        rows = []
+        for server in data["servers"]:
+            row = [server]
+            for client in clients:
+                cell = cells.get(server, {}).get(client)
+                if cell is None:
+                    row.append("not run")
+                elif cell["mb_s"] is None:
+                    row.append(f"n/a [{_short(cell['note'])}]")
+                else:
+                    row.append(f"{cell['mb_s']:.0f} ({cell['mb_s'] / raw:.2f})")
+            rows.append(row)
+        out.append(
+            f"\n**Large upload, {title}**: median MB/s of 3 (fraction of raw); "
+            "rows are servers, columns clients\n"
+        )
+        out.append(_table(["server \\ client", *clients], rows))
+        rss_rows = []
+        for server in data["servers"]:
+            row = [server]
+            for client in clients:
+                cell = cells.get(server, {}).get(client)
+                if cell is None or cell["mb_s"] is None:
+                    row.append("-")
+                else:
+                    row.append(f"{_mib(cell['server_rss'])} / {_mib(cell['client_rss'])}")
+            rss_rows.append(row)
+        out.append(f"\nPeak RSS, {title}: server / client, MiB\n")
+        out.append(_table(["server \\ client", *clients], rss_rows))
+    return "\n".join(out)
+
+
+def small_table(data: dict[str, Any]) -> str:
+    rows = []
+    for server, cell in data["small"].items():
+        if cell.get("uploads_per_s") is None:
+            rows.append([server, "n/a", "-", "-", str(cell.get("error"))])
+            continue
+        rows.append(
+            [
+                server,
+                f"{cell['uploads_per_s']:.0f}",
+                f"{cell['p50_ms']:.1f}",
+                f"{cell['p99_ms']:.1f}",
+                f"{cell['errors']}" + (f" ({cell['first_error']})" if cell["errors"] else ""),
+            ]
+        )
+    head = f"\n**Small uploads**: {data['small_count']} × 4 KiB, POST + PATCH, concurrency 32\n"
+    return head + "\n" + _table(["server", "uploads/s", "p50 ms", "p99 ms", "errors"], rows)
+
+
+def loaded_table(data: dict[str, Any]) -> str:
+    rows = []
+    for entry in data["loaded"]:
+        unloaded = entry["unloaded_mb_s"]
+        loaded = entry["mb_s"]
+        ratio = "-" if loaded is None or not unloaded else f"{loaded / unloaded:.2f}"
+        rows.append(
+            [
+                f"tuskit → {entry['server']}",
+                MODES[entry["mode"]],
+                f"{entry['open']}",
+                "-" if unloaded is None else f"{unloaded:.0f}",
+                "-" if loaded is None else f"{loaded:.0f}",
+                ratio,
+            ]
+        )
+    head = (
+        f"\n**Many connections**: {data['slow_connections']} slow uploads held open "
+        "during the large upload\n"
+    )
+    header = ["pair", "mode", "slow uploads open", "unloaded MB/s", "loaded MB/s", "ratio"]
+    return head + "\n" + _table(header, rows)
+
+
+def render(data: dict[str, Any]) -> str:
+    head = (
+        f"{data['date']}, {data['machine']}; file {data['size'] / 2**20:.0f} MiB; "
+        "MB = 10^6 bytes; tus-js-client times include Node.js start-up "
+        f"(~{data['node_startup_s']:.2f} s)\n"
+    )
+    return "\n".join([head, large_tables(data), small_table(data), loaded_table(data)])
