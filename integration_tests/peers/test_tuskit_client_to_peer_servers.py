@@ -24,6 +24,7 @@ from tuskit_client import (
     Client,
     ResponseError,
     RetryConfiguration,
+    UploadNotFound,
     UploadResult,
 )
 from tuskit_client import metadata as fetch_metadata
@@ -286,3 +287,23 @@ async def test_resume_after_abort(
         result = await client.upload(source.path, metadata=metadata)
     assert result.resumed
     await _check_stored(server, result, source)
+
+
+async def test_aiohttp_tus_caps_chunks_and_forgets_finished_uploads(
+    start_peer: StartPeer, make_source: MakeSource
+) -> None:
+    """Evidence for [H3] and [H4] of the README: aiohttp-tus reads each PATCH whole under
+    aiohttp's 1 MiB ``client_max_size`` (a 2 MiB chunk gets 413, which tuskit-client reports
+    as a clean ``ResponseError``), and once an upload is complete HEAD answers 404."""
+    server = start_peer(PeerServer.AIOHTTP_TUS)
+    source = make_source(3 * MiB)
+    metadata = {"filename": b"big-chunks.bin"}
+    async with Client(server.url, config=NO_RETRY, chunk_size=2 * MiB) as client:
+        with pytest.raises(ResponseError) as caught:
+            await client.upload(source.path, metadata=metadata)
+    assert (caught.value.status, caught.value.method) == (413, "PATCH")
+    async with _client(server) as client:
+        result = await client.upload(source.path, metadata={"filename": b"small-chunks.bin"})
+        await _check_stored(server, result, source, "small-chunks.bin")
+        with pytest.raises(UploadNotFound):
+            await client.info(result.url)
