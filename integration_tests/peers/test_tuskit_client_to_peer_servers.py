@@ -87,6 +87,9 @@ async def test_sizes(
     source = make_source(SIZES[size_name])
     async with _client(server) as client:
         result = await client.upload(source.path, metadata=_metadata(peer, key_only=False))
+        if peer is not PeerServer.AIOHTTP_TUS:  # [H3]: see the test below
+            info = await client.info(result.url)
+            assert (info.offset, info.length) == (source.size, source.size)
     await _check_stored(server, result, source)
 
 
