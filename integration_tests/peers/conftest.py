@@ -33,7 +33,7 @@ def start_peer(start_server: StartServer, tmp_path: Path) -> StartPeer:
             command = server_command(peer, directory)
         except PeerMissing as exc:
             pytest.fail(str(exc), pytrace=False)
-        running = start_server(command.argv, ready=command.ready)
+        running = start_server(command.argv, ready=command.ready, cwd=command.cwd)
         return PeerServerHandle(peer, running.url, directory, running)
 
     return start

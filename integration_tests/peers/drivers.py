@@ -96,6 +96,8 @@ class ServerCommand:
 
     argv: list[str]
     ready: UrlLine
+    #: The Python runners are modules of this repository (``-m integration_tests.peers...``).
+    cwd: Path = ROOT
 
 
 def server_command(peer: PeerServer, directory: Path) -> ServerCommand:
