@@ -128,23 +128,23 @@ PYTHON_PEERS = (
 NODE_PEERS = ROOT / "integration_tests" / "peers"
 
 
-@nox.session(python=PYTHON)
-def interop(session: nox.Session) -> None:
-    """tuskit against the official tus clients and servers (tests marked ``peers``).
+def install_peers(session: nox.Session) -> Path:
+    """The locked workspace plus every peer, for the interop and bench sessions.
 
-    Installs the pinned Python peers into this session after the locked sync, and the npm
-    peers with ``npm ci`` into the session's cache folder. Node.js and npm must be on PATH;
+    Installs the pinned Python peers into the session after the locked sync, and the npm
+    peers with ``npm ci`` into ``<nox cache>/<session>-npm``, whose path it returns (the
+    drivers read it from ``TUSKIT_INTEROP_NODE_PREFIX``). Node.js and npm must be on PATH;
     without them the session fails (tusd has no package in the registries the suite uses).
     """
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
         session.error(
-            f"{' and '.join(missing)} not found on PATH: the interop session runs @tus/server "
-            "and tus-js-client under Node.js >= 20.19 (install Node.js with npm)"
+            f"{' and '.join(missing)} not found on PATH: the {session.name} session runs "
+            "@tus/server and tus-js-client under Node.js >= 20.19 (install Node.js with npm)"
         )
     sync(session, "--all-packages", "--group", "test-aiohttp")
     session.install(*PYTHON_PEERS)
-    prefix = Path(session.cache_dir) / "interop-npm"
+    prefix = Path(session.cache_dir) / f"{session.name}-npm"
     prefix.mkdir(parents=True, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(NODE_PEERS / name, prefix / name)
@@ -158,11 +158,39 @@ def interop(session: nox.Session) -> None:
         "--ignore-scripts",
         external=True,
     )
+    return prefix
+
+
+@nox.session(python=PYTHON)
+def interop(session: nox.Session) -> None:
+    """tuskit against the official tus clients and servers (tests marked ``peers``).
+
+    The peers are installed by :func:`install_peers`.
+    """
+    prefix = install_peers(session)
     session.run(
         "pytest",
         "integration_tests",
         "-m",
         "peers",
+        *session.posargs,
+        env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
+    )
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """The side-by-side benchmark (``python -m benchmarks``; posargs go to it, e.g.
+    ``nox -s bench -- --size 64MiB``). Not in the default run: a 1 GiB run takes long.
+
+    Needs curl (installed with apt-get when missing and possible) and the peers, installed
+    as for ``interop``.
+    """
+    prefix = install_peers(session)
+    session.run(
+        "python",
+        "-m",
+        "benchmarks",
         *session.posargs,
         env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
     )
