@@ -88,7 +88,7 @@ class TusConfig:
     behind_proxy: bool = False
     extensions: frozenset[Extension] | None = None
     idle_timeout: float = 60.0
-    read_size: int = 64 * 1024
+    read_size: int = 1024 * 1024
     protect_finished: bool = False
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now

@@ -3,12 +3,15 @@
 Layout (like tusd's filestore): ``<root>/<id>`` holds the bytes, ``<root>/<id>.info`` the
 :class:`Resource` as JSON, ``<root>/<id>.gone`` a tombstone after termination or expiry.
 The offset is always the data file's size (digest §4.1), never a number taken from a header.
-Info files are replaced atomically (temp file + ``os.replace``). A checksummed chunk records
+Info files are replaced atomically (temp file + ``os.replace``), without ``fsync``: the data
+file is not synced either (tusd's and @tus/server's file stores sync neither), and an fsync
+per request cost most of a small upload's time. A checksummed chunk records
 its start in the info file before its first byte is written; a mismatch, a cut, or a restart
 that finds the marker truncates the data back to it (tusdotnet's model, digest §3.5).
 
 Every disk access runs in a worker thread (``asyncio.to_thread``); bodies are written in
-bounded batches, so memory stays flat whatever the chunk size.
+bounded batches (one thread hop per :data:`_BATCH` bytes, the pieces handed to the file as
+they are, never joined), so memory stays flat whatever the chunk size.
 """
 
 import asyncio
@@ -27,7 +30,7 @@ from tuskit_server.errors import UploadExists
 
 __all__ = ["FileStore"]
 
-_BATCH = 256 * 1024
+_BATCH = 1024 * 1024
 _MARKER = "chunk_start"
 
 JsonDumps = Callable[[Any], str]
@@ -111,8 +114,6 @@ class FileStore:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(temp, target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
@@ -203,10 +204,14 @@ class FileStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body`` at ``offset``; what arrived is kept even if ``body`` ends early."""
-        resource = await asyncio.to_thread(self._repair, upload_id)
-        self._check_offset(resource, offset)
-        await self._append(upload_id, body)
-        return await asyncio.to_thread(self._after_write, upload_id, expires_at, None)
+        _, handle = await asyncio.to_thread(self._open_at, upload_id, offset, False)
+        rest: list[bytes] = []
+        try:
+            await self._stream(handle, body, rest)
+        finally:
+            done = asyncio.to_thread(self._close, handle, rest, upload_id, expires_at, None)
+            updated = await asyncio.shield(done)
+        return updated
 
     async def write_staged(
         self,
@@ -218,22 +223,23 @@ class FileStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body`` behind a marker; truncate back to ``offset`` unless accepted."""
-        resource = await asyncio.to_thread(self._repair, upload_id)
-        self._check_offset(resource, offset)
-        marked = resource.model_copy(update={"storage": {**resource.storage, _MARKER: offset}})
-        await asyncio.to_thread(self._write_info, marked)
+        resource, handle = await asyncio.to_thread(self._open_at, upload_id, offset, True)
+        rest: list[bytes] = []
+        keep = False
         try:
-            await self._append(upload_id, body)
+            await self._stream(handle, body, rest)
             keep = accept()
-        except BaseException:
-            await asyncio.shield(asyncio.to_thread(self._after_write, upload_id, None, offset))
-            raise
-        return await asyncio.to_thread(
-            self._after_write,
-            upload_id,
-            expires_at if keep else resource.expires_at,
-            None if keep else offset,
-        )
+        finally:
+            done = asyncio.to_thread(
+                self._close,
+                handle,
+                rest,
+                upload_id,
+                expires_at if keep else resource.expires_at,
+                None if keep else offset,
+            )
+            updated = await asyncio.shield(done)
+        return updated
 
     @staticmethod
     def _check_offset(resource: Resource, offset: int) -> None:
@@ -242,28 +248,45 @@ class FileStore:
                 f"offset {offset} does not match {resource.offset}", offset=resource.offset
             )
 
-    async def _append(self, upload_id: str, body: AsyncIterable[bytes]) -> None:
-        handle: BinaryIO = await asyncio.to_thread(open, self._data(upload_id), "ab")
-        batch: list[bytes] = []
-        size = 0
-        try:
-            async for piece in body:
-                batch.append(piece)
-                size += len(piece)
-                if size >= _BATCH:
-                    await asyncio.to_thread(handle.write, b"".join(batch))
-                    batch, size = [], 0
-        finally:
-            await asyncio.shield(asyncio.to_thread(self._flush, handle, b"".join(batch)))
+    def _open_at(self, upload_id: str, offset: int, mark: bool) -> tuple[Resource, BinaryIO]:
+        """Repair, check the offset, record a chunk marker if asked, and open the data file
+        for appending: one worker-thread call before the body is read."""
+        resource = self._repair(upload_id)
+        self._check_offset(resource, offset)
+        if mark:
+            self._write_info(
+                resource.model_copy(update={"storage": {**resource.storage, _MARKER: offset}})
+            )
+        return resource, self._data(upload_id).open("ab")
 
     @staticmethod
-    def _flush(handle: BinaryIO, rest: bytes) -> None:
+    async def _stream(handle: BinaryIO, body: AsyncIterable[bytes], rest: list[bytes]) -> None:
+        """Write ``body`` in batches of about :data:`_BATCH` bytes, one thread hop each; the
+        last, partial batch is left in ``rest`` for :meth:`_close`."""
+        size = 0
+        async for piece in body:
+            rest.append(piece)
+            size += len(piece)
+            if size >= _BATCH:
+                await asyncio.to_thread(handle.writelines, rest)
+                rest.clear()
+                size = 0
+
+    def _close(
+        self,
+        handle: BinaryIO,
+        rest: list[bytes],
+        upload_id: str,
+        expires_at: datetime | None,
+        truncate_to: int | None,
+    ) -> Resource:
+        """Write the last batch, close the file and record the result (one thread hop)."""
         try:
-            if rest:
-                handle.write(rest)
+            handle.writelines(rest)
             handle.flush()
         finally:
             handle.close()
+        return self._after_write(upload_id, expires_at, truncate_to)
 
     def _after_write(
         self, upload_id: str, expires_at: datetime | None, truncate_to: int | None
