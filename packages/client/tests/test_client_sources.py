@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tuskit_client import SourceError
-from tuskit_client._sources import BytesSource, FileSource, StreamSource, open_source
+from tuskit_client._sources import PIECE, BytesSource, FileSource, StreamSource, open_source
 
 
 async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
@@ -102,7 +102,8 @@ async def test_stream_rejects_non_bytes() -> None:
 
 
 async def test_stream_yields_seekable_ranges() -> None:
-    source = BytesSource(b"x" * 200_000)
-    got = [len(p) async for p in source.stream(10, 150_000)]
-    assert sum(got) == 149_990
-    assert max(got) <= 64 * 1024
+    source = BytesSource(b"x" * (3 * PIECE))
+    got = [len(p) async for p in source.stream(10, 2 * PIECE + 100)]
+    assert sum(got) == 2 * PIECE + 90
+    assert len(got) == 3
+    assert max(got) <= PIECE

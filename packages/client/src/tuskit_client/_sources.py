@@ -18,7 +18,7 @@ from typing import BinaryIO, Final, TypeAlias
 from tuskit_client.exceptions import SourceError
 
 #: Size of the pieces a streamed body is cut into (and progress is reported in).
-PIECE: Final = 64 * 1024
+PIECE: Final = 1024 * 1024
 
 #: Everything :func:`open_source` accepts.
 SourceLike: TypeAlias = (
