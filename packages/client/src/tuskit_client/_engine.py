@@ -250,6 +250,17 @@ class Engine:
             response = await self.http.send(head, stream)
             return _flow.read_append(response, offset=offset, body_length=body_length), None
         wanted = self.chunk_size if length is None else min(self.chunk_size, length - offset)
+        if length is not None and checksum is None and source.seekable:
+            # Nothing to compute over the chunk first: stream it from the source as it is
+            # sent (no chunk-sized buffer, no pause to read it before the request).
+            stream = self._counted(
+                source.stream(position, position + wanted), offset, progress, span.part
+            )
+            head = _flow.append_request(
+                location, offset=offset, body_length=wanted, extra=self.headers
+            )
+            response = await self.http.send(head, stream)
+            return _flow.read_append(response, offset=offset, body_length=wanted), None
         data, at_end = await source.read(position, wanted)
         if length is not None and len(data) < wanted:
             raise SourceError(
