@@ -3,10 +3,11 @@
 :class:`BodyReader` is what a store iterates over. Like tusd's ``bodyReader``
 (digest §4.2) it hides transport failures from the store: on a timeout, a reset, a short
 body or a stop request it simply ends, so the store persists every byte it was handed; the
-handler reads :attr:`BodyReader.error` afterwards and picks the answer. Each read is capped
-at ``read_size`` and at the bytes still allowed, and bounded in time by ``idle_timeout``
-(tusd ``-network-timeout``, digest §4.10). Never ``await request.read()``: aiohttp's
-``client_max_size`` then never caps an upload and memory stays flat.
+handler reads :attr:`BodyReader.error` afterwards and picks the answer. Each piece is
+capped at ``read_size`` and at the bytes still allowed (aiohttp's buffered pieces are handed
+on one by one, whole when they fit: no join, no copy); each read is bounded in time by
+``idle_timeout`` (tusd ``-network-timeout``, digest §4.10). Never ``await request.read()``:
+aiohttp's ``client_max_size`` then never caps an upload and memory stays flat.
 """
 
 import asyncio
@@ -52,6 +53,7 @@ class BodyReader:
         self.finished = False
         self._stop: ProtocolError | None = None
         self._timeout: asyncio.Timeout | None = None
+        self._carry = b""  # the rest of a piece split at ``read_size`` or the limit
 
     def stop(self, reason: ProtocolError) -> None:
         """Ask the reader to end at once (lock release, shutdown); first reason wins."""
@@ -79,7 +81,7 @@ class BodyReader:
                 if want <= 0:
                     await self._check_overflow()
                     return
-            piece = await self._read(want)
+            piece = await self._next(want)
             if piece is None:
                 for salvaged in self._salvage():
                     yield self._account(salvaged)
@@ -89,18 +91,36 @@ class BodyReader:
                 return
             yield self._account(piece)
 
+    async def _next(self, want: int) -> bytes | None:
+        """Up to ``want`` bytes: aiohttp's buffered pieces are taken one at a time and whole
+        (no join, no copy); only a piece larger than ``want`` is split, its rest kept."""
+        piece = self._carry
+        if not piece:
+            read = await self._read()
+            if read is None:
+                return None
+            piece = read
+        self._carry = piece[want:] if len(piece) > want else b""
+        return piece[:want] if self._carry else piece
+
     def _account(self, piece: bytes) -> bytes:
         self.received += len(piece)
         if self.hasher is not None:
             self.hasher.update(piece)
         return piece
 
-    async def _read(self, want: int) -> bytes | None:
-        """One bounded read; None (with :attr:`error` set) when the body cannot go on."""
+    async def _read(self) -> bytes | None:
+        """One read; None (with :attr:`error` set) when the body cannot go on."""
         try:
             async with asyncio.timeout(self._idle) as timeout:
                 self._timeout = timeout
-                return await self._content.read(want)
+                while True:
+                    # readchunk hands out one buffered piece as it is (readany joins them);
+                    # an empty piece that only marks a chunked-encoding boundary is skipped
+                    # (aiohttp's empty body answers (b"", True) too: it is at EOF).
+                    piece, boundary = await self._content.readchunk()
+                    if piece or not boundary or self._content.at_eof():
+                        return piece
         except TimeoutError:
             self.error = self._stop or ServerError(
                 "timed out reading the request body", code="read_timeout"
@@ -121,10 +141,13 @@ class BodyReader:
 
     async def _check_overflow(self) -> None:
         """At the limit: a body with more bytes is too large (digest §1.3, keep the rest)."""
-        if self._content.at_eof():
+        if self._carry:
+            extra: bytes | None = self._carry
+        elif self._content.at_eof():
             self.finished = True
             return
-        extra = await self._read(1)
+        else:
+            extra = await self._read()
         if extra is None:
             return
         if extra:
@@ -149,6 +172,9 @@ class BodyReader:
         buffer.clear()
         if pieces and offset:
             pieces[0] = pieces[0][offset:]
+        if self._carry:
+            pieces.insert(0, self._carry)
+            self._carry = b""
         self._content._buffer_offset = 0
         if self.limit is not None:
             room = self.limit - self.received
