@@ -73,6 +73,19 @@ async def test_with_a_store_the_post_carries_a_small_first_piece(
     assert bytes(fake.only().data) == data
 
 
+async def test_unknown_size_is_refused_when_options_says_nothing(
+    tus_server: ServerFactory, make_client: MakeClient
+) -> None:
+    # Without an OPTIONS answer nobody knows whether creation-defer-length is offered, and a
+    # server without it would lose the upload (aiohttp-tus takes the length as 0).
+    fake, endpoint = await tus_server()
+    fake.inject("OPTIONS", status=404)
+    async with make_client(endpoint) as client:
+        with pytest.raises(CapabilityError, match="creation-defer-length"):
+            await client.upload(pieces(DATA, 1000))
+    assert fake.methods() == ["OPTIONS"]
+
+
 async def test_no_data_in_the_post_without_creation_with_upload(
     tus_server: ServerFactory, make_client: MakeClient
 ) -> None:

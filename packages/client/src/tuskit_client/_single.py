@@ -29,6 +29,13 @@ def check_capabilities(
         offered = ", ".join(caps.checksum_algorithms) if caps else "nothing"
         raise CapabilityError(f"the server does not offer checksum {checksum!r} ({offered})")
     if caps is None:
+        if source.size is None:
+            # Sending Upload-Defer-Length blindly loses data on a server without the
+            # extension (aiohttp-tus takes the length as 0 and never finishes the upload).
+            raise CapabilityError(
+                "a source of unknown size needs creation-defer-length, and the server's "
+                "OPTIONS answer does not say it offers it"
+            )
         return
     if caps.versions and headers.PROTOCOL_VERSION not in caps.versions:
         raise CapabilityError(f"the server speaks tus {', '.join(caps.versions)}, not 1.0.0")
