@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MODES = {"single": "one request", "chunked": "8 MiB chunks"}
@@ -11,10 +12,11 @@ def _mib(value: int | None) -> str:
     return "-" if value is None else f"{value / 2**20:.0f}"
 
 
-def _short(note: str | None, limit: int = 160) -> str:
-    """A failure note cut for a table cell (the JSON keeps all of it)."""
-    text = " ".join(str(note).replace("|", "/").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _short(note: str | None, limit: int = 200) -> str:
+    """A failure note for a table footnote: URLs dropped, its end kept (where the status
+    and the server's answer are); the JSON keeps all of it."""
+    text = " ".join(re.sub(r"https?://\S+", "<url>", str(note)).replace("|", "/").split())
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -29,36 +31,35 @@ def large_tables(data: dict[str, Any]) -> str:
         f"Raw limit (curl PUT into a plain aiohttp handler): **{raw:.0f} MB/s** "
         f"(server RSS {_mib(data['raw']['server_rss'])} MiB)",
     ]
+    clients = data["clients"]
     for mode, title in MODES.items():
-        cells = data["large"][mode]
-        clients = data["clients"]
-        rows = []
+        cells = data["large"].get(mode, {})
+        rows: list[list[str]] = []
+        rss_rows: list[list[str]] = []
+        notes: list[str] = []
         for server in data["servers"]:
-            row = [server]
+            row, rss_row = [server], [server]
             for client in clients:
                 cell = cells.get(server, {}).get(client)
                 if cell is None:
                     row.append("not run")
+                    rss_row.append("-")
                 elif cell["mb_s"] is None:
-                    row.append(f"n/a [{_short(cell['note'])}]")
+                    notes.append(f"[{len(notes) + 1}] {server} ← {client}: {_short(cell['note'])}")
+                    row.append(f"n/a [{len(notes)}]")
+                    rss_row.append("-")
                 else:
                     row.append(f"{cell['mb_s']:.0f} ({cell['mb_s'] / raw:.2f})")
+                    rss_row.append(f"{_mib(cell['server_rss'])} / {_mib(cell['client_rss'])}")
             rows.append(row)
+            rss_rows.append(rss_row)
         out.append(
-            f"\n**Large upload, {title}**: median MB/s of 3 (fraction of raw); "
+            f"\n**Large upload, {title}**: median MB/s of {data['reps']} (fraction of raw); "
             "rows are servers, columns clients\n"
         )
         out.append(_table(["server \\ client", *clients], rows))
-        rss_rows = []
-        for server in data["servers"]:
-            row = [server]
-            for client in clients:
-                cell = cells.get(server, {}).get(client)
-                if cell is None or cell["mb_s"] is None:
-                    row.append("-")
-                else:
-                    row.append(f"{_mib(cell['server_rss'])} / {_mib(cell['client_rss'])}")
-            rss_rows.append(row)
+        if notes:
+            out.append("\n" + "\n".join(f"- {note}" for note in notes))
         out.append(f"\nPeak RSS, {title}: server / client, MiB\n")
         out.append(_table(["server \\ client", *clients], rss_rows))
     return "\n".join(out)
