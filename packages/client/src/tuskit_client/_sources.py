@@ -44,14 +44,30 @@ class Source(ABC):
         """
 
     async def stream(self, offset: int, end: int) -> AsyncIterator[bytes]:
-        """The bytes of ``[offset, end)`` in pieces of at most :data:`PIECE` (seekable only)."""
+        """The bytes of ``[offset, end)`` in pieces of at most :data:`PIECE` (seekable only).
+
+        The next piece is read while the current one is being sent (one read ahead), so
+        reading the source and writing the socket overlap.
+        """
         position = offset
-        while position < end:
-            data, _ = await self.read(position, min(PIECE, end - position))
-            if not data:
-                raise SourceError(f"source ended at {position}, before {end}")
-            position += len(data)
-            yield data
+        ahead: asyncio.Future[tuple[bytes, bool]] | None = None
+        if position < end:
+            ahead = asyncio.ensure_future(self.read(position, min(PIECE, end - position)))
+        try:
+            while ahead is not None:
+                data, _ = await ahead
+                ahead = None
+                if not data:
+                    raise SourceError(f"source ended at {position}, before {end}")
+                position += len(data)
+                if position < end:
+                    ahead = asyncio.ensure_future(self.read(position, min(PIECE, end - position)))
+                yield data
+        finally:
+            if ahead is not None:
+                # Not cancelled: a read in its worker thread would run on without the file
+                # lock. It finishes by itself; its result or error is only collected.
+                ahead.add_done_callback(_discard)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release what the source holds (an opened file)."""
@@ -173,6 +189,11 @@ class StreamSource(Source):
         self._buffer, self._buffer_start = data, offset
         self._position = offset + len(data)
         return data, self._at_end()
+
+
+def _discard(future: "asyncio.Future[tuple[bytes, bool]]") -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _file_pieces(file: BinaryIO) -> AsyncIterator[bytes]:
