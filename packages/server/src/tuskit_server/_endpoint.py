@@ -159,10 +159,12 @@ class Endpoint:
         return self.config.clock()
 
     def expires_at(self) -> datetime | None:
-        """The expiry of an upload written now, or None when expiration is off."""
+        """The expiry of an upload written now, or None when expiration is off; in whole
+        seconds (Upload-Expires has no finer resolution), so the writes of one second leave
+        it unchanged and the file store need not rewrite its info file for each."""
         if Extension.EXPIRATION not in self.extensions or self.config.expiration is None:
             return None
-        return self.now() + self.config.expiration.after
+        return (self.now() + self.config.expiration.after).replace(microsecond=0)
 
     def new_id(self) -> str:
         """An unguessable id: 128 random bits (security §7)."""

@@ -5,13 +5,15 @@ Layout (like tusd's filestore): ``<root>/<id>`` holds the bytes, ``<root>/<id>.i
 The offset is always the data file's size (digest §4.1), never a number taken from a header.
 Info files are replaced atomically (temp file + ``os.replace``), without ``fsync``: the data
 file is not synced either (tusd's and @tus/server's file stores sync neither), and an fsync
-per request cost most of a small upload's time. A checksummed chunk records
+per request cost most of a small upload's time. A write rewrites the info file only when
+more than the offset changed (the expiry moves by whole seconds). A checksummed chunk records
 its start in the info file before its first byte is written; a mismatch, a cut, or a restart
 that finds the marker truncates the data back to it (tusdotnet's model, digest §3.5).
 
 Every disk access runs in a worker thread (``asyncio.to_thread``); bodies are written in
 bounded batches (one thread hop per :data:`_BATCH` bytes, the pieces handed to the file as
-they are, never joined), so memory stays flat whatever the chunk size.
+they are, never joined), so memory stays flat whatever the chunk size, and a body smaller
+than a batch costs one thread hop in all.
 """
 
 import asyncio
@@ -22,11 +24,12 @@ import tempfile
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from tuskit_common import BadRequest, Gone, NotFound, OffsetMismatch, Resource
 from tuskit_server._rules import ID_PATTERN, is_expired
 from tuskit_server.errors import UploadExists
+from tuskit_server.stores._files import InfoCache, read_whole, signature, write_all
 
 __all__ = ["FileStore"]
 
@@ -62,6 +65,7 @@ class FileStore:
         self._loads = json_loads
         self._mkdir_mode = mkdir_mode
         self._ready = False
+        self._cache: InfoCache[Resource] = InfoCache()
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"
@@ -101,33 +105,74 @@ class FileStore:
     # -- info files --------------------------------------------------------------------------
 
     def _read_info(self, upload_id: str) -> Resource:
+        """The info file's upload; parsed again only when the file changed since it was
+        last read (one ``stat`` otherwise)."""
+        path = str(self._info(upload_id))
         try:
-            text = self._info(upload_id).read_text("utf-8")
+            current = signature(os.stat(path))
+            cached = self._cache.get(upload_id, current)
+            if cached is not None:
+                return cached
+            raw = read_whole(path, current[1])
         except FileNotFoundError:
             raise NotFound("no such upload") from None
-        return Resource.model_validate(self._loads(text))
+        resource = Resource.model_validate(self._loads(raw.decode("utf-8")))
+        self._cache.put(upload_id, current, resource)
+        return resource
 
     def _write_info(self, resource: Resource) -> None:
+        """Replace the info file atomically (temp file + rename)."""
         target = self._info(resource.id)
-        text = self._dumps(resource.model_dump(mode="json"))
+        text = self._dumps(resource.model_dump(mode="json")).encode("utf-8")
+        self._cache.drop(resource.id)
         fd, temp = tempfile.mkstemp(dir=self.root, prefix=f".{resource.id}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            try:
+                write_all(fd, [text])
+            finally:
+                os.close(fd)
             os.replace(temp, target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
+            raise
+
+    def _write_new_info(self, resource: Resource) -> None:
+        """Write the info file of a new upload in place: it must not exist yet, so there is
+        nothing to replace atomically (a rename over a file is the costliest step of a small
+        upload). A crash mid-write leaves an unreadable info file, which reads as no upload:
+        the POST that created it was never answered."""
+        target = self._info(resource.id)
+        text = self._dumps(resource.model_dump(mode="json")).encode("utf-8")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            try:
+                write_all(fd, [text])
+                self._cache.put(resource.id, signature(os.fstat(fd)), resource)
+            finally:
+                os.close(fd)
+        except BaseException:
+            self._cache.drop(resource.id)
+            target.unlink(missing_ok=True)
             raise
 
     def _load(self, upload_id: str) -> Resource:
         """Read an upload without changing anything: the offset is the bytes on disk, or the
         start of a checksummed chunk still in progress (digest §4.1, §3.5). Safe without
         the upload's lock (downloads, sweeps)."""
-        if self._gone(upload_id).exists():
-            raise Gone("the upload was terminated or has expired")
-        resource = self._read_info(upload_id)
+        return self._load_sized(upload_id)[0]
+
+    def _load_sized(self, upload_id: str) -> tuple[Resource, int]:
+        """:meth:`_load` and the data file's size. A tombstone is looked for only when the
+        info file is missing (:meth:`_remove` writes it before deleting the info file, and
+        start-up finishes a removal a crash cut)."""
         try:
-            size = self._data(upload_id).stat().st_size
+            resource = self._read_info(upload_id)
+        except NotFound:
+            if self._gone(upload_id).exists():
+                raise Gone("the upload was terminated or has expired") from None
+            raise
+        try:
+            size = os.stat(self._data(upload_id)).st_size
         except FileNotFoundError:
             raise NotFound("no such upload") from None
         marker = resource.storage.get(_MARKER)
@@ -136,15 +181,14 @@ class FileStore:
             offset = min(offset, resource.length)
         if offset != resource.offset:
             resource = resource.model_copy(update={"offset": offset})
-        return resource
+        return resource, size
 
     def _repair(self, upload_id: str) -> Resource:
         """Make the files agree with :meth:`_load` (drop a cut checksummed chunk, bytes past
         the length); only at start-up or under the upload's lock, before a write."""
-        resource = self._load(upload_id)
-        data = self._data(upload_id)
-        if data.stat().st_size != resource.offset:
-            os.truncate(data, resource.offset)
+        resource, size = self._load_sized(upload_id)
+        if size != resource.offset:
+            os.truncate(self._data(upload_id), resource.offset)
         if _MARKER in resource.storage:
             storage = {k: v for k, v in resource.storage.items() if k != _MARKER}
             resource = resource.model_copy(update={"storage": storage})
@@ -152,15 +196,17 @@ class FileStore:
         return resource
 
     def _recover_all(self) -> int:
-        """At start-up: repair every upload a crash left in the middle of a checksummed
-        chunk; returns how many were repaired."""
+        """At start-up: finish every removal and repair every upload a crash left in the
+        middle of a checksummed chunk; returns how many uploads were repaired."""
         count = 0
         for info in self.root.glob("*.info"):
             upload_id = info.name[: -len(".info")]
             if not ID_PATTERN.fullmatch(upload_id):
                 continue
             try:
-                if _MARKER in self._read_info(upload_id).storage:
+                if self._gone(upload_id).exists():
+                    self._delete_files(upload_id)
+                elif _MARKER in self._read_info(upload_id).storage:
                     self._repair(upload_id)
                     count += 1
             except (NotFound, Gone, ValueError, OSError):
@@ -185,7 +231,7 @@ class FileStore:
         os.close(fd)
         resource = resource.model_copy(update={"offset": 0})
         try:
-            self._write_info(resource)
+            self._write_new_info(resource)
         except BaseException:
             data.unlink(missing_ok=True)
             raise
@@ -204,14 +250,7 @@ class FileStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body`` at ``offset``; what arrived is kept even if ``body`` ends early."""
-        _, handle = await asyncio.to_thread(self._open_at, upload_id, offset, False)
-        rest: list[bytes] = []
-        try:
-            await self._stream(handle, body, rest)
-        finally:
-            done = asyncio.to_thread(self._close, handle, rest, upload_id, expires_at, None)
-            updated = await asyncio.shield(done)
-        return updated
+        return await self._append(upload_id, offset, body, accept=None, expires_at=expires_at)
 
     async def write_staged(
         self,
@@ -223,23 +262,71 @@ class FileStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body`` behind a marker; truncate back to ``offset`` unless accepted."""
-        resource, handle = await asyncio.to_thread(self._open_at, upload_id, offset, True)
-        rest: list[bytes] = []
-        keep = False
+        return await self._append(upload_id, offset, body, accept=accept, expires_at=expires_at)
+
+    async def _append(
+        self,
+        upload_id: str,
+        offset: int,
+        body: AsyncIterable[bytes],
+        *,
+        accept: Callable[[], bool] | None,
+        expires_at: datetime | None,
+    ) -> Resource:
+        """Write ``body`` in batches of about :data:`_BATCH` bytes, one thread hop each.
+
+        The data file is opened (and a checksummed chunk's marker recorded) only once a
+        first full batch has arrived; a body that ends before that, which is every small
+        upload, is written, closed and recorded in a single thread hop after it was read,
+        and a rejected one never touches the data file. A batch write is never abandoned
+        half-way: a cancelled request waits for it before the rest is settled (no bytes
+        written twice), and after a failed one nothing more is appended (no gap).
+        """
+        opened: tuple[Resource, int] | None = None
+        pending: list[bytes] = []
+        writing: asyncio.Future[int] | None = None
+        keep = accept is None
         try:
-            await self._stream(handle, body, rest)
-            keep = accept()
+            size = 0
+            async for piece in body:
+                pending.append(piece)
+                size += len(piece)
+                if size >= _BATCH:
+                    if opened is None:
+                        staged = accept is not None
+                        opened = await asyncio.to_thread(self._open_at, upload_id, offset, staged)
+                    writing = asyncio.ensure_future(
+                        asyncio.to_thread(write_all, opened[1], pending.copy())
+                    )
+                    pending.clear()
+                    size = 0
+                    await asyncio.shield(writing)
+            if accept is not None:
+                keep = accept()
         finally:
-            done = asyncio.to_thread(
-                self._close,
-                handle,
-                rest,
-                upload_id,
-                expires_at if keep else resource.expires_at,
-                None if keep else offset,
+            updated = await asyncio.shield(
+                self._settle_after(upload_id, offset, opened, writing, pending, keep, expires_at)
             )
-            updated = await asyncio.shield(done)
         return updated
+
+    async def _settle_after(
+        self,
+        upload_id: str,
+        offset: int,
+        opened: tuple[Resource, int] | None,
+        writing: asyncio.Future[int] | None,
+        pending: list[bytes],
+        keep: bool,
+        expires_at: datetime | None,
+    ) -> Resource:
+        """Wait for a batch still being written (a new piece is only read once the last
+        batch is written, so after a failed one ``pending`` is empty), then :meth:`_settle`
+        in one thread hop."""
+        if writing is not None:
+            await asyncio.wait([writing])
+        return await asyncio.to_thread(
+            self._settle, upload_id, offset, opened, pending, keep, expires_at
+        )
 
     @staticmethod
     def _check_offset(resource: Resource, offset: int) -> None:
@@ -248,65 +335,63 @@ class FileStore:
                 f"offset {offset} does not match {resource.offset}", offset=resource.offset
             )
 
-    def _open_at(self, upload_id: str, offset: int, mark: bool) -> tuple[Resource, BinaryIO]:
+    def _open_at(self, upload_id: str, offset: int, mark: bool) -> tuple[Resource, int]:
         """Repair, check the offset, record a chunk marker if asked, and open the data file
-        for appending: one worker-thread call before the body is read."""
+        for appending; returns the upload as its info file now holds it, and the file."""
         resource = self._repair(upload_id)
         self._check_offset(resource, offset)
         if mark:
-            self._write_info(
-                resource.model_copy(update={"storage": {**resource.storage, _MARKER: offset}})
+            resource = resource.model_copy(
+                update={"storage": {**resource.storage, _MARKER: offset}}
             )
-        return resource, self._data(upload_id).open("ab")
+            self._write_info(resource)
+        return resource, os.open(self._data(upload_id), os.O_WRONLY | os.O_APPEND)
 
-    @staticmethod
-    async def _stream(handle: BinaryIO, body: AsyncIterable[bytes], rest: list[bytes]) -> None:
-        """Write ``body`` in batches of about :data:`_BATCH` bytes, one thread hop each; the
-        last, partial batch is left in ``rest`` for :meth:`_close`."""
-        size = 0
-        async for piece in body:
-            rest.append(piece)
-            size += len(piece)
-            if size >= _BATCH:
-                await asyncio.to_thread(handle.writelines, rest)
-                rest.clear()
-                size = 0
-
-    def _close(
+    def _settle(
         self,
-        handle: BinaryIO,
-        rest: list[bytes],
         upload_id: str,
+        offset: int,
+        opened: tuple[Resource, int] | None,
+        pending: list[bytes],
+        keep: bool,
         expires_at: datetime | None,
-        truncate_to: int | None,
     ) -> Resource:
-        """Write the last batch, close the file and record the result (one thread hop)."""
+        """Write the last batch (or drop the chunk if not kept), close the data file and
+        record the result; a body that never filled a batch is only written here."""
+        if opened is None:
+            resource = self._repair(upload_id)
+            self._check_offset(resource, offset)
+            if not (keep and pending):
+                kept_expiry = expires_at if keep else resource.expires_at
+                return self._after_write(resource, resource.offset, kept_expiry)
+            fd = os.open(self._data(upload_id), os.O_WRONLY | os.O_APPEND)
+        else:
+            resource, fd = opened
         try:
-            handle.writelines(rest)
-            handle.flush()
+            if keep:
+                write_all(fd, pending)
+            else:
+                os.ftruncate(fd, offset)
+            size = os.fstat(fd).st_size
+            if resource.length is not None and size > resource.length:
+                os.ftruncate(fd, resource.length)
+                size = resource.length
         finally:
-            handle.close()
-        return self._after_write(upload_id, expires_at, truncate_to)
+            os.close(fd)
+        return self._after_write(resource, size, expires_at if keep else resource.expires_at)
 
-    def _after_write(
-        self, upload_id: str, expires_at: datetime | None, truncate_to: int | None
-    ) -> Resource:
-        """Record the new offset (and drop a rejected chunk) in the info file."""
-        resource = self._read_info(upload_id)
-        data = self._data(upload_id)
-        if truncate_to is not None:
-            os.truncate(data, truncate_to)
-        size = data.stat().st_size
-        if resource.length is not None and size > resource.length:
-            os.truncate(data, resource.length)
-            size = resource.length
+    def _after_write(self, resource: Resource, size: int, expires_at: datetime | None) -> Resource:
+        """The upload after a write (``resource`` as its info file held it before, ``size``
+        the data file's size now). The info file is rewritten only when more than the
+        offset changed: the data file's size is the offset (§4.1), and, as in tusd, the
+        info file's offset is the one of its last write."""
         storage = {k: v for k, v in resource.storage.items() if k != _MARKER}
-        update: dict[str, Any] = {"offset": size, "storage": storage}
-        if truncate_to is None:
-            update["expires_at"] = expires_at
-        resource = resource.model_copy(update=update)
-        self._write_info(resource)
-        return resource
+        updated = resource.model_copy(
+            update={"offset": size, "storage": storage, "expires_at": expires_at}
+        )
+        if storage != resource.storage or expires_at != resource.expires_at:
+            self._write_info(updated)
+        return updated
 
     # -- capabilities ------------------------------------------------------------------------
 
@@ -334,6 +419,11 @@ class FileStore:
             raise NotFound("no such upload")
         stamp = {"reason": reason, "at": self._clock().isoformat()}
         self._gone(upload_id).write_text(self._dumps(stamp), "utf-8")
+        self._delete_files(upload_id)
+
+    def _delete_files(self, upload_id: str) -> None:
+        """Delete an upload's info and data files (its tombstone is already written)."""
+        self._cache.drop(upload_id)
         self._info(upload_id).unlink(missing_ok=True)
         self._data(upload_id).unlink(missing_ok=True)
 
