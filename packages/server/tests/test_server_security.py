@@ -7,6 +7,7 @@ from tus_server_testing import OCTET, TUS, MakeClient, create, patch
 
 from tuskit_common import Resource
 from tuskit_server import CreateChanges, Hooks
+from tuskit_server._endpoint import _RandomIds
 
 BAD_IDS = [
     "..%2F..%2Fetc%2Fpasswd",
@@ -85,3 +86,11 @@ async def test_hook_supplied_id_collision(make_client: MakeClient) -> None:
     assert (await client.post("/uploads", headers={**TUS, "Upload-Length": "1"})).status == 201
     again = await client.post("/uploads", headers={**TUS, "Upload-Length": "1"})
     assert again.status == 409
+
+
+def test_generated_ids_are_128_random_bits_and_distinct() -> None:
+    ids = _RandomIds()
+    drawn = [ids() for _ in range(1000)]  # several refills of the pool
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in drawn)
+    assert len(set(drawn)) == len(drawn)
+    assert _RandomIds()() not in drawn
