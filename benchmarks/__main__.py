@@ -2,10 +2,12 @@
 
     python -m benchmarks [--size 1GiB] [--reps 3] [--out benchmarks/results.json]
 
-Measures, over loopback only: the raw limit (curl PUT into a plain aiohttp handler); a large
-upload for every server × client pair, in one request and in 8 MiB chunks, median MB/s of
-``--reps``, with the peak RSS of the server and the client; small uploads (4 KiB, POST +
-PATCH, concurrency 32) per server; and the large upload while 500 slow uploads are held open.
+Measures, over loopback only: small uploads (4 KiB, POST + PATCH, concurrency 32) per server,
+first and with the servers taking turns, median of ``--reps``, with the server's CPU time per
+upload; the raw limit (curl PUT into a plain aiohttp handler); a large upload for every
+server × client pair, in one request and in 8 MiB chunks, median MB/s of ``--reps``, with the
+peak RSS of the server and the client; and the large upload while 500 slow uploads are held
+open.
 Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
 be installed as the ``interop``/``bench`` nox sessions install them.
 """
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import clients, servers
-from benchmarks.measure import Settings, large_cell, loaded_runs, raw_limit, small_run
+from benchmarks.measure import Settings, large_cell, loaded_runs, raw_limit, small_runs
 from benchmarks.report import render
 from integration_tests.harness import make_file
 
@@ -106,14 +108,18 @@ def main(argv: list[str] | None = None) -> None:
         "slow_connections": args.slow,
     }
     try:
+        small: dict[str, object] = {}
+        data["small"] = small
+        if not args.skip_small:
+            print("small uploads...", file=sys.stderr, flush=True)
+            small.update(small_runs(settings, args.servers))
         source = make_file(work / "bench.bin", args.size).path
         print(f"raw limit ({args.size} bytes)...", file=sys.stderr, flush=True)
         data["raw"] = raw = raw_limit(settings, source)
         data["node_startup_s"] = clients.node_startup(work)
         large: dict[str, dict[str, dict[str, object]]] = {m: {} for m in args.modes}
-        small: dict[str, object] = {}
         loaded: list[dict[str, object]] = []
-        data.update(large=large, small=small, loaded=loaded)
+        data.update(large=large, loaded=loaded)
         for server in args.servers:
             with servers.start(server, work) as started:
                 for mode in args.modes:
@@ -122,9 +128,6 @@ def main(argv: list[str] | None = None) -> None:
                         print(f"{server} <- {client}, {mode}...", file=sys.stderr, flush=True)
                         row[client] = cell = large_cell(settings, started, client, mode, source)
                         print(f"  {cell['mb_s']} MB/s {cell['note'] or ''}", file=sys.stderr)
-                if not args.skip_small:
-                    print(f"{server}: small uploads...", file=sys.stderr, flush=True)
-                    small[server] = small_run(settings, started)
                 if not args.skip_loaded:
                     for mode in args.modes:
                         base = large[mode][server].get("tuskit")

@@ -1,6 +1,6 @@
 """Load generators, run as a subprocess so they never share a core's loop with the server.
 
-    python -m benchmarks.load small URL --count N --concurrency 32 --size 4096
+    python -m benchmarks.load small URL --count N --concurrency 32 --size 4096 [--prefix P]
     python -m benchmarks.load slow URL --connections 500 --max-seconds S
 
 ``small``: ``count`` uploads of ``size`` bytes, each a POST then one PATCH, from
@@ -45,7 +45,9 @@ async def _one_small(conn: Connection, url: str, body: bytes, name: str) -> str 
     return None
 
 
-async def small(url: str, count: int, concurrency: int, size: int) -> dict[str, object]:
+async def small(
+    url: str, count: int, concurrency: int, size: int, prefix: str = "small"
+) -> dict[str, object]:
     body = b"x" * size
     latencies: list[float] = []
     errors: list[str] = []
@@ -60,7 +62,7 @@ async def small(url: str, count: int, concurrency: int, size: int) -> dict[str, 
                 next_index += 1
                 started = time.perf_counter()
                 try:
-                    error = await _one_small(conn, url, body, f"small-{number}-{index}.bin")
+                    error = await _one_small(conn, url, body, f"{prefix}-{number}-{index}.bin")
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     await conn.close()
@@ -158,6 +160,7 @@ def main() -> None:
     s.add_argument("--count", type=int, default=2000)
     s.add_argument("--concurrency", type=int, default=32)
     s.add_argument("--size", type=int, default=4096)
+    s.add_argument("--prefix", default="small", help="file names (aiohttp-tus refuses reuse)")
     w = sub.add_parser("slow")
     w.add_argument("url")
     w.add_argument("--connections", type=int, default=500)
@@ -166,7 +169,7 @@ def main() -> None:
     w.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     if args.mode == "small":
-        result = asyncio.run(small(args.url, args.count, args.concurrency, args.size))
+        result = asyncio.run(small(args.url, args.count, args.concurrency, args.size, args.prefix))
         print(json.dumps(result), flush=True)
     else:
         asyncio.run(slow(args.url, args.connections, args.max_seconds, args.trickle, args.interval))

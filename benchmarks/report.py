@@ -69,19 +69,25 @@ def small_table(data: dict[str, Any]) -> str:
     rows = []
     for server, cell in data["small"].items():
         if cell.get("uploads_per_s") is None:
-            rows.append([server, "n/a", "-", "-", str(cell.get("error"))])
+            rows.append([server, "n/a", "-", "-", "-", _short(cell.get("error"))])
             continue
+        cpu = cell.get("server_cpu_ms")
         rows.append(
             [
                 server,
                 f"{cell['uploads_per_s']:.0f}",
                 f"{cell['p50_ms']:.1f}",
                 f"{cell['p99_ms']:.1f}",
+                "-" if cpu is None else f"{cpu:.2f}",
                 f"{cell['errors']}" + (f" ({cell['first_error']})" if cell["errors"] else ""),
             ]
         )
-    head = f"\n**Small uploads**: {data['small_count']} × 4 KiB, POST + PATCH, concurrency 32\n"
-    return head + "\n" + _table(["server", "uploads/s", "p50 ms", "p99 ms", "errors"], rows)
+    head = (
+        f"\n**Small uploads**: {data['small_count']} × 4 KiB, POST + PATCH, concurrency 32; "
+        f"median of {data['reps']} (server CPU: its user + system time per upload)\n"
+    )
+    header = ["server", "uploads/s", "p50 ms", "p99 ms", "server CPU ms/upload", "errors"]
+    return head + "\n" + _table(header, rows)
 
 
 def loaded_table(data: dict[str, Any]) -> str:

@@ -66,10 +66,10 @@ def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
 
 
 @contextlib.contextmanager
-def start(name: str, work: Path) -> Iterator[Started]:
-    """Run server ``name`` storing under ``work/store-<name>`` until the block ends."""
+def start(name: str, work: Path, tag: str = "") -> Iterator[Started]:
+    """Run server ``name`` storing under ``work/store-<name><tag>`` until the block ends."""
     slug = name.replace("@", "").replace("/", "-")
-    directory = work / f"store-{slug}"
+    directory = work / f"store-{slug}{tag}"
     directory.mkdir(parents=True, exist_ok=True)
     argv, ready = _command(name, directory)
     env = {"PYTHONPATH": str(ROOT)}
@@ -105,6 +105,16 @@ def peak_rss(pid: int) -> int | None:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time ``pid`` has used so far (all its threads), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_count() -> int:
