@@ -4,10 +4,10 @@
 
 Measures, over loopback only: small uploads (4 KiB, POST + PATCH, concurrency 32) per server,
 first and with the servers taking turns, median of ``--reps``, with the server's CPU time per
-upload; the raw limit (curl PUT into a plain aiohttp handler); a large upload for every
-server × client pair, in one request and in 8 MiB chunks, median MB/s of ``--reps``, with the
-peak RSS of the server and the client; and the large upload while 500 slow uploads are held
-open.
+upload; then, with every server running, ``--reps`` rounds of the raw limit (curl PUT into a
+plain aiohttp handler) followed by a large upload for every server × client pair, in one
+request and in 8 MiB chunks (median MB/s, peak RSS of the server and the client); and the
+large upload while 500 slow uploads are held open.
 Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
 be installed as the ``interop``/``bench`` nox sessions install them.
 """
@@ -15,6 +15,7 @@ be installed as the ``interop``/``bench`` nox sessions install them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import shutil
@@ -25,7 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import clients, servers
-from benchmarks.measure import Settings, large_cell, loaded_runs, raw_limit, small_runs
+from benchmarks.measure import (
+    Settings,
+    large_cells,
+    loaded_runs,
+    raw_limit,
+    raw_once,
+    small_runs,
+)
 from benchmarks.report import render
 from integration_tests.harness import make_file
 
@@ -114,27 +122,36 @@ def main(argv: list[str] | None = None) -> None:
             print("small uploads...", file=sys.stderr, flush=True)
             small.update(small_runs(settings, args.servers))
         source = make_file(work / "bench.bin", args.size).path
-        print(f"raw limit ({args.size} bytes)...", file=sys.stderr, flush=True)
-        data["raw"] = raw = raw_limit(settings, source)
         data["node_startup_s"] = clients.node_startup(work)
-        large: dict[str, dict[str, dict[str, object]]] = {m: {} for m in args.modes}
         loaded: list[dict[str, object]] = []
-        data.update(large=large, loaded=loaded)
-        for server in args.servers:
-            with servers.start(server, work) as started:
-                for mode in args.modes:
-                    row = large[mode].setdefault(server, {})
-                    for client in args.clients:
-                        print(f"{server} <- {client}, {mode}...", file=sys.stderr, flush=True)
-                        row[client] = cell = large_cell(settings, started, client, mode, source)
-                        print(f"  {cell['mb_s']} MB/s {cell['note'] or ''}", file=sys.stderr)
-                if not args.skip_loaded:
+        data["loaded"] = loaded
+        with contextlib.ExitStack() as stack:
+            raw_server = stack.enter_context(servers.start("raw", work))
+            started = {
+                name: stack.enter_context(servers.start(name, work)) for name in args.servers
+            }
+            raw_runs: list[dict[str, object]] = []
+            data["large"] = large = large_cells(
+                settings,
+                started,
+                args.clients,
+                args.modes,
+                source,
+                before_round=lambda rep: raw_runs.append(
+                    raw_once(settings, raw_server, source, rep)
+                ),
+            )
+            data["raw"] = raw = raw_limit(raw_runs)
+            if not args.skip_loaded:
+                for server in args.servers:
                     for mode in args.modes:
-                        base = large[mode][server].get("tuskit")
-                        if not isinstance(base, dict) or base.get("mb_s") is None:
+                        base = large.get(mode, {}).get(server, {}).get("tuskit")
+                        if base is None or base.get("mb_s") is None:
                             continue
                         print(f"{server}: {args.slow} slow uploads, {mode}...", file=sys.stderr)
-                        loaded.append(loaded_runs(settings, started, mode, source, base["mb_s"]))
+                        loaded.append(
+                            loaded_runs(settings, started[server], mode, source, base["mb_s"])
+                        )
         print(f"raw {raw['mb_s']:.0f} MB/s", file=sys.stderr)
     finally:
         args.out.parent.mkdir(parents=True, exist_ok=True)

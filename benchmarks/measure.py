@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,41 +88,60 @@ def _summarise(runs: list[Cell]) -> Cell:
     }
 
 
-def large_cell(
-    settings: Settings, server: servers.Started, client: str, mode: str, source: Path
-) -> Cell:
-    """``reps`` uploads of the large file; stops at the first failure (its error is the note)."""
-    runs: list[Cell] = []
+def large_cells(
+    settings: Settings,
+    started: dict[str, servers.Started],
+    names: list[str],
+    modes: list[str],
+    source: Path,
+    before_round: Callable[[int], None],
+) -> dict[str, dict[str, dict[str, Cell]]]:
+    """``reps`` rounds of the large upload, each round every mode × client × server pair in
+    turn, so a slow spell of the shared machine hits all pairs alike rather than the ones
+    measured during it. A pair that failed is not run again (its error is the note).
+    ``before_round(rep)`` runs first in each round (the raw limit's repetition).
+    Returns ``{mode: {server: {client: cell}}}``."""
+    runs: dict[tuple[str, str, str], list[Cell]] = {}
     for rep in range(settings.reps):
-        slug = f"{server.name}-{client}-{mode}-{rep}".replace("@", "").replace("/", "-")
-        run = _timed_upload(settings, server, client, mode, source, slug)
-        runs.append(run)
-        if not run["ok"]:
-            break
-    return _summarise(runs)
+        before_round(rep)
+        for mode in modes:
+            for client in names:
+                for server in started.values():
+                    pair = runs.setdefault((mode, server.name, client), [])
+                    if pair and not pair[-1]["ok"]:
+                        continue
+                    print(f"{server.name} <- {client}, {mode}, round {rep + 1}...", file=sys.stderr)
+                    slug = f"{server.name}-{client}-{mode}-{rep}".replace("@", "")
+                    run = _timed_upload(
+                        settings, server, client, mode, source, slug.replace("/", "-")
+                    )
+                    print(f"  {run['mb_s'] or run['error']}", file=sys.stderr, flush=True)
+                    pair.append(run)
+    table: dict[str, dict[str, dict[str, Cell]]] = {}
+    for (mode, server_name, client), pair in runs.items():
+        table.setdefault(mode, {}).setdefault(server_name, {})[client] = _summarise(pair)
+    return table
 
 
-def raw_limit(settings: Settings, source: Path) -> Cell:
-    """curl PUT of the same bytes into :mod:`benchmarks.raw_server`, ``reps`` times."""
-    runs: list[Cell] = []
-    with servers.start("raw", settings.work) as raw:
-        for rep in range(settings.reps):
-            servers.reset_peak_rss(raw.pid)
-            run = clients.curl_put(
-                f"{raw.url}/bench-{rep}.bin", source, settings.work, settings.timeout
-            )
-            ok = run.ok and servers.holds_file_of(raw.directory, settings.size)
-            runs.append(
-                {
-                    "ok": ok,
-                    "seconds": run.seconds,
-                    "mb_s": _mb_s(settings.size, run.seconds) if ok else None,
-                    "server_rss": servers.peak_rss(raw.pid),
-                    "client_rss": run.rss,
-                    "error": run.error if run.error or ok else "the stored file has the wrong size",
-                }
-            )
-            servers.clear_store(raw.directory)
+def raw_once(settings: Settings, raw: servers.Started, source: Path, rep: int) -> Cell:
+    """One curl PUT of the same bytes into :mod:`benchmarks.raw_server`."""
+    print(f"raw limit, round {rep + 1}...", file=sys.stderr, flush=True)
+    servers.reset_peak_rss(raw.pid)
+    run = clients.curl_put(f"{raw.url}/bench-{rep}.bin", source, settings.work, settings.timeout)
+    ok = run.ok and servers.holds_file_of(raw.directory, settings.size)
+    servers.clear_store(raw.directory)
+    return {
+        "ok": ok,
+        "seconds": run.seconds,
+        "mb_s": _mb_s(settings.size, run.seconds) if ok else None,
+        "server_rss": servers.peak_rss(raw.pid),
+        "client_rss": run.rss,
+        "error": run.error if run.error or ok else "the stored file has the wrong size",
+    }
+
+
+def raw_limit(runs: list[Cell]) -> Cell:
+    """The raw limit's repetitions summarised; without a figure there is nothing to compare."""
     cell = _summarise(runs)
     if cell["mb_s"] is None:
         raise SystemExit(f"the raw limit could not be measured: {cell['note']}")
