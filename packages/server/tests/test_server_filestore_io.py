@@ -169,3 +169,52 @@ async def test_nothing_is_appended_after_a_failed_batch(
         await store.write("u1", 0, body(b"a" * BATCH, b"tail"), expires_at=None)
     assert (tmp_path / "u1").read_bytes() == b"a" * 100
     assert (await store.get("u1")).offset == 100
+
+
+async def test_cancelled_request_waits_for_its_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while the data file is being opened: the file is still closed and the
+    checksummed chunk's marker removed (nothing leaks, the offset is where it was)."""
+    store = FileStore(tmp_path)
+    await store.create(new(length=4 * BATCH))
+    started = threading.Event()
+    release = threading.Event()
+    real_open = store._open_at
+    opened_fds: list[int] = []
+
+    def slow_open(upload_id: str, offset: int, mark: bool) -> tuple[object, int]:
+        started.set()
+        release.wait(5)
+        resource, fd = real_open(upload_id, offset, mark)
+        opened_fds.append(fd)
+        return resource, fd
+
+    closed: list[int] = []
+    real_close = os.close
+
+    def recording_close(fd: int) -> None:
+        closed.append(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(store, "_open_at", slow_open)
+    monkeypatch.setattr(os, "close", recording_close)
+    task = asyncio.create_task(
+        store.write_staged(
+            "u1",
+            0,
+            _slow_pieces(b"a" * BATCH, asyncio.Event()),
+            accept=lambda: True,
+            expires_at=None,
+        )
+    )
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert opened_fds
+    assert opened_fds[0] in closed
+    assert "chunk_start" not in json.loads((tmp_path / "u1.info").read_text())["storage"]
+    assert (await store.get("u1")).offset == 0

@@ -278,11 +278,12 @@ class FileStore:
         The data file is opened (and a checksummed chunk's marker recorded) only once a
         first full batch has arrived; a body that ends before that, which is every small
         upload, is written, closed and recorded in a single thread hop after it was read,
-        and a rejected one never touches the data file. A batch write is never abandoned
-        half-way: a cancelled request waits for it before the rest is settled (no bytes
-        written twice), and after a failed one nothing more is appended (no gap).
+        and a rejected one never touches the data file. Opening and batch writes are never
+        abandoned half-way: a cancelled request waits for them before the rest is settled
+        (the file is closed, no bytes are written twice), and after a failed write nothing
+        more is appended (no gap).
         """
-        opened: tuple[Resource, int] | None = None
+        opening: asyncio.Future[tuple[Resource, int]] | None = None
         pending: list[bytes] = []
         writing: asyncio.Future[int] | None = None
         keep = accept is None
@@ -292,9 +293,12 @@ class FileStore:
                 pending.append(piece)
                 size += len(piece)
                 if size >= _BATCH:
-                    if opened is None:
+                    if opening is None:
                         staged = accept is not None
-                        opened = await asyncio.to_thread(self._open_at, upload_id, offset, staged)
+                        opening = asyncio.ensure_future(
+                            asyncio.to_thread(self._open_at, upload_id, offset, staged)
+                        )
+                    opened = await asyncio.shield(opening)
                     writing = asyncio.ensure_future(
                         asyncio.to_thread(write_all, opened[1], pending.copy())
                     )
@@ -305,7 +309,7 @@ class FileStore:
                 keep = accept()
         finally:
             updated = await asyncio.shield(
-                self._settle_after(upload_id, offset, opened, writing, pending, keep, expires_at)
+                self._settle_after(upload_id, offset, opening, writing, pending, keep, expires_at)
             )
         return updated
 
@@ -313,15 +317,20 @@ class FileStore:
         self,
         upload_id: str,
         offset: int,
-        opened: tuple[Resource, int] | None,
+        opening: asyncio.Future[tuple[Resource, int]] | None,
         writing: asyncio.Future[int] | None,
         pending: list[bytes],
         keep: bool,
         expires_at: datetime | None,
     ) -> Resource:
-        """Wait for a batch still being written (a new piece is only read once the last
-        batch is written, so after a failed one ``pending`` is empty), then :meth:`_settle`
-        in one thread hop."""
+        """Wait for the opening and a batch still in flight (a new piece is only read once
+        the last batch is written, so after a failed one ``pending`` is empty), then
+        :meth:`_settle` in one thread hop. A failed opening is raised again there."""
+        opened = None
+        if opening is not None:
+            await asyncio.wait([opening])
+            if opening.exception() is None:
+                opened = opening.result()
         if writing is not None:
             await asyncio.wait([writing])
         return await asyncio.to_thread(
