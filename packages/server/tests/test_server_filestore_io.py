@@ -84,6 +84,16 @@ def test_write_all_continues_after_short_writes(
     assert len(calls) == 4
 
 
+def test_write_all_without_writev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_files, "_HAS_WRITEV", False)
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    try:
+        assert _files.write_all(fd, [b"ab", memoryview(b"cde"), b"f"]) == 6
+    finally:
+        os.close(fd)
+    assert (tmp_path / "f").read_bytes() == b"abcdef"
+
+
 def test_write_all_batches_many_pieces(tmp_path: Path) -> None:
     pieces = [bytes([i % 256]) for i in range(5000)]
     fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
@@ -117,6 +127,27 @@ async def _slow_pieces(first: bytes, stop: asyncio.Event) -> AsyncIterator[bytes
     yield b"never"
 
 
+class _Gate:
+    """Holds a worker-thread call until the test has cancelled the request waiting on it."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self._release = threading.Event()
+
+    def hold(self) -> None:
+        """Called from the worker thread: block until released."""
+        self.entered.set()
+        self._release.wait(5)
+
+    async def cancel_while_held(self, task: "asyncio.Task[object]") -> None:
+        await asyncio.to_thread(self.entered.wait, 5)
+        task.cancel()
+        await asyncio.sleep(0.05)
+        self._release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 async def test_cancelled_request_waits_for_its_batch_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,13 +155,11 @@ async def test_cancelled_request_waits_for_its_batch_write(
     the bytes are on disk exactly once and the rest of the body is not appended twice."""
     store = FileStore(tmp_path)
     await store.create(new(length=4 * BATCH))
-    started = threading.Event()
-    release = threading.Event()
+    gate = _Gate()
     real = _files.write_all
 
     def slow_write(fd: int, pieces: list[bytes]) -> int:
-        started.set()
-        release.wait(5)
+        gate.hold()
         return real(fd, pieces)
 
     monkeypatch.setattr(file, "write_all", slow_write)
@@ -138,12 +167,7 @@ async def test_cancelled_request_waits_for_its_batch_write(
     task = asyncio.create_task(
         store.write("u1", 0, _slow_pieces(first, asyncio.Event()), expires_at=None)
     )
-    await asyncio.to_thread(started.wait, 5)
-    task.cancel()
-    await asyncio.sleep(0.05)
-    release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await gate.cancel_while_held(task)
     assert (tmp_path / "u1").read_bytes() == first
     assert (await store.get("u1")).offset == BATCH
 
@@ -178,14 +202,12 @@ async def test_cancelled_request_waits_for_its_opening(
     checksummed chunk's marker removed (nothing leaks, the offset is where it was)."""
     store = FileStore(tmp_path)
     await store.create(new(length=4 * BATCH))
-    started = threading.Event()
-    release = threading.Event()
+    gate = _Gate()
     real_open = store._open_at
     opened_fds: list[int] = []
 
     def slow_open(upload_id: str, offset: int, mark: bool) -> tuple[object, int]:
-        started.set()
-        release.wait(5)
+        gate.hold()
         resource, fd = real_open(upload_id, offset, mark)
         opened_fds.append(fd)
         return resource, fd
@@ -208,12 +230,7 @@ async def test_cancelled_request_waits_for_its_opening(
             expires_at=None,
         )
     )
-    await asyncio.to_thread(started.wait, 5)
-    task.cancel()
-    await asyncio.sleep(0.05)
-    release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await gate.cancel_while_held(task)
     assert opened_fds
     assert opened_fds[0] in closed
     assert "chunk_start" not in json.loads((tmp_path / "u1.info").read_text())["storage"]

@@ -13,10 +13,27 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["InfoCache", "Signature", "read_whole", "signature", "write_all"]
+__all__ = ["APPEND", "CREATE_NEW", "InfoCache", "Signature", "read_whole", "signature", "write_all"]
 
-#: The most buffers one ``writev`` takes (POSIX guarantees at least 16; Linux allows 1024).
-_IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16, 1024)
+#: Binary mode where the platform has a text mode (Windows); 0 elsewhere.
+_BINARY: int = getattr(os, "O_BINARY", 0)
+#: ``os.open`` flags: append to an existing file; create a file that must not exist yet.
+APPEND = os.O_WRONLY | os.O_APPEND | _BINARY
+CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
+
+
+def _iov_max() -> int:
+    """The most buffers one ``writev`` takes (POSIX guarantees 16; Linux allows 1024)."""
+    try:
+        limit = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):
+        return 16
+    return min(limit, 1024) if limit > 0 else 16
+
+
+_IOV_MAX = _iov_max()
+
+_HAS_WRITEV = hasattr(os, "writev")
 
 Signature = tuple[int, int, int, int]
 T = TypeVar("T")
@@ -29,7 +46,7 @@ def signature(stat: os.stat_result) -> Signature:
 
 def read_whole(path: str, size_hint: int) -> bytes:
     """The whole content of ``path`` (open, read until EOF, close)."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | _BINARY)
     try:
         parts = [os.read(fd, max(size_hint, 0) + 1)]
         while parts[-1]:
@@ -37,6 +54,13 @@ def read_whole(path: str, size_hint: int) -> bytes:
     finally:
         os.close(fd)
     return b"".join(parts)
+
+
+def _writev(fd: int, buffers: list[memoryview]) -> int:
+    """``os.writev``, or one ``os.write`` where the platform has no writev (Windows)."""
+    if _HAS_WRITEV:
+        return os.writev(fd, buffers)
+    return os.write(fd, buffers[0])
 
 
 def write_all(fd: int, pieces: Sequence[bytes | memoryview]) -> int:
@@ -47,7 +71,7 @@ def write_all(fd: int, pieces: Sequence[bytes | memoryview]) -> int:
     views = [memoryview(p) for p in pieces if len(p)]
     while views:
         batch = views[:_IOV_MAX]
-        written = os.writev(fd, batch)
+        written = _writev(fd, batch)
         total += written
         consumed = 0
         while consumed < len(batch) and written >= len(batch[consumed]):

@@ -29,7 +29,14 @@ from typing import Any
 from tuskit_common import BadRequest, Gone, NotFound, OffsetMismatch, Resource
 from tuskit_server._rules import ID_PATTERN, is_expired
 from tuskit_server.errors import UploadExists
-from tuskit_server.stores._files import InfoCache, read_whole, signature, write_all
+from tuskit_server.stores._files import (
+    APPEND,
+    CREATE_NEW,
+    InfoCache,
+    read_whole,
+    signature,
+    write_all,
+)
 
 __all__ = ["FileStore"]
 
@@ -143,7 +150,7 @@ class FileStore:
         the POST that created it was never answered."""
         target = self._info(resource.id)
         text = self._dumps(resource.model_dump(mode="json")).encode("utf-8")
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(target, CREATE_NEW, 0o644)
         try:
             try:
                 write_all(fd, [text])
@@ -225,7 +232,7 @@ class FileStore:
         if self._gone(resource.id).exists():
             raise UploadExists(f"upload id {resource.id} was used before")
         try:
-            fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(data, CREATE_NEW, 0o644)
         except FileExistsError:
             raise UploadExists(f"upload id {resource.id} already exists") from None
         os.close(fd)
@@ -354,7 +361,7 @@ class FileStore:
                 update={"storage": {**resource.storage, _MARKER: offset}}
             )
             self._write_info(resource)
-        return resource, os.open(self._data(upload_id), os.O_WRONLY | os.O_APPEND)
+        return resource, os.open(self._data(upload_id), APPEND)
 
     def _settle(
         self,
@@ -373,7 +380,7 @@ class FileStore:
             if not (keep and pending):
                 kept_expiry = expires_at if keep else resource.expires_at
                 return self._after_write(resource, resource.offset, kept_expiry)
-            fd = os.open(self._data(upload_id), os.O_WRONLY | os.O_APPEND)
+            fd = os.open(self._data(upload_id), APPEND)
         else:
             resource, fd = opened
         try:
