@@ -91,7 +91,7 @@ def _summarise(runs: list[Cell]) -> Cell:
 def large_cells(
     settings: Settings,
     started: dict[str, servers.Started],
-    names: list[str],
+    client_names: list[str],
     modes: list[str],
     source: Path,
     before_round: Callable[[int], None],
@@ -105,7 +105,7 @@ def large_cells(
     for rep in range(settings.reps):
         before_round(rep)
         for mode in modes:
-            for client in names:
+            for client in client_names:
                 for server in started.values():
                     pair = runs.setdefault((mode, server.name, client), [])
                     if pair and not pair[-1]["ok"]:
