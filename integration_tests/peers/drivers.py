@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from integration_tests.harness import RunningServer, UrlLine
 from tuskit_common import Resource
+from tuskit_server import FileStore
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -198,10 +199,10 @@ class TuskitServerHandle:
         """The FileStore's data file of an upload (``<dir>/<id>``)."""
         return self.directory / self.upload_id(upload_url)
 
-    def info(self, upload_url: str) -> Resource:
-        """The FileStore's info file of an upload (``<dir>/<id>.info``)."""
-        path = self.directory / f"{self.upload_id(upload_url)}.info"
-        return Resource.model_validate_json(path.read_text())
+    async def info(self, upload_url: str) -> Resource:
+        """The upload as the server's FileStore reads it from ``<dir>`` (its offset is the
+        data file's size; the info file records the offset of its last write only)."""
+        return await FileStore(self.directory).get(self.upload_id(upload_url))
 
 
 class StartPeer(Protocol):

@@ -65,7 +65,7 @@ async def test_tus_js_client_recovers_from_a_reset_in_a_response(
     # The first PATCH never got its answer; tus-js-client asked with HEAD and went on.
     seen = [(r["method"], r["status"]) for r in result["requests"]]
     assert seen[:3] == [("POST", 201), ("PATCH", None), ("HEAD", 200)]
-    info = tuskit_server.info(result["url"])
+    info = await tuskit_server.info(result["url"])
     assert (info.offset, info.length) == (source.size, source.size)
 
 

@@ -126,7 +126,7 @@ async def test_peer_client_to_tuskit_server(
 
     assert result["ok"], result
     url = result["url"]
-    info = tuskit_server.info(url)
+    info = await tuskit_server.info(url)
     total = sum(s.size for s in sources)
     assert (info.offset, info.length) == (total, total)
     if case.parts:
