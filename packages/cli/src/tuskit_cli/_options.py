@@ -1,14 +1,17 @@
 """Options shared by the client commands, parsed once into a :class:`ClientOptions`."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import platformdirs
 import typer
 
+from tuskit_cli import _console
 from tuskit_client import DEFAULT_CHUNK_SIZE, Client, RetryConfiguration
+
+T = TypeVar("T")
 
 HeaderOption = Annotated[
     list[str] | None,
@@ -68,3 +71,19 @@ class ClientOptions:
         return Client(
             endpoint, headers=self.headers, config=config, chunk_size=chunk_size, store=store
         )
+
+    def request(
+        self,
+        action: Callable[[Client], Awaitable[T]],
+        *,
+        verbose: bool,
+        endpoint: str | None = None,
+    ) -> T:
+        """Run one request command: ``action`` with a client of these options, its failures
+        mapped to exit code 1 and one line on stderr (:func:`_console.run`)."""
+
+        async def with_client() -> T:
+            async with self.client(endpoint) as client:
+                return await action(client)
+
+        return _console.run(with_client(), verbose=verbose)

@@ -15,11 +15,6 @@ from tuskit_cli._options import (
 )
 
 
-async def _delete(options: ClientOptions, url: str) -> None:
-    async with options.client() as client:
-        await client.delete(url)
-
-
 def delete(
     url: Annotated[str, typer.Argument(metavar="URL", help="The upload URL.")],
     header: HeaderOption = None,
@@ -29,6 +24,5 @@ def delete(
 ) -> None:
     """Terminate an upload: the server frees it and answers 404/410 afterwards."""
     _console.setup_logging(verbose)
-    _console.run(
-        _delete(ClientOptions(parse_headers(header), retries, insecure), url), verbose=verbose
-    )
+    options = ClientOptions(parse_headers(header), retries, insecure)
+    options.request(lambda client: client.delete(url), verbose=verbose)

@@ -69,11 +69,6 @@ def format_json(info: UploadInfo) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-async def _info(options: ClientOptions, url: str) -> UploadInfo:
-    async with options.client() as client:
-        return await client.info(url)
-
-
 def metadata(
     url: Annotated[str, typer.Argument(metavar="URL", help="The upload URL.")],
     as_json: Annotated[
@@ -87,7 +82,7 @@ def metadata(
     """Print an upload's metadata as 'key: value' lines."""
     _console.setup_logging(verbose)
     options = ClientOptions(parse_headers(header), retries, insecure)
-    info = _console.run(_info(options, url), verbose=verbose)
+    info = options.request(lambda client: client.info(url), verbose=verbose)
     if as_json:
         print(format_json(info))
     else:

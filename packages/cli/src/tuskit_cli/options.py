@@ -14,12 +14,7 @@ from tuskit_cli._options import (
     VerboseOption,
     parse_headers,
 )
-from tuskit_common import ServerCapabilities, format_extensions
-
-
-async def _options(options: ClientOptions, endpoint: str) -> ServerCapabilities:
-    async with options.client(endpoint) as client:
-        return await client.options()
+from tuskit_common import format_extensions
 
 
 def options(
@@ -32,9 +27,9 @@ def options(
 ) -> None:
     """Show the server's tus versions, extensions, max size and checksum algorithms."""
     _console.setup_logging(verbose)
-    caps = _console.run(
-        _options(ClientOptions(parse_headers(header), retries, insecure), endpoint),
-        verbose=verbose,
+    client_options = ClientOptions(parse_headers(header), retries, insecure)
+    caps = client_options.request(
+        lambda client: client.options(), verbose=verbose, endpoint=endpoint
     )
     extensions = format_extensions(caps.extensions).split(",") if caps.extensions else []
     if as_json:
