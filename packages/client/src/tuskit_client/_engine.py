@@ -18,7 +18,7 @@ from yarl import URL
 from tuskit_client import _flow
 from tuskit_client._flow import Appended, Created, UploadStatus
 from tuskit_client._http import Http
-from tuskit_client._retry import Action, Attempts, backoff_delay, decide
+from tuskit_client._retry import Action, Attempts, Decision, backoff_delay, decide
 from tuskit_client._sources import PIECE, Source
 from tuskit_client._types import ProgressCallback, RetryConfiguration
 from tuskit_client.exceptions import ProtocolError, ResponseError, SourceError, TusClientError
@@ -109,6 +109,17 @@ class Engine:
         self.now = _utcnow if now is None else now
         self.random = _random.random if random is None else random
 
+    def _decide(self, error: TusClientError, attempt: int, *, resends: int) -> Decision:
+        """The retry policy's verdict on one failure, with this engine's config and clock."""
+        return decide(
+            error,
+            attempt=attempt,
+            resends=resends,
+            config=self.config,
+            now=self.now(),
+            random=self.random,
+        )
+
     async def call(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run a one-request step, retrying it as the policy says (not 409/460 here)."""
         attempt = 0
@@ -119,14 +130,7 @@ class Engine:
                 if isinstance(error, ResponseError) and error.status in (409, 460):
                     raise
                 attempt += 1
-                decision = decide(
-                    error,
-                    attempt=attempt,
-                    resends=0,
-                    config=self.config,
-                    now=self.now(),
-                    random=self.random,
-                )
+                decision = self._decide(error, attempt, resends=0)
                 if decision.action is Action.FAIL:
                     raise
                 logger.warning(
@@ -316,14 +320,7 @@ class Engine:
                 if progress is not None:
                     progress.check()
                 attempt = attempts.failed(offset)
-                decision = decide(
-                    error,
-                    attempt=attempt,
-                    resends=resends,
-                    config=self.config,
-                    now=self.now(),
-                    random=self.random,
-                )
+                decision = self._decide(error, attempt, resends=resends)
                 if decision.action is Action.FAIL:
                     raise
                 logger.warning(
