@@ -65,16 +65,7 @@ class MemoryStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body``; keep what arrived."""
-        resource = self._check(upload_id)
-        if resource.offset != offset:
-            raise OffsetMismatch("offset mismatch", offset=resource.offset)
-        data = self._data[upload_id]
-        try:
-            async for piece in body:
-                data += piece
-        finally:
-            self._settle(upload_id, expires_at)
-        return self._info[upload_id]
+        return await self._append(upload_id, offset, body, accept=None, expires_at=expires_at)
 
     async def write_staged(
         self,
@@ -86,15 +77,28 @@ class MemoryStore:
         expires_at: datetime | None,
     ) -> Resource:
         """Append ``body``; drop it again unless ``accept()``."""
+        return await self._append(upload_id, offset, body, accept=accept, expires_at=expires_at)
+
+    async def _append(
+        self,
+        upload_id: str,
+        offset: int,
+        body: AsyncIterable[bytes],
+        *,
+        accept: Callable[[], bool] | None,
+        expires_at: datetime | None,
+    ) -> Resource:
+        """Append ``body`` at ``offset``; with ``accept``, keep it only if accepted."""
         resource = self._check(upload_id)
         if resource.offset != offset:
             raise OffsetMismatch("offset mismatch", offset=resource.offset)
         data = self._data[upload_id]
-        keep = False
+        keep = accept is None
         try:
             async for piece in body:
                 data += piece
-            keep = accept()
+            if accept is not None:
+                keep = accept()
         finally:
             if not keep:
                 del data[offset:]
