@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
-from tus_server_testing import TUS, Client, checksum, create, offset_of
+from tus_server_testing import OCTET, TUS, Client, checksum, create, offset_of
 
 from tuskit_server import setup_tus
 
@@ -41,6 +41,12 @@ def _head(method: str, path: str, headers: dict[str, str]) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: localhost"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _patch_head(path: str, length: int, **extra: str) -> bytes:
+    """The head of a raw PATCH at offset 0 announcing ``length`` body bytes."""
+    headers = {**TUS, "Content-Type": OCTET, "Upload-Offset": "0", "Content-Length": str(length)}
+    return _head("PATCH", path, {**headers, **extra})
 
 
 async def _status(reader: asyncio.StreamReader) -> tuple[int, str]:
@@ -85,7 +91,7 @@ async def test_expect_continue_patch(
     headers = {
         **TUS,
         "Authorization": "Bearer ok",
-        "Content-Type": "application/offset+octet-stream",
+        "Content-Type": OCTET,
         "Upload-Offset": "0",
         "Content-Length": "5",
         "Expect": "100-continue",
@@ -131,7 +137,7 @@ async def test_expect_continue_post(
     headers = {
         **TUS,
         "Authorization": "Bearer ok",
-        "Content-Type": "application/offset+octet-stream",
+        "Content-Type": OCTET,
         "Upload-Length": "10",
         "Content-Length": "3",
         "Expect": "100-continue",
@@ -167,13 +173,7 @@ async def test_disconnect_mid_patch_keeps_bytes(
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
     _, writer = await _open(server)
-    headers = {
-        **TUS,
-        "Content-Type": "application/offset+octet-stream",
-        "Upload-Offset": "0",
-        "Content-Length": "50",
-    }
-    writer.write(_head("PATCH", path, headers) + b"x" * 20)
+    writer.write(_patch_head(path, 50) + b"x" * 20)
     await writer.drain()
     await asyncio.sleep(0.2)
     writer.write(b"y" * 10)
@@ -190,7 +190,7 @@ async def test_disconnect_mid_patch_keeps_bytes(
     # the upload resumes where the bytes end
     response = await client.patch(
         path,
-        headers={**TUS, "Upload-Offset": "30", "Content-Type": "application/offset+octet-stream"},
+        headers={**TUS, "Upload-Offset": "30", "Content-Type": OCTET},
         data=b"z" * 20,
     )
     assert response.status == 204
@@ -203,14 +203,7 @@ async def test_disconnect_mid_checksummed_patch_keeps_nothing(
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
     _, writer = await _open(server)
-    headers = {
-        **TUS,
-        "Content-Type": "application/offset+octet-stream",
-        "Upload-Offset": "0",
-        "Content-Length": "50",
-        "Upload-Checksum": checksum(b"q" * 50),
-    }
-    writer.write(_head("PATCH", path, headers) + b"q" * 20)
+    writer.write(_patch_head(path, 50, **{"Upload-Checksum": checksum(b"q" * 50)}) + b"q" * 20)
     await writer.drain()
     await asyncio.sleep(0.2)
     writer.close()
@@ -226,13 +219,7 @@ async def test_stalled_body_times_out_with_500_and_keeps_bytes(
     server = await _server(aiohttp_server, tmp_path, idle_timeout=0.2)
     client, path = await _created(server, aiohttp_client)
     reader, writer = await _open(server)
-    headers = {
-        **TUS,
-        "Content-Type": "application/offset+octet-stream",
-        "Upload-Offset": "0",
-        "Content-Length": "50",
-    }
-    writer.write(_head("PATCH", path, headers) + b"s" * 12)
+    writer.write(_patch_head(path, 50) + b"s" * 12)
     await writer.drain()
     status, text = await _status(reader)  # the server gives up on the stalled body
     assert status == 500, text
@@ -248,14 +235,7 @@ async def test_expect_continue_gone_upload_is_410(
     client, path = await _created(server, aiohttp_client)
     assert (await client.delete(path, headers=TUS)).status == 204
     reader, writer = await _open(server)
-    headers = {
-        **TUS,
-        "Content-Type": "application/offset+octet-stream",
-        "Upload-Offset": "0",
-        "Content-Length": "5",
-        "Expect": "100-continue",
-    }
-    writer.write(_head("PATCH", path, headers))
+    writer.write(_patch_head(path, 5, Expect="100-continue"))
     await writer.drain()
     status, text = await _status(reader)
     assert status == 410, text
