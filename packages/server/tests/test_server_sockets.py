@@ -10,7 +10,18 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
-from tus_server_testing import OCTET, TUS, Client, checksum, create, offset_of
+from tus_server_testing import (
+    OCTET,
+    TUS,
+    Client,
+    checksum,
+    create,
+    offset_of,
+    open_raw,
+    raw_head,
+    raw_patch_head,
+    read_status,
+)
 
 from tuskit_server import setup_tus
 
@@ -30,29 +41,6 @@ async def _server(aiohttp_server: AiohttpServer, tmp_path: Path, **kwargs: Any) 
     app = web.Application()
     setup_tus(app, upload_path=tmp_path / "up", max_size=100, lock_timeout=2.0, **kwargs)
     return await aiohttp_server(app)
-
-
-async def _open(server: TestServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    assert server.port is not None
-    return await asyncio.open_connection(server.host, server.port)
-
-
-def _head(method: str, path: str, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: localhost"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def _patch_head(path: str, length: int, **extra: str) -> bytes:
-    """The head of a raw PATCH at offset 0 announcing ``length`` body bytes."""
-    headers = {**TUS, "Content-Type": OCTET, "Upload-Offset": "0", "Content-Length": str(length)}
-    return _head("PATCH", path, {**headers, **extra})
-
-
-async def _status(reader: asyncio.StreamReader) -> tuple[int, str]:
-    block = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    text = block.decode("latin-1")
-    return int(text.split(" ", 2)[1]), text
 
 
 async def _created(server: TestServer, aiohttp_client: AiohttpClient) -> tuple[Client, str]:
@@ -98,14 +86,14 @@ async def test_expect_continue_patch(
         "Origin": "https://app.example",
         **change,
     }
-    reader, writer = await _open(server)
-    writer.write(_head(method, target, {k: v for k, v in headers.items() if v}))
+    reader, writer = await open_raw(server)
+    writer.write(raw_head(method, target, {k: v for k, v in headers.items() if v}))
     await writer.drain()
-    got, text = await _status(reader)  # no body byte has been sent yet
+    got, text = await read_status(reader)  # no body byte has been sent yet
     assert got == status, text
     if status == 100:
         writer.write(b"hello")
-        final, text = await _status(reader)
+        final, text = await read_status(reader)
         assert final == 204, text
         assert await offset_of(client, path) == 5
     else:
@@ -143,14 +131,14 @@ async def test_expect_continue_post(
         "Expect": "100-continue",
         **change,
     }
-    reader, writer = await _open(server)
-    writer.write(_head("POST", "/uploads", {k: v for k, v in headers.items() if v}))
+    reader, writer = await open_raw(server)
+    writer.write(raw_head("POST", "/uploads", {k: v for k, v in headers.items() if v}))
     await writer.drain()
-    got, text = await _status(reader)
+    got, text = await read_status(reader)
     assert got == status, text
     if status == 100:
         writer.write(b"abc")
-        final, text = await _status(reader)
+        final, text = await read_status(reader)
         assert final == 201, text
         assert "Upload-Offset: 3" in text
     writer.close()
@@ -158,10 +146,10 @@ async def test_expect_continue_post(
 
 async def test_expect_other_value_is_417(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
     server = await _server(aiohttp_server, tmp_path)
-    reader, writer = await _open(server)
+    reader, writer = await open_raw(server)
     headers = {**TUS, "Upload-Length": "1", "Content-Length": "0", "Expect": "teapot"}
-    writer.write(_head("POST", "/uploads", headers))
-    got, text = await _status(reader)
+    writer.write(raw_head("POST", "/uploads", headers))
+    got, text = await read_status(reader)
     assert got == 417
     assert "Tus-Resumable: 1.0.0" in text
     writer.close()
@@ -172,8 +160,8 @@ async def test_disconnect_mid_patch_keeps_bytes(
 ) -> None:
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
-    _, writer = await _open(server)
-    writer.write(_patch_head(path, 50) + b"x" * 20)
+    _, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, 50) + b"x" * 20)
     await writer.drain()
     await asyncio.sleep(0.2)
     writer.write(b"y" * 10)
@@ -202,8 +190,10 @@ async def test_disconnect_mid_checksummed_patch_keeps_nothing(
 ) -> None:
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
-    _, writer = await _open(server)
-    writer.write(_patch_head(path, 50, **{"Upload-Checksum": checksum(b"q" * 50)}) + b"q" * 20)
+    _, writer = await open_raw(server)
+    writer.write(
+        raw_patch_head(path, 50, extra={"Upload-Checksum": checksum(b"q" * 50)}) + b"q" * 20
+    )
     await writer.drain()
     await asyncio.sleep(0.2)
     writer.close()
@@ -218,10 +208,10 @@ async def test_stalled_body_times_out_with_500_and_keeps_bytes(
 ) -> None:
     server = await _server(aiohttp_server, tmp_path, idle_timeout=0.2)
     client, path = await _created(server, aiohttp_client)
-    reader, writer = await _open(server)
-    writer.write(_patch_head(path, 50) + b"s" * 12)
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, 50) + b"s" * 12)
     await writer.drain()
-    status, text = await _status(reader)  # the server gives up on the stalled body
+    status, text = await read_status(reader)  # the server gives up on the stalled body
     assert status == 500, text
     assert "Connection: close" in text
     writer.close()
@@ -234,9 +224,9 @@ async def test_expect_continue_gone_upload_is_410(
     server = await _server(aiohttp_server, tmp_path)
     client, path = await _created(server, aiohttp_client)
     assert (await client.delete(path, headers=TUS)).status == 204
-    reader, writer = await _open(server)
-    writer.write(_patch_head(path, 5, Expect="100-continue"))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, 5, extra={"Expect": "100-continue"}))
     await writer.drain()
-    status, text = await _status(reader)
+    status, text = await read_status(reader)
     assert status == 410, text
     writer.close()

@@ -1,6 +1,7 @@
 """Helpers shared by the tuskit-server tests. Header names are spelled out on purpose: the
 tests are an independent check of the wire format against the spec."""
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -87,3 +88,39 @@ async def offset_of(client: Client, path: str) -> int:
     response = await client.head(path, headers=TUS)
     assert response.status == 200, response.status
     return int(response.headers["Upload-Offset"])
+
+
+# -- raw HTTP over a socket, for what a client library would not send ---------------------
+
+
+def raw_head(method: str, path: str, headers: Mapping[str, str]) -> bytes:
+    """A request head as bytes."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def raw_patch_head(
+    path: str, length: int, *, offset: int = 0, extra: Mapping[str, str] | None = None
+) -> bytes:
+    """The head of a PATCH at ``offset`` announcing ``length`` body bytes."""
+    headers = {
+        **TUS,
+        "Content-Type": OCTET,
+        "Upload-Offset": str(offset),
+        "Content-Length": str(length),
+    }
+    return raw_head("PATCH", path, {**headers, **(extra or {})})
+
+
+async def read_status(reader: asyncio.StreamReader) -> tuple[int, str]:
+    """The status code and the text of the next response head."""
+    block = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    text = block.decode("latin-1")
+    return int(text.split(" ", 2)[1]), text
+
+
+async def open_raw(server: TestServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A plain connection to ``server``."""
+    assert server.port is not None
+    return await asyncio.open_connection(server.host, server.port)

@@ -32,11 +32,9 @@ async def _serve(
     from aiohttp import web
 
     from tuskit_common import ALGORITHMS
-    from tuskit_server import Cors, Expiration, setup_tus
+    from tuskit_server import Cors, Expiration, create_app
 
-    app = web.Application()
-    setup_tus(
-        app,
+    app = create_app(
         upload_path=storage,
         upload_url=base_path,
         max_size=max_size,

@@ -16,6 +16,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upload-url", default="/uploads", help="creation URL (/uploads)")
     parser.add_argument("--max-size", type=int, default=None, help="largest upload in bytes")
     parser.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-*")
+    parser.add_argument(
+        "--splice-min",
+        type=int,
+        default=1024 * 1024,
+        help="bodies with this many bytes unread are moved by the kernel; 0: never (1 MiB)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each upload")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -26,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         upload_url=args.upload_url,
         max_size=args.max_size,
         behind_proxy=args.behind_proxy,
+        splice_min=args.splice_min or None,
     )
 
 

@@ -17,7 +17,9 @@ def create_app(**setup_tus_kwargs: Any) -> web.Application:
     Args:
         **setup_tus_kwargs: passed to :func:`setup_tus` unchanged (e.g. ``upload_path``).
     """
-    app = web.Application()
+    # A 1 MiB body buffer (aiohttp's default is 64 KiB): the socket is paused and resumed
+    # far less often during a large PATCH; memory per request stays bounded.
+    app = web.Application(handler_args={"read_bufsize": READ_BUFSIZE})
     setup_tus(app, **setup_tus_kwargs)
     return app
 
@@ -36,9 +38,6 @@ def serve(
         app,
         host=host,
         port=port,
-        # A 1 MiB body buffer (aiohttp's default is 64 KiB): the socket is paused and resumed
-        # far less often during a large PATCH; memory per request stays bounded.
-        handler_args={"read_bufsize": READ_BUFSIZE},
         print=(lambda _: print(f"tus endpoint: http://{host}:{port}{upload_url}", flush=True))
         if print_url
         else None,

@@ -8,6 +8,10 @@ capped at ``read_size`` and at the bytes still allowed (aiohttp's buffered piece
 on one by one, whole when they fit: no join, no copy); each read is bounded in time by
 ``idle_timeout`` (tusd ``-network-timeout``, digest §4.10). Never ``await request.read()``:
 aiohttp's ``client_max_size`` then never caps an upload and memory stays flat.
+
+A large body can instead be *poured*: :meth:`BodyReader.pour` hands the socket to a worker
+thread that has the kernel move the bytes into the store's file (:mod:`_takeover`,
+:mod:`_splice`), with the same endings (every byte kept, the error set, never raised).
 """
 
 import asyncio
@@ -18,6 +22,8 @@ from aiohttp import ClientPayloadError, StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
 
 from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
+from tuskit_server._splice import Ending, SocketToFile
+from tuskit_server._takeover import Takeover
 from tuskit_server.log import logger
 
 __all__ = ["BodyReader"]
@@ -32,6 +38,8 @@ class BodyReader:
         read_size: the largest piece read at once.
         idle_timeout: seconds one read may wait for data.
         hasher: fed with every piece (checksum extension), if given.
+        takeover: the request's socket, for :meth:`pour`; None never pours.
+        pour_min: the fewest unread body bytes worth pouring (the connection closes after).
     """
 
     def __init__(
@@ -42,6 +50,8 @@ class BodyReader:
         read_size: int,
         idle_timeout: float,
         hasher: Hasher | None = None,
+        takeover: Takeover | None = None,
+        pour_min: int = 0,
     ) -> None:
         self._content = content
         self.limit = limit
@@ -54,6 +64,9 @@ class BodyReader:
         self._stop: ProtocolError | None = None
         self._timeout: asyncio.Timeout | None = None
         self._carry = b""  # the rest of a piece split at ``read_size`` or the limit
+        self._takeover = takeover
+        self._pour_min = pour_min
+        self._mover: SocketToFile | None = None
 
     def stop(self, reason: ProtocolError) -> None:
         """Ask the reader to end at once (lock release, shutdown); first reason wins."""
@@ -61,11 +74,70 @@ class BodyReader:
             self._stop = reason
         if self._timeout is not None and not self._timeout.expired():
             self._timeout.reschedule(asyncio.get_running_loop().time())
+        if self._mover is not None:
+            self._mover.stop()
 
     @property
     def complete(self) -> bool:
         """True when the body was read to its end without any error."""
         return self.finished and self.error is None
+
+    def pourable(self) -> bool:
+        """True when :meth:`pour` may be used instead of iterating: nothing read yet, no
+        checksum to compute, a plain socket with at least ``pour_min`` body bytes unread,
+        and a Content-Length within the limit."""
+        takeover = self._takeover
+        if takeover is None or self.hasher is not None or self.received or self._carry:
+            return False
+        if self._stop is not None or takeover.length is None:
+            return False
+        if self.limit is not None and takeover.length > self.limit:
+            return False
+        remaining = takeover.remaining()
+        return remaining > 0 and remaining >= self._pour_min
+
+    async def pour(self, fd: int, offset: int) -> int:
+        """Write the whole body into ``fd`` from ``offset`` on, in a worker thread; returns
+        the bytes written. Ends early without raising like iteration does (the reason in
+        :attr:`error`); raises only OSError from the file. Only after :meth:`pourable`."""
+        assert self._takeover is not None
+        taken = self._takeover.take()
+        mover = SocketToFile(
+            taken.sock,
+            fd,
+            offset=offset,
+            head=taken.head,
+            count=taken.count,
+            idle_timeout=self._idle,
+        )
+        self._mover = mover
+        job = asyncio.ensure_future(asyncio.to_thread(mover.run))
+        try:
+            ending = await asyncio.shield(job)
+        except asyncio.CancelledError:
+            mover.stop()
+            await asyncio.wait([job])
+            raise
+        finally:
+            self._mover = None
+            self.received += mover.moved
+            self._takeover.release()
+        self._end(ending)
+        return mover.moved
+
+    def _end(self, ending: Ending) -> None:
+        if ending is Ending.COMPLETE:
+            self.finished = True
+            return
+        logger.debug("poured request body ended early: %s", ending.value)
+        if ending is Ending.SHORT:
+            self.error = self._stop or _short_body()
+        elif ending is Ending.RESET:
+            self.error = self._stop or _connection_lost()
+        elif ending is Ending.IDLE:
+            self.error = self._stop or _timed_out()
+        else:
+            self.error = self._stop or ServerError("the body transfer was stopped")
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._pieces()
@@ -122,19 +194,13 @@ class BodyReader:
                     if piece or not boundary or self._content.at_eof():
                         return piece
         except TimeoutError:
-            self.error = self._stop or ServerError(
-                "timed out reading the request body", code="read_timeout"
-            )
+            self.error = self._stop or _timed_out()
         except (ClientPayloadError, HttpProcessingError) as exc:
             logger.debug("request body ended early: %s", exc)
-            self.error = self._stop or BadRequest(
-                "the request body is shorter than announced", code="body_incomplete"
-            )
+            self.error = self._stop or _short_body()
         except OSError as exc:
             logger.debug("connection lost while reading the body: %s", exc)
-            self.error = self._stop or ServerError(
-                "the connection was lost while reading the body", code="connection_reset"
-            )
+            self.error = self._stop or _connection_lost()
         finally:
             self._timeout = None
         return None
@@ -184,3 +250,15 @@ class BodyReader:
                 room -= len(kept[-1])
             pieces = kept
         return [p for p in pieces if p]
+
+
+def _timed_out() -> ServerError:
+    return ServerError("timed out reading the request body", code="read_timeout")
+
+
+def _short_body() -> BadRequest:
+    return BadRequest("the request body is shorter than announced", code="body_incomplete")
+
+
+def _connection_lost() -> ServerError:
+    return ServerError("the connection was lost while reading the body", code="connection_reset")

@@ -64,6 +64,9 @@ class Endpoint:
         self._random_id = _RandomIds()
         self.locker: Locker = config.locker or MemoryLocker()
         self.readers: set[BodyReader] = set()
+        #: bodies (``request.content``) whose socket a worker thread took: their
+        #: connection closes after the response
+        self._taken: set[object] = set()
         self.shutting_down = False
         self._drained: asyncio.Event | None = None
         #: partial id -> ids of final uploads created before it finished
@@ -211,6 +214,17 @@ class Endpoint:
             self.readers.discard(reader)
             if not self.readers and self._drained is not None:
                 self._drained.set()
+
+    def take_socket(self, request: web.Request) -> None:
+        """Remember that ``request``'s socket left aiohttp (see :mod:`_takeover`)."""
+        self._taken.add(request.content)
+
+    def socket_taken(self, request: web.Request) -> bool:
+        """Whether ``request``'s socket was taken; forgets it (asked once, by the view)."""
+        if request.content in self._taken:
+            self._taken.discard(request.content)
+            return True
+        return False
 
     def stop_readers(self, reason: ProtocolError) -> None:
         """Stop every body being read (server shutdown: they persist and answer 503)."""

@@ -65,6 +65,7 @@ def setup_tus(
     behind_proxy: bool = False,
     extensions: Iterable[Extension] | None = None,
     idle_timeout: float = 60.0,
+    splice_min: int | None = 1024 * 1024,
     protect_finished: bool = False,
     clock: Callable[[], datetime] = utc_now,
     id_factory: Callable[[], str] | None = None,
@@ -106,6 +107,10 @@ def setup_tus(
         extensions: switch extensions off by listing the ones wanted (default: all the
             store can do). ``checksum-trailer`` is never offered (see the README).
         idle_timeout: seconds one body read may stall before the PATCH ends with 500.
+        splice_min: a body with at least this many bytes still unread goes from the socket
+            into a file store's data file by the kernel (Linux ``splice``, in a worker
+            thread), the connection closing after the response; None: always through
+            Python. Not used with TLS, a checksum or a transfer or content coding.
         protect_finished: refuse (403) to terminate finished uploads.
         clock: time source (tests inject one). id_factory: upload ids (default 128 random
             bits); ids must match ``[A-Za-z0-9_-]{1,128}``.
@@ -127,6 +132,8 @@ def setup_tus(
         raise ValueError("the checksum extension requires sha1 (spec §checksum)")
     if max_size is not None and max_size < 0:
         raise ValueError("max_size must be non-negative")
+    if splice_min is not None and splice_min < 1:
+        raise ValueError("splice_min must be positive (or None)")
     if isinstance(expiration, timedelta):
         expiration = Expiration(after=expiration)
     config = TusConfig(
@@ -151,6 +158,7 @@ def setup_tus(
         behind_proxy=behind_proxy,
         extensions=frozenset(extensions) if extensions is not None else None,
         idle_timeout=idle_timeout,
+        splice_min=splice_min,
         protect_finished=protect_finished,
         clock=clock,
         id_factory=id_factory,

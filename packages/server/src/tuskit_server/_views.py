@@ -90,8 +90,13 @@ def make_view(
                 request.headers.get(headers.X_REQUEST_ID, "-"),
             )
             response = respond_error(endpoint, exc)
+        except BaseException:
+            endpoint.socket_taken(request)  # forget it: the connection is going away
+            raise
         if is_preflight(method, request.headers):
             cors.pop(headers.ACCESS_CONTROL_EXPOSE_HEADERS, None)
+        if endpoint.socket_taken(request):
+            response.force_close()  # "Connection: close": aiohttp's parser is mid-body
         return finish_response(response, cors=cors, method=method)
 
     return view

@@ -23,6 +23,7 @@ from tuskit_common import (
 from tuskit_server import _rules
 from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
+from tuskit_server._takeover import Takeover
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.hooks import call_hook
 from tuskit_server.log import logger
@@ -80,12 +81,19 @@ def precheck_append(endpoint: Endpoint, request: web.Request) -> AppendRequest:
 
 def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | None) -> BodyReader:
     """A body reader for this request (limit set once the upload is loaded)."""
+    config = endpoint.config
     return BodyReader(
         request.content,
         limit=0,
-        read_size=endpoint.config.read_size,
-        idle_timeout=endpoint.config.idle_timeout,
+        read_size=config.read_size,
+        idle_timeout=config.idle_timeout,
         hasher=new_hasher(checksum.algorithm) if checksum is not None else None,
+        takeover=(
+            Takeover(request, lambda: endpoint.take_socket(request))
+            if config.splice_min is not None
+            else None
+        ),
+        pour_min=config.splice_min or 0,
     )
 
 

@@ -13,12 +13,23 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["APPEND", "CREATE_NEW", "InfoCache", "Signature", "read_whole", "signature", "write_all"]
+__all__ = [
+    "APPEND",
+    "CREATE_NEW",
+    "WRITE",
+    "InfoCache",
+    "Signature",
+    "read_whole",
+    "signature",
+    "write_all",
+]
 
 #: Binary mode where the platform has a text mode (Windows); 0 elsewhere.
 _BINARY: int = getattr(os, "O_BINARY", 0)
-#: ``os.open`` flags: append to an existing file; create a file that must not exist yet.
+#: ``os.open`` flags: append to an existing file; write an existing file at given
+#: positions (``splice`` refuses append mode); create a file that must not exist yet.
 APPEND = os.O_WRONLY | os.O_APPEND | _BINARY
+WRITE = os.O_WRONLY | _BINARY
 CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 
 

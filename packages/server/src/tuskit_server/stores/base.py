@@ -13,6 +13,10 @@ upload, so stores need no locking of their own across requests. A body arrives a
 iterable of bounded ``bytes`` pieces that ends early (without raising) when the client goes
 away: a store persists every piece it was given, then returns.
 
+A body may also be a :class:`PourableBody`: a store with local files can then have it write
+itself into the data file from a worker thread (the kernel moving the bytes from the socket)
+instead of iterating it on the event loop.
+
 An S3-like store implements the same methods (``write`` buffering parts, ``write_staged``
 keeping the chunk in a temporary part until ``accept()``); a download capability for such a
 store would be another small protocol next to :class:`FileDownloader`.
@@ -32,6 +36,7 @@ __all__ = [
     "Expirer",
     "FileDownloader",
     "LengthDeferrer",
+    "PourableBody",
     "StagedWriter",
     "StoreComposer",
     "Terminator",
@@ -68,6 +73,19 @@ class DataStore(Protocol):
     ) -> Resource:
         """Append every piece of ``body`` at ``offset`` and persist it, even when ``body``
         ends early; record ``expires_at``; return the updated upload."""
+
+
+@runtime_checkable
+class PourableBody(Protocol):
+    """A body that can write itself into a file descriptor, off the event loop."""
+
+    def pourable(self) -> bool:
+        """True when :meth:`pour` may be used for this body (decided before any read)."""
+
+    async def pour(self, fd: int, offset: int) -> int:
+        """Write the whole body into ``fd`` (not in append mode) from ``offset`` on; returns
+        the bytes written. Ends early without raising when the client goes away; raises
+        OSError when the file cannot be written."""
 
 
 @runtime_checkable

@@ -13,7 +13,9 @@ that finds the marker truncates the data back to it (tusdotnet's model, digest Â
 Every disk access runs in a worker thread (``asyncio.to_thread``); bodies are written in
 bounded batches (one thread hop per :data:`_BATCH` bytes, the pieces handed to the file as
 they are, never joined), so memory stays flat whatever the chunk size, and a body smaller
-than a batch costs one thread hop in all.
+than a batch costs one thread hop in all. A large body that can pour itself
+(:class:`~tuskit_server.stores.base.PourableBody`) is written by its own worker thread
+straight from the socket instead.
 """
 
 import asyncio
@@ -32,11 +34,13 @@ from tuskit_server.errors import UploadExists
 from tuskit_server.stores._files import (
     APPEND,
     CREATE_NEW,
+    WRITE,
     InfoCache,
     read_whole,
     signature,
     write_all,
 )
+from tuskit_server.stores.base import PourableBody
 
 __all__ = ["FileStore"]
 
@@ -290,6 +294,8 @@ class FileStore:
         (the file is closed, no bytes are written twice), and after a failed write nothing
         more is appended (no gap).
         """
+        if accept is None and isinstance(body, PourableBody) and body.pourable():
+            return await self._pour(upload_id, offset, body, expires_at)
         opening: asyncio.Future[tuple[Resource, int]] | None = None
         pending: list[bytes] = []
         writing: asyncio.Future[int] | None = None
@@ -317,6 +323,29 @@ class FileStore:
         finally:
             updated = await asyncio.shield(
                 self._settle_after(upload_id, offset, opening, writing, pending, keep, expires_at)
+            )
+        return updated
+
+    async def _pour(
+        self, upload_id: str, offset: int, body: PourableBody, expires_at: datetime | None
+    ) -> Resource:
+        """Open the data file for positional writes, let ``body`` pour itself into it, then
+        settle. A cancelled request stops the pouring thread and waits for it first."""
+        opening = asyncio.ensure_future(
+            asyncio.to_thread(self._open_at, upload_id, offset, False, WRITE)
+        )
+        pouring: asyncio.Future[int] | None = None
+        try:
+            _, fd = await asyncio.shield(opening)
+            pouring = asyncio.ensure_future(body.pour(fd, offset))
+            await asyncio.shield(pouring)
+        except asyncio.CancelledError:
+            if pouring is not None:
+                pouring.cancel()
+            raise
+        finally:
+            updated = await asyncio.shield(
+                self._settle_after(upload_id, offset, opening, pouring, [], True, expires_at)
             )
         return updated
 
@@ -351,9 +380,12 @@ class FileStore:
                 f"offset {offset} does not match {resource.offset}", offset=resource.offset
             )
 
-    def _open_at(self, upload_id: str, offset: int, mark: bool) -> tuple[Resource, int]:
+    def _open_at(
+        self, upload_id: str, offset: int, mark: bool, flags: int = APPEND
+    ) -> tuple[Resource, int]:
         """Repair, check the offset, record a chunk marker if asked, and open the data file
-        for appending; returns the upload as its info file now holds it, and the file."""
+        (for appending by default); returns the upload as its info file now holds it, and
+        the file."""
         resource = self._repair(upload_id)
         self._check_offset(resource, offset)
         if mark:
@@ -361,7 +393,7 @@ class FileStore:
                 update={"storage": {**resource.storage, _MARKER: offset}}
             )
             self._write_info(resource)
-        return resource, os.open(self._data(upload_id), APPEND)
+        return resource, os.open(self._data(upload_id), flags)
 
     def _settle(
         self,

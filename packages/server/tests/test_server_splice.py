@@ -1,0 +1,430 @@
+"""Large bodies moved by the kernel (``splice_min``): the bytes on disk are exactly the bytes
+sent, whatever aiohttp had buffered, and every ending of the plain path holds (short body,
+stall, reset, a newer request, shutdown), each byte received kept."""
+
+import asyncio
+import errno
+import io
+import os
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+from tus_server_testing import (
+    OCTET,
+    TUS,
+    Client,
+    checksum,
+    create,
+    offset_of,
+    open_raw,
+    patch,
+    raw_patch_head,
+    read_status,
+)
+
+from tuskit_server import _splice, setup_tus
+from tuskit_server._setup import ENDPOINTS_KEY
+from tuskit_server._splice import Ending, SocketToFile
+
+pytestmark = pytest.mark.skipif(not _splice.AVAILABLE, reason="splice is Linux-only")
+
+MiB = 1024 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _data(size: int, seed: int = 1) -> bytes:
+    """Bytes where any shift, gap or repeat shows (a counter, not a repeated pattern)."""
+    return b"".join((i * 2654435761 + seed).to_bytes(8, "little") for i in range(size // 8 + 1))[
+        :size
+    ]
+
+
+# -- SocketToFile on its own ------------------------------------------------------------------
+
+
+def _pair() -> tuple[socket.socket, socket.socket]:
+    """A connected loopback TCP pair; the receiving end is non-blocking like aiohttp's."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    sender = socket.create_connection(listener.getsockname())
+    receiver, _ = listener.accept()
+    listener.close()
+    receiver.setblocking(False)
+    return sender, receiver
+
+
+def _send_in_thread(sock: socket.socket, data: bytes, *, close: bool = True) -> threading.Thread:
+    def send() -> None:
+        sock.sendall(data)
+        if close:
+            sock.shutdown(socket.SHUT_WR)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def _mover(receiver: socket.socket, fd: int, **kwargs: Any) -> SocketToFile:
+    kwargs.setdefault("offset", 0)
+    kwargs.setdefault("head", [])
+    kwargs.setdefault("idle_timeout", 5.0)
+    return SocketToFile(receiver.fileno(), fd, **kwargs)
+
+
+def test_moves_head_then_socket_bytes_at_the_offset(tmp_path: Path) -> None:
+    target = tmp_path / "data"
+    target.write_bytes(b"p" * 10)
+    body = _data(3 * MiB + 7)
+    sender, receiver = _pair()
+    fd = os.open(target, os.O_WRONLY)
+    try:
+        thread = _send_in_thread(sender, body[100:])
+        mover = _mover(
+            receiver, fd, offset=10, head=[body[:40], body[40:100]], count=len(body) - 100
+        )
+        assert mover.run() is Ending.COMPLETE
+        thread.join()
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+    assert mover.moved == len(body)
+    assert target.read_bytes() == b"p" * 10 + body
+
+
+def test_leaves_later_bytes_in_the_socket(tmp_path: Path) -> None:
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
+    try:
+        _send_in_thread(sender, b"a" * 1000 + b"NEXT", close=False).join()
+        assert _mover(receiver, fd, count=1000).run() is Ending.COMPLETE
+        receiver.setblocking(True)
+        assert receiver.recv(4) == b"NEXT"
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+
+
+def test_short_body_ends_short_with_what_arrived(tmp_path: Path) -> None:
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
+    try:
+        thread = _send_in_thread(sender, _data(MiB))
+        mover = _mover(receiver, fd, count=2 * MiB)
+        assert mover.run() is Ending.SHORT
+        thread.join()
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+    assert mover.moved == MiB
+    assert (tmp_path / "data").read_bytes() == _data(MiB)
+
+
+def test_reset_ends_reset(tmp_path: Path) -> None:
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
+    try:
+        sender.sendall(b"r" * 5000)
+        sender.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sender.close()  # linger 0: a RST
+        mover = _mover(receiver, fd, count=MiB)
+        assert mover.run() in (Ending.RESET, Ending.SHORT)
+    finally:
+        os.close(fd)
+        receiver.close()
+    assert (tmp_path / "data").read_bytes() == b"r" * mover.moved
+
+
+def test_stall_ends_idle(tmp_path: Path) -> None:
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
+    try:
+        sender.sendall(b"s" * 10)
+        started = time.monotonic()
+        mover = _mover(receiver, fd, count=100, idle_timeout=0.2)
+        assert mover.run() is Ending.IDLE
+        assert time.monotonic() - started < 3
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+    assert mover.moved == 10
+
+
+def test_stop_wakes_a_waiting_transfer(tmp_path: Path) -> None:
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
+    try:
+        mover = _mover(receiver, fd, count=100, idle_timeout=30)
+        endings: list[Ending] = []
+        thread = threading.Thread(target=lambda: endings.append(mover.run()))
+        thread.start()
+        time.sleep(0.1)
+        mover.stop()
+        thread.join(3)
+        assert endings == [Ending.STOPPED]
+        mover.stop()  # after the end: harmless
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+
+
+@pytest.mark.parametrize("refused", ["socket", "file"])
+def test_copies_where_splice_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    real_splice = os.splice
+
+    def splice(src: int, dst: int, count: int, **kwargs: Any) -> int:
+        if (refused == "socket" and src == receiver.fileno()) or (refused == "file" and dst == fd):
+            raise OSError(errno.EINVAL, "refused")
+        return real_splice(src, dst, count, **kwargs)
+
+    monkeypatch.setattr(os, "splice", splice)
+    body = _data(2 * MiB + 3)
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
+    try:
+        thread = _send_in_thread(sender, body)
+        assert _mover(receiver, fd, count=len(body)).run() is Ending.COMPLETE
+        thread.join()
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+    assert (tmp_path / "data").read_bytes() == body
+
+
+def test_a_failing_file_raises_after_keeping_what_was_written(tmp_path: Path) -> None:
+    sender, receiver = _pair()
+    fd = os.open(tmp_path / "data", os.O_RDONLY | os.O_CREAT)  # not writable
+    try:
+        _send_in_thread(sender, b"x" * 100).join()
+        mover = _mover(receiver, fd, count=100)
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            mover.run()
+        assert mover.moved == 0
+    finally:
+        os.close(fd)
+        sender.close()
+        receiver.close()
+
+
+# -- through the server -----------------------------------------------------------------------
+
+
+async def _server(
+    aiohttp_server: AiohttpServer, tmp_path: Path, *, read_bufsize: int = 2**16, **kwargs: Any
+) -> TestServer:
+    app = web.Application(handler_args={"read_bufsize": read_bufsize})
+    kwargs.setdefault("splice_min", 64 * 1024)
+    setup_tus(app, upload_path=tmp_path / "up", lock_timeout=5.0, **kwargs)
+    return await aiohttp_server(app)
+
+
+async def _client(aiohttp_client: AiohttpClient, server: TestServer) -> Client:
+    client: Client = await aiohttp_client(server)  # type: ignore[assignment]
+    return client
+
+
+def _stored(tmp_path: Path, path: str) -> bytes:
+    return (tmp_path / "up" / path.rsplit("/", 1)[1]).read_bytes()
+
+
+async def _until(check: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+async def test_large_patches_land_exactly_and_close_the_connection(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path)
+    client = await _client(aiohttp_client, server)
+    body = _data(5 * MiB + 11)
+    path = await create(client, len(body))
+    first = await patch(client, path, 0, io.BytesIO(body[: 3 * MiB]))
+    assert first.status == 204
+    assert first.headers["Upload-Offset"] == str(3 * MiB)
+    assert first.headers["Connection"] == "close"
+    # the next PATCH goes over a new connection, made by the client as usual
+    second = await patch(client, path, 3 * MiB, io.BytesIO(body[3 * MiB :]))
+    assert second.status == 204
+    assert second.headers["Upload-Offset"] == str(len(body))
+    assert _stored(tmp_path, path) == body
+    assert await offset_of(client, path) == len(body)
+
+
+@pytest.mark.parametrize(
+    ("options", "extra"),
+    [
+        ({"splice_min": None}, {}),
+        ({}, {"Upload_Checksum": "computed below"}),
+        ({"splice_min": 8 * MiB}, {}),
+    ],
+    ids=["off", "checksum", "below threshold"],
+)
+async def test_other_bodies_keep_the_connection(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    options: dict[str, Any],
+    extra: dict[str, str],
+) -> None:
+    server = await _server(aiohttp_server, tmp_path, **options)
+    client = await _client(aiohttp_client, server)
+    body = _data(2 * MiB)
+    path = await create(client, len(body))
+    if extra:
+        extra = {"Upload_Checksum": checksum(body)}
+    response = await patch(client, path, 0, io.BytesIO(body), **extra)
+    assert response.status == 204
+    assert "Connection" not in response.headers
+    assert _stored(tmp_path, path) == body
+
+
+async def test_creation_with_upload_pours_too(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path)
+    client = await _client(aiohttp_client, server)
+    body = _data(2 * MiB, seed=5)
+    response = await client.post(
+        "/uploads",
+        headers={**TUS, "Upload-Length": str(len(body)), "Content-Type": OCTET},
+        data=io.BytesIO(body),
+    )
+    assert response.status == 201
+    assert response.headers["Upload-Offset"] == str(len(body))
+    assert response.headers["Connection"] == "close"
+    assert _stored(tmp_path, response.headers["Location"]) == body
+
+
+def _late(handler: Handler) -> Handler:
+    """A decorator that lets the whole body arrive (and fill aiohttp's buffers, pausing its
+    parser) before the handler runs."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        if request.method == "PATCH":
+            await asyncio.sleep(0.3)
+        return await handler(request)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("read_bufsize", [2**10, 2**16, 2**20])
+async def test_bytes_aiohttp_buffered_come_first(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    read_bufsize: int,
+) -> None:
+    server = await _server(
+        aiohttp_server, tmp_path, read_bufsize=read_bufsize, decorator=_late, splice_min=1
+    )
+    client = await _client(aiohttp_client, server)
+    body = _data(3 * MiB, seed=read_bufsize)
+    path = await create(client, len(body))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, len(body)) + body)
+    await writer.drain()
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 204, text
+    assert "Connection: close" in text
+    assert _stored(tmp_path, path) == body
+
+
+async def test_short_body_is_400_and_keeps_what_arrived(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path)
+    client = await _client(aiohttp_client, server)
+    body = _data(4 * MiB)
+    path = await create(client, len(body))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, len(body)) + body[: 2 * MiB + 5])
+    await writer.drain()
+    writer.write_eof()
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 400, text
+    assert "shorter than announced" in (await reader.read()).decode()
+    assert await offset_of(client, path) == 2 * MiB + 5
+    assert _stored(tmp_path, path) == body[: 2 * MiB + 5]
+    resumed = await patch(client, path, 2 * MiB + 5, io.BytesIO(body[2 * MiB + 5 :]))
+    assert resumed.status == 204
+    assert _stored(tmp_path, path) == body
+
+
+async def test_stall_is_500_and_keeps_what_arrived(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path, idle_timeout=0.3)
+    client = await _client(aiohttp_client, server)
+    body = _data(2 * MiB)
+    path = await create(client, len(body))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, len(body)) + body[:MiB])
+    await writer.drain()
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 500, text
+    assert "Connection: close" in text
+    assert await offset_of(client, path) == MiB
+    assert _stored(tmp_path, path) == body[:MiB]
+
+
+async def test_newer_request_stops_a_stale_pour(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path)
+    client = await _client(aiohttp_client, server)
+    body = _data(4 * MiB)
+    path = await create(client, len(body))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, len(body)) + body[:MiB])
+    await writer.drain()
+    await _until(lambda: len(_stored(tmp_path, path)) == MiB, "the first MiB is on disk")
+    assert await offset_of(client, path) == MiB  # the HEAD interrupts the stale PATCH
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 400, text
+    assert "interrupted" in (await reader.read()).decode()
+    assert _stored(tmp_path, path) == body[:MiB]
+
+
+async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
+    app = web.Application()
+    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024)
+    server = TestServer(app)
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        body = _data(4 * MiB)
+        path = await create(client, len(body))
+        reader, writer = await open_raw(server)
+        writer.write(raw_patch_head(path, len(body)) + body[:MiB])
+        await writer.drain()
+        await _until(lambda: len(_stored(tmp_path, path)) == MiB, "the first MiB is on disk")
+        await app.shutdown()
+        status, text = await read_status(reader)
+        writer.close()
+        assert status == 503, text
+        assert _stored(tmp_path, path) == body[:MiB]
+        assert not app[ENDPOINTS_KEY]["/uploads"].readers
+    finally:
+        await client.close()
