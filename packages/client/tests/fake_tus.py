@@ -98,7 +98,8 @@ class FakeTus:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._ids = itertools.count(1)
-        self.app = web.Application()
+        # bodies are read whole (the fake keeps them in memory): allow the large ones
+        self.app = web.Application(client_max_size=256 * 1024 * 1024)
         self.app.router.add_route("OPTIONS", "/files/", self.options)
         self.app.router.add_route("OPTIONS", "/files/{id}", self.options)
         self.app.router.add_post("/files/", self.post)
@@ -289,8 +290,15 @@ class FakeTus:
                 if len(received) >= fault.stall_after:
                     break
             upload.data += received[: fault.stall_after]
+            # until the client closes the connection; a paused transport never sees that,
+            # so give up after a while (the client's stall timeout is far shorter)
             transport = request.transport
-            while transport is not None and not transport.is_closing():  # noqa: ASYNC110 - polls the peer
+            deadline = asyncio.get_running_loop().time() + 3
+            while (  # noqa: ASYNC110 - polls the peer
+                transport is not None
+                and not transport.is_closing()
+                and asyncio.get_running_loop().time() < deadline
+            ):
                 await asyncio.sleep(0.02)
             return self._answer(500)
         if fault is not None and fault.drop_after is not None:

@@ -17,8 +17,10 @@ from yarl import URL
 
 from tuskit_client import _flow
 from tuskit_client._flow import Appended, Created, UploadStatus
-from tuskit_client._http import Http
+from tuskit_client._http import Body, Http
 from tuskit_client._retry import Action, Attempts, Decision, backoff_delay, decide
+from tuskit_client._sendfile import AVAILABLE as SENDFILE
+from tuskit_client._sendfile import FileRangePayload
 from tuskit_client._sources import PIECE, Source
 from tuskit_client._types import ProgressCallback, RetryConfiguration
 from tuskit_client.exceptions import ProtocolError, ResponseError, SourceError, TusClientError
@@ -228,6 +230,30 @@ class Engine:
             if progress is not None:
                 progress.sent(part, position)
 
+    def _range_body(
+        self,
+        source: Source,
+        start: int,
+        end: int,
+        offset: int,
+        progress: Progress | None,
+        part: int,
+    ) -> Body:
+        """Bytes ``[start, end)`` of ``source`` as a body (``offset`` is where they go in the
+        upload): a range the kernel sends from a real file, else pieces streamed from the
+        source."""
+        fd = source.file_descriptor() if SENDFILE else None
+        if fd is None:
+            return self._counted(source.stream(start, end), offset, progress, part)
+
+        def on_sent(sent: int) -> None:
+            if progress is not None:
+                progress.sent(part, offset + sent)
+
+        return FileRangePayload(
+            fd, start, end - start, on_sent=on_sent, fallback=lambda: source.stream(start, end)
+        )
+
     async def _append(
         self,
         location: URL,
@@ -245,25 +271,25 @@ class Engine:
             if length is None:
                 raise SourceError("a source of unknown size needs a chunk size")
             body_length = length - offset
-            stream = self._counted(
-                source.stream(position, span.start + length), offset, progress, span.part
+            body = self._range_body(
+                source, position, span.start + length, offset, progress, span.part
             )
             head = _flow.append_request(
                 location, offset=offset, body_length=body_length, extra=self.headers
             )
-            response = await self.http.send(head, stream)
+            response = await self.http.send(head, body)
             return _flow.read_append(response, offset=offset, body_length=body_length), None
         wanted = self.chunk_size if length is None else min(self.chunk_size, length - offset)
         if length is not None and checksum is None and source.seekable:
             # Nothing to compute over the chunk first: stream it from the source as it is
             # sent (no chunk-sized buffer, no pause to read it before the request).
-            stream = self._counted(
-                source.stream(position, position + wanted), offset, progress, span.part
+            body = self._range_body(
+                source, position, position + wanted, offset, progress, span.part
             )
             head = _flow.append_request(
                 location, offset=offset, body_length=wanted, extra=self.headers
             )
-            response = await self.http.send(head, stream)
+            response = await self.http.send(head, body)
             return _flow.read_append(response, offset=offset, body_length=wanted), None
         data, at_end = await source.read(position, wanted)
         if length is not None and len(data) < wanted:

@@ -13,6 +13,7 @@ from typing import Final
 import aiohttp
 
 from tuskit_client._flow import RequestHead, ResponseHead, tus_headers, with_method_override
+from tuskit_client._sendfile import FileRangePayload
 from tuskit_client._types import SSLArgument
 from tuskit_client.exceptions import TransportError
 from tuskit_client.log import logger
@@ -20,7 +21,7 @@ from tuskit_common import headers
 
 _ERROR_BODY_LIMIT: Final = 1024
 
-Body = bytes | AsyncIterable[bytes] | None
+Body = bytes | AsyncIterable[bytes] | FileRangePayload | None
 
 
 class Http:
@@ -56,17 +57,23 @@ class Http:
     ) -> ResponseHead:
         """Send one request and return its head (and the start of an error body)."""
         limit = self.stall_timeout
-        if limit is None or not isinstance(body, AsyncIterable):
+        if limit is None or not isinstance(body, AsyncIterable | FileRangePayload):
             return await self._send(head, body, expect100)
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(limit) as watchdog:
 
+                def moved(*_: object) -> None:
+                    watchdog.reschedule(loop.time() + limit)
+
                 async def watched(pieces: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
                     async for piece in pieces:
                         yield piece
-                        watchdog.reschedule(loop.time() + limit)
+                        moved()
 
+                if isinstance(body, FileRangePayload):
+                    body.add_listener(moved)
+                    return await self._send(head, body, expect100)
                 return await self._send(head, watched(body), expect100)
         except TimeoutError as exc:
             message = f"{head.method} {head.url} stalled: no progress for {limit} s"

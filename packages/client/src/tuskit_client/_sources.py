@@ -72,6 +72,10 @@ class Source(ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release what the source holds (an opened file)."""
 
+    def file_descriptor(self) -> int | None:
+        """The OS file behind the source, for the kernel to send ranges of; None if none."""
+        return None
+
 
 class BytesSource(Source):
     """In-memory bytes: slicing is free, nothing to release."""
@@ -115,6 +119,14 @@ class FileSource(Source):
     async def aclose(self) -> None:
         if self._close:
             await asyncio.to_thread(self._file.close)
+
+    def file_descriptor(self) -> int | None:
+        """The descriptor of a real, seekable OS file (not of an in-memory file object)."""
+        try:
+            fd = self._file.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is OSError
+            return None
+        return fd if isinstance(fd, int) and fd >= 0 else None
 
 
 class StreamSource(Source):

@@ -1,0 +1,183 @@
+"""A file range as a request body, sent by the kernel from a worker thread (``sendfile``).
+
+Why: streamed through aiohttp, every piece of a file is read into Python in a worker
+thread, handed back to the loop and written to the socket from there; for a large upload
+that loop is the limit. :class:`FileRangePayload` writes the request head through aiohttp as
+usual, then lets a worker thread move the range with ``os.sendfile`` (file -> socket, no copy
+through Python, no GIL while the kernel works). aiohttp keeps reading the socket, so an early
+answer from the server is seen as before.
+
+Where this cannot apply (TLS, a transfer coding, a write buffer that did not empty, a
+platform without ``sendfile``), the payload streams its fallback pieces through aiohttp.
+"""
+
+import asyncio
+import contextlib
+import errno
+import os
+import select
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import payload
+from aiohttp.abc import AbstractStreamWriter
+
+__all__ = ["AVAILABLE", "FileRangePayload"]
+
+#: ``sendfile`` to a socket with Linux's semantics (offset not moved, partial sends).
+AVAILABLE = sys.platform == "linux" and hasattr(os, "sendfile") and hasattr(os, "eventfd")
+
+_STEP = 8 * 1024 * 1024
+_NOTIFY_EVERY = 1024 * 1024
+
+
+class _FileToSocket:
+    """Blocking: send ``count`` bytes of ``fd`` from ``offset`` to the non-blocking socket
+    ``sock``; ``notify(sent)`` is called (in this thread) at least every MiB and at the end.
+    :meth:`stop` ends it from any thread."""
+
+    def __init__(
+        self, sock: int, fd: int, offset: int, count: int, notify: Callable[[int], None]
+    ) -> None:
+        self._sock = sock
+        self._fd = fd
+        self._offset = offset
+        self._count = count
+        self._notify = notify
+        self._stopped = False
+        self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._closed = False
+        self._guard = threading.Lock()
+
+    def stop(self) -> None:
+        self._stopped = True
+        with self._guard:
+            if not self._closed:
+                os.eventfd_write(self._wake, 1)
+
+    def run(self) -> int:
+        """The bytes sent; raises OSError when the socket fails or the file ends early."""
+        try:
+            return self._send()
+        finally:
+            with self._guard:
+                self._closed = True
+                os.close(self._wake)
+
+    def _send(self) -> int:
+        poller = select.poll()
+        poller.register(self._sock, select.POLLOUT)
+        poller.register(self._wake, select.POLLIN)
+        sent = notified = 0
+        while sent < self._count and not self._stopped:
+            try:
+                moved = os.sendfile(
+                    self._sock, self._fd, self._offset + sent, min(self._count - sent, _STEP)
+                )
+            except BlockingIOError:
+                poller.poll()
+                continue
+            if moved == 0:
+                raise OSError(errno.EIO, f"the file ended {self._count - sent} bytes early")
+            sent += moved
+            if sent - notified >= _NOTIFY_EVERY or sent == self._count:
+                self._notify(sent)
+                notified = sent
+        return sent
+
+
+class FileRangePayload(payload.Payload):
+    """``count`` bytes of the open file ``fd`` from ``offset`` on, as an aiohttp body.
+
+    Args:
+        fd: a readable file descriptor (not closed by the payload).
+        offset / count: the range.
+        on_sent: called on the loop with the bytes sent so far (progress, stall watchdog).
+        fallback: the same bytes as pieces, for connections ``sendfile`` cannot serve.
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        offset: int,
+        count: int,
+        *,
+        on_sent: Callable[[int], None],
+        fallback: Callable[[], AsyncIterator[bytes]],
+    ) -> None:
+        super().__init__(fd, content_type="application/offset+octet-stream")
+        self._size = count  # aiohttp's Content-Length when the caller sets none
+        self._fd = fd
+        self._offset = offset
+        self._count = count
+        self._listeners: list[Callable[[int], None]] = [on_sent]
+        self._fallback = fallback
+
+    def add_listener(self, listener: Callable[[int], None]) -> None:
+        """Also call ``listener(sent)`` on progress."""
+        self._listeners.append(listener)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        raise TypeError("a file range is not text")
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, self._count)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        sock = await self._ready_socket(writer, content_length)
+        if sock is None:
+            await self._write_pieces(writer)
+            return
+        loop = asyncio.get_running_loop()
+
+        def notify(sent: int) -> None:
+            loop.call_soon_threadsafe(self._report, sent)
+
+        mover = _FileToSocket(sock, self._fd, self._offset, self._count, notify)
+        job = asyncio.ensure_future(asyncio.to_thread(mover.run))
+        try:
+            await asyncio.shield(job)
+        except asyncio.CancelledError:
+            mover.stop()
+            await asyncio.wait([job])
+            raise
+
+    def _report(self, sent: int) -> None:
+        for listener in self._listeners:
+            listener(sent)
+
+    async def _ready_socket(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> int | None:
+        """The socket, once the head is out and nothing else is queued; None when the body
+        must go through aiohttp instead."""
+        transport: Any = getattr(writer, "transport", None)
+        if not AVAILABLE or transport is None or content_length != self._count:
+            return None
+        if getattr(writer, "chunked", False) or getattr(writer, "_compress", None) is not None:
+            return None
+        if transport.get_extra_info("sslcontext") is not None:
+            return None
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return None
+        send_headers = getattr(writer, "send_headers", None)
+        if send_headers is not None:
+            send_headers()  # aiohttp >= 3.12 holds the head back to join it with the body
+        await writer.drain()
+        if transport.is_closing() or transport.get_write_buffer_size():
+            return None
+        with contextlib.suppress(AttributeError, OSError):
+            return int(sock.fileno())
+        return None
+
+    async def _write_pieces(self, writer: AbstractStreamWriter) -> None:
+        sent = 0
+        async for piece in self._fallback():
+            await writer.write(piece)
+            sent += len(piece)
+            self._report(sent)

@@ -1,0 +1,179 @@
+"""File sources sent by the kernel (``sendfile`` from a worker thread): the server gets the
+exact bytes, progress and stall detection still work, and the fallback, cancellation and a
+file that shrank behave like the streamed path."""
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from fake_tus import ServerFactory
+
+from tuskit_client import Client
+from tuskit_client._sendfile import AVAILABLE, FileRangePayload
+
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="sendfile to a socket is Linux-only")
+
+MiB = 1024 * 1024
+MakeClient = Callable[..., Client]
+
+
+def _file(tmp_path: Path, size: int) -> tuple[Path, bytes]:
+    data = os.urandom(size)
+    path = tmp_path / "source.bin"
+    path.write_bytes(data)
+    return path, data
+
+
+def _count_sendfile(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of every ``os.sendfile`` call."""
+    calls: list[int] = []
+    real = os.sendfile
+
+    def counted(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        moved = real(out_fd, in_fd, offset, count)
+        calls.append(moved)
+        return moved
+
+    monkeypatch.setattr(os, "sendfile", counted)
+    return calls
+
+
+@pytest.mark.parametrize("chunk_size", [None, MiB + 17], ids=["one request", "chunks"])
+async def test_file_bytes_arrive_exactly_with_progress(
+    tus_server: ServerFactory,
+    make_client: MakeClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk_size: int | None,
+) -> None:
+    path, data = _file(tmp_path, 3 * MiB + 5)
+    calls = _count_sendfile(monkeypatch)
+    fake, endpoint = await tus_server(extensions=("creation",))
+    seen: list[int] = []
+    async with make_client(endpoint, chunk_size=chunk_size) as client:
+        result = await client.upload(path, progress=lambda sent, acked, total: seen.append(sent))
+    assert result.offset == len(data)
+    assert bytes(fake.only().data) == data
+    assert sum(calls) == len(data)
+    assert seen == sorted(seen)
+    assert seen[-1] == len(data)
+
+
+async def test_stalled_sendfile_patch_is_aborted_and_resumed(
+    tus_server: ServerFactory, make_client: MakeClient, tmp_path: Path
+) -> None:
+    path, data = _file(tmp_path, 48 * MiB)  # more than the socket buffers hold
+    fake, endpoint = await tus_server(extensions=("creation",))
+    fake.inject("PATCH", stall_after=8_192)
+    async with make_client(endpoint, stall_timeout=0.5) as client:
+        result = await client.upload(path)
+    assert result.offset == len(data)
+    assert bytes(fake.only().data) == data
+    patches = [int(h["Upload-Offset"]) for m, _, h in fake.requests if m == "PATCH"]
+    assert patches[:2] == [0, 8_192]
+
+
+class _Writer:
+    """A stream writer without a transport: what a payload sees on an unusual connection."""
+
+    transport = None
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    async def write(self, chunk: bytes) -> None:
+        self.written += chunk
+
+    async def drain(self) -> None:
+        return None
+
+
+async def test_without_a_socket_the_fallback_pieces_are_written(tmp_path: Path) -> None:
+    path, data = _file(tmp_path, 10_000)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 4096):
+            yield data[start : start + 4096]
+
+    reports: list[int] = []
+    with path.open("rb") as file:
+        body = FileRangePayload(
+            file.fileno(), 0, len(data), on_sent=reports.append, fallback=pieces
+        )
+        writer = _Writer()
+        await body.write(writer)  # type: ignore[arg-type]
+    assert bytes(writer.written) == data
+    assert reports == [4096, 8192, 10_000]
+    with pytest.raises(TypeError):
+        body.decode()
+
+
+@contextlib.asynccontextmanager
+async def _silent_server() -> AsyncIterator[str]:
+    """The URL of a server that accepts connections and never reads from them."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/files/x"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def _put(url: str, body: FileRangePayload) -> Any:
+    length = {"Content-Length": str(body.size)}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(url, data=body, headers=length) as response,
+    ):
+        return response.status
+
+
+async def test_cancelling_stops_the_sending_thread(tmp_path: Path) -> None:
+    path, data = _file(tmp_path, 64 * MiB)
+    async with _silent_server() as url:
+        with path.open("rb") as file:
+            reports: list[int] = []
+
+            async def nothing() -> AsyncIterator[bytes]:
+                yield b""
+
+            body = FileRangePayload(
+                file.fileno(), 0, len(data), on_sent=reports.append, fallback=nothing
+            )
+            task = asyncio.create_task(_put(url, body))
+            await asyncio.sleep(0.5)  # the socket buffers fill; the thread waits in poll
+            assert not task.done()
+            task.cancel()  # returns only once the sending thread has stopped
+            async with asyncio.timeout(5):
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            assert reports[-1] < len(data)
+
+
+async def test_a_file_shorter_than_its_range_fails_the_request(tmp_path: Path) -> None:
+    path, data = _file(tmp_path, 1000)
+    async with _silent_server() as url:
+        with path.open("rb") as file:
+
+            async def nothing() -> AsyncIterator[bytes]:
+                yield b""
+
+            body = FileRangePayload(
+                file.fileno(), 0, len(data) + 100, on_sent=lambda _: None, fallback=nothing
+            )
+            with pytest.raises(aiohttp.ClientError):
+                async with asyncio.timeout(5):
+                    await _put(url, body)
