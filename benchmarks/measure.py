@@ -98,15 +98,19 @@ def large_cells(
 ) -> dict[str, dict[str, dict[str, Cell]]]:
     """``reps`` rounds of the large upload, each round every mode × client × server pair in
     turn, so a slow spell of the shared machine hits all pairs alike rather than the ones
-    measured during it. A pair that failed is not run again (its error is the note).
+    measured during it; the servers' order rotates from round to round, so that no server
+    always runs first after a client change (and after the clean-up of another server's
+    file). A pair that failed is not run again (its error is the note).
     ``before_round(rep)`` runs first in each round (the raw limit's repetition).
     Returns ``{mode: {server: {client: cell}}}``."""
     runs: dict[tuple[str, str, str], list[Cell]] = {}
+    order = list(started.values())
     for rep in range(settings.reps):
         before_round(rep)
+        turn = order[rep % len(order) :] + order[: rep % len(order)]
         for mode in modes:
             for client in client_names:
-                for server in started.values():
+                for server in turn:
                     pair = runs.setdefault((mode, server.name, client), [])
                     if pair and not pair[-1]["ok"]:
                         continue
