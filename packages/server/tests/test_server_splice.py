@@ -237,6 +237,18 @@ async def _client(aiohttp_client: AiohttpClient, server: TestServer) -> Client:
     return client
 
 
+async def _started(
+    server: TestServer, client: Client, body: bytes, sent: int
+) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+    """A new upload of ``len(body)`` bytes and a raw PATCH announcing all of them, of which
+    the first ``sent`` are written."""
+    path = await create(client, len(body))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, len(body)) + body[:sent])
+    await writer.drain()
+    return path, reader, writer
+
+
 def _stored(tmp_path: Path, path: str) -> bytes:
     return (tmp_path / "up" / path.rsplit("/", 1)[1]).read_bytes()
 
@@ -337,10 +349,7 @@ async def test_bytes_aiohttp_buffered_come_first(
     )
     client = await _client(aiohttp_client, server)
     body = _data(3 * MiB, seed=read_bufsize)
-    path = await create(client, len(body))
-    reader, writer = await open_raw(server)
-    writer.write(raw_patch_head(path, len(body)) + body)
-    await writer.drain()
+    path, reader, writer = await _started(server, client, body, len(body))
     status, text = await read_status(reader)
     writer.close()
     assert status == 204, text
@@ -354,10 +363,7 @@ async def test_short_body_is_400_and_keeps_what_arrived(
     server = await _server(aiohttp_server, tmp_path)
     client = await _client(aiohttp_client, server)
     body = _data(4 * MiB)
-    path = await create(client, len(body))
-    reader, writer = await open_raw(server)
-    writer.write(raw_patch_head(path, len(body)) + body[: 2 * MiB + 5])
-    await writer.drain()
+    path, reader, writer = await _started(server, client, body, 2 * MiB + 5)
     writer.write_eof()
     status, text = await read_status(reader)
     writer.close()
@@ -376,10 +382,7 @@ async def test_stall_is_500_and_keeps_what_arrived(
     server = await _server(aiohttp_server, tmp_path, idle_timeout=0.3)
     client = await _client(aiohttp_client, server)
     body = _data(2 * MiB)
-    path = await create(client, len(body))
-    reader, writer = await open_raw(server)
-    writer.write(raw_patch_head(path, len(body)) + body[:MiB])
-    await writer.drain()
+    path, reader, writer = await _started(server, client, body, MiB)
     status, text = await read_status(reader)
     writer.close()
     assert status == 500, text
@@ -394,10 +397,7 @@ async def test_newer_request_stops_a_stale_pour(
     server = await _server(aiohttp_server, tmp_path)
     client = await _client(aiohttp_client, server)
     body = _data(4 * MiB)
-    path = await create(client, len(body))
-    reader, writer = await open_raw(server)
-    writer.write(raw_patch_head(path, len(body)) + body[:MiB])
-    await writer.drain()
+    path, reader, writer = await _started(server, client, body, MiB)
     await _until(lambda: len(_stored(tmp_path, path)) == MiB, "the first MiB is on disk")
     assert await offset_of(client, path) == MiB  # the HEAD interrupts the stale PATCH
     status, text = await read_status(reader)
@@ -415,10 +415,7 @@ async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
     await client.start_server()
     try:
         body = _data(4 * MiB)
-        path = await create(client, len(body))
-        reader, writer = await open_raw(server)
-        writer.write(raw_patch_head(path, len(body)) + body[:MiB])
-        await writer.drain()
+        path, reader, writer = await _started(server, client, body, MiB)
         await _until(lambda: len(_stored(tmp_path, path)) == MiB, "the first MiB is on disk")
         await app.shutdown()
         status, text = await read_status(reader)

@@ -17,12 +17,13 @@ import errno
 import os
 import select
 import sys
-import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import payload
 from aiohttp.abc import AbstractStreamWriter
+
+from tuskit_common.stopping import StopSignal
 
 __all__ = ["AVAILABLE", "FileRangePayload"]
 
@@ -46,32 +47,24 @@ class _FileToSocket:
         self._offset = offset
         self._count = count
         self._notify = notify
-        self._stopped = False
-        self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self._closed = False
-        self._guard = threading.Lock()
+        self._stop = StopSignal()
 
     def stop(self) -> None:
-        self._stopped = True
-        with self._guard:
-            if not self._closed:
-                os.eventfd_write(self._wake, 1)
+        self._stop.set()
 
     def run(self) -> int:
         """The bytes sent; raises OSError when the socket fails or the file ends early."""
         try:
             return self._send()
         finally:
-            with self._guard:
-                self._closed = True
-                os.close(self._wake)
+            self._stop.close()
 
     def _send(self) -> int:
         poller = select.poll()
         poller.register(self._sock, select.POLLOUT)
-        poller.register(self._wake, select.POLLIN)
+        poller.register(self._stop.fileno(), select.POLLIN)
         sent = notified = 0
-        while sent < self._count and not self._stopped:
+        while sent < self._count and not self._stop.requested:
             try:
                 moved = os.sendfile(
                     self._sock, self._fd, self._offset + sent, min(self._count - sent, _STEP)

@@ -19,8 +19,9 @@ import errno
 import fcntl
 import os
 import select
-import threading
 from collections.abc import Sequence
+
+from tuskit_common.stopping import StopSignal
 
 __all__ = ["AVAILABLE", "Ending", "SocketToFile"]
 
@@ -69,17 +70,11 @@ class SocketToFile:
         self._left = count
         self._idle_ms = max(int(idle_timeout * 1000), 1)
         self.moved = 0
-        self._stopped = False
-        self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self._closed = False
-        self._guard = threading.Lock()
+        self._stop = StopSignal()
 
     def stop(self) -> None:
         """End the transfer soon (a newer request for the upload, shutdown, cancellation)."""
-        self._stopped = True
-        with self._guard:
-            if not self._closed:
-                os.eventfd_write(self._wake, 1)
+        self._stop.set()
 
     def run(self) -> Ending:
         """Move the bytes; the ending says why it stopped. Raises OSError for the file."""
@@ -91,9 +86,7 @@ class SocketToFile:
                 return Ending.COMPLETE
             return self._pump()
         finally:
-            with self._guard:
-                self._closed = True
-                os.close(self._wake)
+            self._stop.close()
 
     def _write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
@@ -109,11 +102,11 @@ class SocketToFile:
     def _pump(self) -> Ending:
         poller = select.poll()
         poller.register(self._sock, select.POLLIN)
-        poller.register(self._wake, select.POLLIN)
+        poller.register(self._stop.fileno(), select.POLLIN)
         pipe = _Pipe.open()
         try:
             while self._left:
-                if self._stopped:
+                if self._stop.requested:
                     return Ending.STOPPED
                 try:
                     got = self._receive(pipe)
