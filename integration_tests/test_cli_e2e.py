@@ -72,6 +72,17 @@ async def tus(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
+async def _until_quiet(proxy: FaultProxy, quiet: float = 0.5) -> None:
+    """Wait until no byte has gone up through ``proxy`` for ``quiet`` seconds."""
+    last = -1
+    for _ in range(int(WAIT / quiet)):
+        if proxy.bytes_up == last:
+            return
+        last = proxy.bytes_up
+        await asyncio.sleep(quiet)
+    raise AssertionError("the proxy never went quiet")
+
+
 async def download(url: str) -> bytes:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         assert response.status == 200, await response.text()
@@ -159,6 +170,10 @@ async def test_killed_upload_resumes_instead_of_restarting(tmp_path: Path) -> No
         await wait_until_stored(storage, 1024 * 1024)
         first.kill()  # SIGKILL: no chance to clean up
         await first.wait()
+        # What the killed process had handed to its socket still reaches the proxy and goes
+        # up (the kernel sends it after the process is gone); let that drain first, so
+        # that only the rerun's bytes are counted below.
+        await _until_quiet(proxy)
         [data] = data_files(storage)
         upload_url = endpoint + data.name
         kept = await head_offset(upload_url)

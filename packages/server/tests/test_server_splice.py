@@ -371,6 +371,7 @@ async def test_short_body_is_400_and_keeps_what_arrived(
     assert "shorter than announced" in (await reader.read()).decode()
     assert await offset_of(client, path) == 2 * MiB + 5
     assert _stored(tmp_path, path) == body[: 2 * MiB + 5]
+    assert _slots(server) == 0
     resumed = await patch(client, path, 2 * MiB + 5, io.BytesIO(body[2 * MiB + 5 :]))
     assert resumed.status == 204
     assert _stored(tmp_path, path) == body
@@ -389,6 +390,7 @@ async def test_stall_is_500_and_keeps_what_arrived(
     assert "Connection: close" in text
     assert await offset_of(client, path) == MiB
     assert _stored(tmp_path, path) == body[:MiB]
+    assert _slots(server) == 0
 
 
 async def test_newer_request_stops_a_stale_pour(
@@ -405,6 +407,7 @@ async def test_newer_request_stops_a_stale_pour(
     assert status == 400, text
     assert "interrupted" in (await reader.read()).decode()
     assert _stored(tmp_path, path) == body[:MiB]
+    assert _slots(server) == 0
 
 
 async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
@@ -425,3 +428,49 @@ async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
         assert not app[ENDPOINTS_KEY]["/uploads"].readers
     finally:
         await client.close()
+
+
+def _slots(server: TestServer) -> int:
+    endpoint = server.app[ENDPOINTS_KEY]["/uploads"]
+    return int(endpoint.splice_slots.active)
+
+
+async def test_a_slow_client_is_not_poured(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path)
+    client = await _client(aiohttp_client, server)
+    body = _data(2 * MiB)
+    path, reader, writer = await _started(server, client, body, 1000)
+    await asyncio.sleep(0.3)  # the handler has looked, and found it slow
+    assert _slots(server) == 0
+    writer.write(body[1000:])
+    await writer.drain()
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 204, text
+    assert "Connection: close" not in text
+    assert _stored(tmp_path, path) == body
+
+
+async def test_beyond_the_thread_limit_bodies_go_through_the_loop(
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    server = await _server(aiohttp_server, tmp_path, splice_threads=1)
+    client = await _client(aiohttp_client, server)
+    first = _data(4 * MiB, seed=1)
+    path, reader, writer = await _started(server, client, first, MiB)
+    await _until(lambda: _slots(server) == 1, "the first body holds the only thread")
+    second = _data(2 * MiB, seed=2)
+    other = await create(client, len(second))
+    response = await patch(client, other, 0, io.BytesIO(second))
+    assert response.status == 204
+    assert "Connection" not in response.headers  # not poured: no thread was free
+    assert _stored(tmp_path, other) == second
+    writer.write(first[MiB:])
+    await writer.drain()
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 204, text
+    assert _stored(tmp_path, path) == first
+    assert _slots(server) == 0

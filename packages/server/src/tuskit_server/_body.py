@@ -22,11 +22,16 @@ from aiohttp import ClientPayloadError, StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
 
 from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
-from tuskit_server._splice import Ending, SocketToFile
+from tuskit_server._splice import Ending, Slots, SocketToFile, run_in_own_thread
 from tuskit_server._takeover import Takeover
 from tuskit_server.log import logger
 
 __all__ = ["BodyReader"]
+
+#: A body is poured only when this much of it arrived within this time of the handler
+#: starting (at most aiohttp's default buffer, which fills without being read).
+_PROBE_BYTES = 64 * 1024
+_PROBE_SECONDS = 0.1
 
 
 class BodyReader:
@@ -40,6 +45,7 @@ class BodyReader:
         hasher: fed with every piece (checksum extension), if given.
         takeover: the request's socket, for :meth:`pour`; None never pours.
         pour_min: the fewest unread body bytes worth pouring (the connection closes after).
+        slots: the transfers that may run at once (each in its own thread).
     """
 
     def __init__(
@@ -52,6 +58,7 @@ class BodyReader:
         hasher: Hasher | None = None,
         takeover: Takeover | None = None,
         pour_min: int = 0,
+        slots: Slots | None = None,
     ) -> None:
         self._content = content
         self.limit = limit
@@ -66,6 +73,8 @@ class BodyReader:
         self._carry = b""  # the rest of a piece split at ``read_size`` or the limit
         self._takeover = takeover
         self._pour_min = pour_min
+        self._slots = slots
+        self._slot = False
         self._mover: SocketToFile | None = None
 
     def stop(self, reason: ProtocolError) -> None:
@@ -82,26 +91,39 @@ class BodyReader:
         """True when the body was read to its end without any error."""
         return self.finished and self.error is None
 
-    def pourable(self) -> bool:
+    async def pourable(self) -> bool:
         """True when :meth:`pour` may be used instead of iterating: nothing read yet, no
-        checksum to compute, a plain socket with at least ``pour_min`` body bytes unread,
-        and a Content-Length within the limit."""
+        checksum to compute, a Content-Length within the limit, a plain socket with at least
+        ``pour_min`` body bytes unread, a client that sends fast (:data:`_PROBE_BYTES`
+        within :data:`_PROBE_SECONDS`: a slow one would hold a thread for nothing), and a
+        free slot. True reserves the slot: :meth:`pour` must follow."""
         takeover = self._takeover
-        if takeover is None or self.hasher is not None or self.received or self._carry:
+        if takeover is None or self._slots is None or self.hasher is not None:
             return False
-        if self._stop is not None or takeover.length is None:
+        if self.received or self._carry or self._stop is not None or takeover.length is None:
             return False
         if self.limit is not None and takeover.length > self.limit:
             return False
+        if not await takeover.arriving(min(_PROBE_BYTES, takeover.length), _PROBE_SECONDS):
+            return False
         remaining = takeover.remaining()
-        return remaining > 0 and remaining >= self._pour_min
+        if remaining <= 0 or remaining < self._pour_min or not self._slots.take():
+            return False
+        self._slot = True
+        return True
 
     async def pour(self, fd: int, offset: int) -> int:
         """Write the whole body into ``fd`` from ``offset`` on, in a worker thread; returns
         the bytes written. Ends early without raising like iteration does (the reason in
         :attr:`error`); raises only OSError from the file. Only after :meth:`pourable`."""
         assert self._takeover is not None
-        taken = self._takeover.take()
+        assert self._slots is not None
+        assert self._slot
+        try:
+            taken = self._takeover.take()
+        except BaseException:
+            self._give_back()
+            raise
         mover = SocketToFile(
             taken.sock,
             fd,
@@ -111,7 +133,7 @@ class BodyReader:
             idle_timeout=self._idle,
         )
         self._mover = mover
-        job = asyncio.ensure_future(asyncio.to_thread(mover.run))
+        job = run_in_own_thread(mover.run)
         try:
             ending = await asyncio.shield(job)
         except asyncio.CancelledError:
@@ -122,8 +144,19 @@ class BodyReader:
             self._mover = None
             self.received += mover.moved
             self._takeover.release()
+            self._give_back()
         self._end(ending)
         return mover.moved
+
+    def close(self) -> None:
+        """Release a slot :meth:`pourable` reserved but no :meth:`pour` used (the store
+        failed before, e.g. on an offset mismatch)."""
+        self._give_back()
+
+    def _give_back(self) -> None:
+        if self._slot and self._slots is not None:
+            self._slot = False
+            self._slots.give_back()
 
     def _end(self, ending: Ending) -> None:
         if ending is Ending.COMPLETE:

@@ -90,6 +90,7 @@ class TusConfig:
     idle_timeout: float = 60.0
     read_size: int = 1024 * 1024
     splice_min: int | None = 1024 * 1024
+    splice_threads: int = 32
     protect_finished: bool = False
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now

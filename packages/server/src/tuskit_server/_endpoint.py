@@ -29,6 +29,7 @@ from tuskit_common import (
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
 from tuskit_server._sanitise import external_origin
+from tuskit_server._splice import Slots
 from tuskit_server.locks import Locker, MemoryLocker, hold
 from tuskit_server.stores.base import StoreComposer
 from tuskit_server.stores.file import FileStore
@@ -67,6 +68,8 @@ class Endpoint:
         #: bodies (``request.content``) whose socket a worker thread took: their
         #: connection closes after the response
         self._taken: set[object] = set()
+        #: how many bodies may be poured at once (each holds a thread while it lasts)
+        self.splice_slots = Slots(config.splice_threads)
         self.shutting_down = False
         self._drained: asyncio.Event | None = None
         #: partial id -> ids of final uploads created before it finished
@@ -211,6 +214,7 @@ class Endpoint:
         try:
             yield
         finally:
+            reader.close()
             self.readers.discard(reader)
             if not self.readers and self._drained is not None:
                 self._drained.set()

@@ -66,6 +66,7 @@ def setup_tus(
     extensions: Iterable[Extension] | None = None,
     idle_timeout: float = 60.0,
     splice_min: int | None = 1024 * 1024,
+    splice_threads: int = 32,
     protect_finished: bool = False,
     clock: Callable[[], datetime] = utc_now,
     id_factory: Callable[[], str] | None = None,
@@ -110,7 +111,10 @@ def setup_tus(
         splice_min: a body with at least this many bytes still unread goes from the socket
             into a file store's data file by the kernel (Linux ``splice``, in a worker
             thread), the connection closing after the response; None: always through
-            Python. Not used with TLS, a checksum or a transfer or content coding.
+            Python. Not used with TLS, a checksum or a transfer or content coding, nor for
+            a client that sends slowly (under 64 KiB in its first 0.1 s).
+        splice_threads: bodies moved that way at once, each in its own thread for as long
+            as it lasts; further ones go through Python.
         protect_finished: refuse (403) to terminate finished uploads.
         clock: time source (tests inject one). id_factory: upload ids (default 128 random
             bits); ids must match ``[A-Za-z0-9_-]{1,128}``.
@@ -134,6 +138,8 @@ def setup_tus(
         raise ValueError("max_size must be non-negative")
     if splice_min is not None and splice_min < 1:
         raise ValueError("splice_min must be positive (or None)")
+    if splice_threads < 1:
+        raise ValueError("splice_threads must be positive")
     if isinstance(expiration, timedelta):
         expiration = Expiration(after=expiration)
     config = TusConfig(
@@ -159,6 +165,7 @@ def setup_tus(
         extensions=frozenset(extensions) if extensions is not None else None,
         idle_timeout=idle_timeout,
         splice_min=splice_min,
+        splice_threads=splice_threads,
         protect_finished=protect_finished,
         clock=clock,
         id_factory=id_factory,

@@ -14,6 +14,7 @@ Only a plain socket qualifies: no TLS, a ``Content-Length`` and no transfer or c
 coding (those bytes are not the body itself), Linux (``splice``).
 """
 
+import asyncio
 import socket
 from collections.abc import Callable
 
@@ -55,6 +56,21 @@ class Takeover:
     def length(self) -> int | None:
         """The body's announced length (Content-Length)."""
         return self._request.content_length
+
+    async def arriving(self, count: int, within: float) -> bool:
+        """Whether aiohttp has received ``count`` body bytes (or has a full buffer, when
+        its buffer is smaller), waiting up to ``within`` seconds; nothing is read."""
+        request = self._request
+        content = request.content
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while content.total_bytes < count and not content.is_eof():
+            if getattr(request.protocol, "_reading_paused", False):
+                return True
+            if loop.time() >= deadline or content.exception() is not None:
+                return False
+            await asyncio.sleep(0.005)
+        return True
 
     def remaining(self) -> int:
         """Body bytes not received by aiohttp yet; 0 when the socket cannot be taken."""

@@ -94,6 +94,7 @@ def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | No
             else None
         ),
         pour_min=config.splice_min or 0,
+        slots=endpoint.splice_slots,
     )
 
 

@@ -79,8 +79,9 @@ class DataStore(Protocol):
 class PourableBody(Protocol):
     """A body that can write itself into a file descriptor, off the event loop."""
 
-    def pourable(self) -> bool:
-        """True when :meth:`pour` may be used for this body (decided before any read)."""
+    async def pourable(self) -> bool:
+        """True when :meth:`pour` may be used for this body (decided before any read);
+        True commits the caller to calling :meth:`pour`."""
 
     async def pour(self, fd: int, offset: int) -> int:
         """Write the whole body into ``fd`` (not in append mode) from ``offset`` on; returns

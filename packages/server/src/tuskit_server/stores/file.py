@@ -294,7 +294,7 @@ class FileStore:
         (the file is closed, no bytes are written twice), and after a failed write nothing
         more is appended (no gap).
         """
-        if accept is None and isinstance(body, PourableBody) and body.pourable():
+        if accept is None and isinstance(body, PourableBody) and await body.pourable():
             return await self._pour(upload_id, offset, body, expires_at)
         opening: asyncio.Future[tuple[Resource, int]] | None = None
         pending: list[bytes] = []
