@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -29,8 +30,9 @@ from tus_server_testing import (
     raw_patch_head,
     read_status,
 )
+from yarl import URL
 
-from tuskit_server import _splice, setup_tus
+from tuskit_server import FileStore, _splice, setup_tus
 from tuskit_server._setup import ENDPOINTS_KEY
 from tuskit_server._splice import Ending, SocketToFile
 
@@ -474,3 +476,50 @@ async def test_beyond_the_thread_limit_bodies_go_through_the_loop(
     assert status == 204, text
     assert _stored(tmp_path, path) == first
     assert _slots(server) == 0
+
+
+async def test_a_client_gone_before_the_pour_keeps_what_aiohttp_had(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp's default (unlike its test server): handlers are not cancelled when their
+    client goes; the pour then finds the connection gone and keeps what aiohttp had."""
+    opened = asyncio.Event()
+    real_open_at = FileStore._open_at
+    loop = asyncio.get_running_loop()
+
+    def slow_open_at(self: FileStore, *args: Any) -> tuple[Any, int]:
+        loop.call_soon_threadsafe(opened.set)
+        time.sleep(0.3)  # the client goes away meanwhile
+        return real_open_at(self, *args)
+
+    monkeypatch.setattr(FileStore, "_open_at", slow_open_at)
+    app = web.Application()
+    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.SockSite(runner, socket.create_server(("127.0.0.1", 0)))
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+            body = _data(4 * MiB)
+            created = await session.post(
+                "/uploads", headers={**TUS, "Upload-Length": str(len(body))}
+            )
+            path = URL(created.headers["Location"]).path
+            sent = 100 * 1024  # under aiohttp's buffer limit: it reads on and sees the reset
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(raw_patch_head(path, len(body)) + body[:sent])
+            await writer.drain()
+            await opened.wait()
+            writer.transport.abort()
+            endpoint = app[ENDPOINTS_KEY]["/uploads"]
+            await _until(lambda: not endpoint.readers, "the body's request has ended")
+            assert endpoint.splice_slots.active == 0
+            stored = _stored(tmp_path, path)
+            assert 0 < len(stored) <= sent
+            assert stored == body[: len(stored)]
+            head = await session.head(path, headers=TUS)
+            assert head.headers["Upload-Offset"] == str(len(stored))
+    finally:
+        await runner.cleanup()

@@ -23,7 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
 from tuskit_server._splice import Ending, Slots, SocketToFile, run_in_own_thread
-from tuskit_server._takeover import Takeover
+from tuskit_server._takeover import Taken, Takeover
 from tuskit_server.log import logger
 
 __all__ = ["BodyReader"]
@@ -107,7 +107,9 @@ class BodyReader:
         if not await takeover.arriving(min(_PROBE_BYTES, takeover.length), _PROBE_SECONDS):
             return False
         remaining = takeover.remaining()
-        if remaining <= 0 or remaining < self._pour_min or not self._slots.take():
+        if remaining <= 0 or remaining < self._pour_min or self._stop is not None:
+            return False  # (a newer request may have stopped the body during the probe)
+        if not self._slots.take():
             return False
         self._slot = True
         return True
@@ -119,8 +121,11 @@ class BodyReader:
         assert self._takeover is not None
         assert self._slots is not None
         assert self._slot
+        # The client may have gone while the data file was opened: then only what aiohttp
+        # had buffered is written, and the body ends as with a lost connection.
+        lost = not self._takeover.connected()
         try:
-            taken = self._takeover.take()
+            taken = Taken(-1, self._salvage(), 0) if lost else self._takeover.take()
         except BaseException:
             self._give_back()
             raise
@@ -133,6 +138,8 @@ class BodyReader:
             idle_timeout=self._idle,
         )
         self._mover = mover
+        if self._stop is not None:
+            mover.stop()  # stopped while the data file was being opened
         job = run_in_own_thread(mover.run)
         try:
             ending = await asyncio.shield(job)
@@ -145,7 +152,7 @@ class BodyReader:
             self.received += mover.moved
             self._takeover.release()
             self._give_back()
-        self._end(ending)
+        self._end(Ending.RESET if lost else ending)
         return mover.moved
 
     def close(self) -> None:

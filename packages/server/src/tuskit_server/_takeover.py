@@ -72,6 +72,11 @@ class Takeover:
             await asyncio.sleep(0.005)
         return True
 
+    def connected(self) -> bool:
+        """Whether the client's connection is still there to be taken."""
+        transport = self._request.transport
+        return transport is not None and not transport.is_closing()
+
     def remaining(self) -> int:
         """Body bytes not received by aiohttp yet; 0 when the socket cannot be taken."""
         request = self._request
