@@ -121,9 +121,10 @@ class BodyReader:
         assert self._takeover is not None
         assert self._slots is not None
         assert self._slot
-        # The client may have gone while the data file was opened: then only what aiohttp
-        # had buffered is written, and the body ends as with a lost connection.
-        lost = not self._takeover.connected()
+        # The client may have gone while the data file was opened (or its body failed):
+        # then only what aiohttp had buffered is written, and the body ends as with a lost
+        # connection.
+        lost = not self._takeover.connected() or self._content.exception() is not None
         try:
             taken = Taken(-1, self._salvage(), 0) if lost else self._takeover.take()
         except BaseException:
