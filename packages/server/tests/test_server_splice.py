@@ -234,9 +234,19 @@ async def _server(
     return await aiohttp_server(app)
 
 
-async def _client(aiohttp_client: AiohttpClient, server: TestServer) -> Client:
-    client: Client = await aiohttp_client(server)  # type: ignore[assignment]
-    return client
+Serve = Callable[..., Awaitable[tuple[TestServer, Client]]]
+
+
+@pytest.fixture
+def serve(aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path) -> Serve:
+    """``await serve(**setup_tus_kwargs)``: a real server (see :func:`_server`) and a client."""
+
+    async def start(**kwargs: Any) -> tuple[TestServer, Client]:
+        server = await _server(aiohttp_server, tmp_path, **kwargs)
+        client: Client = await aiohttp_client(server)  # type: ignore[assignment]
+        return server, client
+
+    return start
 
 
 async def _started(
@@ -264,10 +274,9 @@ async def _until(check: Callable[[], bool], what: str) -> None:
 
 
 async def test_large_patches_land_exactly_and_close_the_connection(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+    serve: Serve, tmp_path: Path
 ) -> None:
-    server = await _server(aiohttp_server, tmp_path)
-    client = await _client(aiohttp_client, server)
+    _, client = await serve()
     body = _data(5 * MiB + 11)
     path = await create(client, len(body))
     first = await patch(client, path, 0, io.BytesIO(body[: 3 * MiB]))
@@ -292,14 +301,12 @@ async def test_large_patches_land_exactly_and_close_the_connection(
     ids=["off", "checksum", "below threshold"],
 )
 async def test_other_bodies_keep_the_connection(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
+    serve: Serve,
     tmp_path: Path,
     options: dict[str, Any],
     extra: dict[str, str],
 ) -> None:
-    server = await _server(aiohttp_server, tmp_path, **options)
-    client = await _client(aiohttp_client, server)
+    _, client = await serve(**options)
     body = _data(2 * MiB)
     path = await create(client, len(body))
     if extra:
@@ -310,11 +317,8 @@ async def test_other_bodies_keep_the_connection(
     assert _stored(tmp_path, path) == body
 
 
-async def test_creation_with_upload_pours_too(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    server = await _server(aiohttp_server, tmp_path)
-    client = await _client(aiohttp_client, server)
+async def test_creation_with_upload_pours_too(serve: Serve, tmp_path: Path) -> None:
+    _, client = await serve()
     body = _data(2 * MiB, seed=5)
     response = await client.post(
         "/uploads",
@@ -341,15 +345,11 @@ def _late(handler: Handler) -> Handler:
 
 @pytest.mark.parametrize("read_bufsize", [2**10, 2**16, 2**20])
 async def test_bytes_aiohttp_buffered_come_first(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
+    serve: Serve,
     tmp_path: Path,
     read_bufsize: int,
 ) -> None:
-    server = await _server(
-        aiohttp_server, tmp_path, read_bufsize=read_bufsize, decorator=_late, splice_min=1
-    )
-    client = await _client(aiohttp_client, server)
+    server, client = await serve(read_bufsize=read_bufsize, decorator=_late, splice_min=1)
     body = _data(3 * MiB, seed=read_bufsize)
     path, reader, writer = await _started(server, client, body, len(body))
     status, text = await read_status(reader)
@@ -359,11 +359,8 @@ async def test_bytes_aiohttp_buffered_come_first(
     assert _stored(tmp_path, path) == body
 
 
-async def test_short_body_is_400_and_keeps_what_arrived(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    server = await _server(aiohttp_server, tmp_path)
-    client = await _client(aiohttp_client, server)
+async def test_short_body_is_400_and_keeps_what_arrived(serve: Serve, tmp_path: Path) -> None:
+    server, client = await serve()
     body = _data(4 * MiB)
     path, reader, writer = await _started(server, client, body, 2 * MiB + 5)
     writer.write_eof()
@@ -379,11 +376,8 @@ async def test_short_body_is_400_and_keeps_what_arrived(
     assert _stored(tmp_path, path) == body
 
 
-async def test_stall_is_500_and_keeps_what_arrived(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    server = await _server(aiohttp_server, tmp_path, idle_timeout=0.3)
-    client = await _client(aiohttp_client, server)
+async def test_stall_is_500_and_keeps_what_arrived(serve: Serve, tmp_path: Path) -> None:
+    server, client = await serve(idle_timeout=0.3)
     body = _data(2 * MiB)
     path, reader, writer = await _started(server, client, body, MiB)
     status, text = await read_status(reader)
@@ -395,11 +389,8 @@ async def test_stall_is_500_and_keeps_what_arrived(
     assert _slots(server) == 0
 
 
-async def test_newer_request_stops_a_stale_pour(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    server = await _server(aiohttp_server, tmp_path)
-    client = await _client(aiohttp_client, server)
+async def test_newer_request_stops_a_stale_pour(serve: Serve, tmp_path: Path) -> None:
+    server, client = await serve()
     body = _data(4 * MiB)
     path, reader, writer = await _started(server, client, body, MiB)
     await _until(lambda: len(_stored(tmp_path, path)) == MiB, "the first MiB is on disk")
@@ -437,11 +428,8 @@ def _slots(server: TestServer) -> int:
     return int(endpoint.splice_slots.active)
 
 
-async def test_a_slow_client_is_not_poured(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    server = await _server(aiohttp_server, tmp_path)
-    client = await _client(aiohttp_client, server)
+async def test_a_slow_client_is_not_poured(serve: Serve, tmp_path: Path) -> None:
+    server, client = await serve()
     body = _data(2 * MiB)
     path, reader, writer = await _started(server, client, body, 1000)
     await asyncio.sleep(0.3)  # the handler has looked, and found it slow
@@ -456,10 +444,9 @@ async def test_a_slow_client_is_not_poured(
 
 
 async def test_beyond_the_thread_limit_bodies_go_through_the_loop(
-    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path
+    serve: Serve, tmp_path: Path
 ) -> None:
-    server = await _server(aiohttp_server, tmp_path, splice_threads=1)
-    client = await _client(aiohttp_client, server)
+    server, client = await serve(splice_threads=1)
     first = _data(4 * MiB, seed=1)
     path, reader, writer = await _started(server, client, first, MiB)
     await _until(lambda: _slots(server) == 1, "the first body holds the only thread")
