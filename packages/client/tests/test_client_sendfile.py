@@ -5,15 +5,18 @@ file that shrank behave like the streamed path."""
 import asyncio
 import contextlib
 import os
+import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from fake_tus import ServerFactory
+import trustme
+from aiohttp.test_utils import TestServer
+from fake_tus import FakeTus, ServerFactory
 
-from tuskit_client import Client
+from tuskit_client import Client, RetryConfiguration
 from tuskit_client._sendfile import AVAILABLE, FileRangePayload
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="sendfile to a socket is Linux-only")
@@ -177,3 +180,29 @@ async def test_a_file_shorter_than_its_range_fails_the_request(tmp_path: Path) -
             with pytest.raises(aiohttp.ClientError):
                 async with asyncio.timeout(5):
                     await _put(url, body)
+
+
+async def test_tls_connections_stream_the_file_instead(
+    make_client: MakeClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    path, data = _file(tmp_path, 2 * MiB + 1)
+    calls = _count_sendfile(monkeypatch)
+    fake = FakeTus(extensions=("creation",))
+    server = TestServer(fake.app)
+    await server.start_server(ssl=server_context)
+    try:
+        endpoint = server.make_url("/files/")
+        assert endpoint.scheme == "https"
+        config = RetryConfiguration(retry_attempts=0, ssl=client_context)
+        async with make_client(endpoint, chunk_size=MiB, config=config) as client:
+            result = await client.upload(path)
+    finally:
+        await server.close()
+    assert result.offset == len(data)
+    assert bytes(fake.only().data) == data
+    assert calls == []  # TLS: the bytes went through aiohttp's encrypting transport

@@ -510,3 +510,21 @@ async def test_a_client_gone_before_the_pour_keeps_what_aiohttp_had(
             assert head.headers["Upload-Offset"] == str(len(stored))
     finally:
         await runner.cleanup()
+
+
+async def test_expect_continue_then_a_poured_body(serve: Serve, tmp_path: Path) -> None:
+    server, client = await serve()
+    body = _data(3 * MiB, seed=9)
+    path = await create(client, len(body))
+    reader, writer = await open_raw(server)
+    writer.write(raw_patch_head(path, len(body), extra={"Expect": "100-continue"}))
+    await writer.drain()
+    status, text = await read_status(reader)
+    assert status == 100, text
+    writer.write(body)
+    await writer.drain()
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 204, text
+    assert "Connection: close" in text
+    assert _stored(tmp_path, path) == body
