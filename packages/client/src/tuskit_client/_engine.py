@@ -270,19 +270,14 @@ class Engine:
         if self.chunk_size is None:
             if length is None:
                 raise SourceError("a source of unknown size needs a chunk size")
-            body_length = length - offset
-            body = self._range_body(
-                source, position, span.start + length, offset, progress, span.part
-            )
-            head = _flow.append_request(
-                location, offset=offset, body_length=body_length, extra=self.headers
-            )
-            response = await self.http.send(head, body)
-            return _flow.read_append(response, offset=offset, body_length=body_length), None
-        wanted = self.chunk_size if length is None else min(self.chunk_size, length - offset)
-        if length is not None and checksum is None and source.seekable:
+            wanted = length - offset  # the rest in one request, streamed from the source
+            streamed = True
+        else:
+            wanted = self.chunk_size if length is None else min(self.chunk_size, length - offset)
             # Nothing to compute over the chunk first: stream it from the source as it is
             # sent (no chunk-sized buffer, no pause to read it before the request).
+            streamed = length is not None and checksum is None and source.seekable
+        if streamed:
             body = self._range_body(
                 source, position, position + wanted, offset, progress, span.part
             )
