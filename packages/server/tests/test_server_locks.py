@@ -1,7 +1,8 @@
-"""Per-upload locking: the MemoryLocker contract and real concurrent requests."""
+"""Per-upload locking: the MemoryLocker and FileLocker contract, FileLocker between two
+openings of one lock file (as between worker processes), and real concurrent requests."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,15 +11,105 @@ from pytest_aiohttp import AiohttpClient
 from tus_server_testing import OCTET, TUS, checksum, create, offset_of, patch
 
 from tuskit_common import Locked
-from tuskit_server import MemoryLocker, setup_tus
+from tuskit_server import FileLocker, MemoryLocker, setup_tus
 from tuskit_server._setup import ENDPOINTS_KEY
 from tuskit_server.locks import Locker
 
 
-@pytest.fixture(params=[MemoryLocker], ids=["memory"])
-def locker(request: pytest.FixtureRequest) -> Locker:
-    result: Locker = request.param()
-    return result
+@pytest.fixture(params=["memory", "file"])
+def locker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Locker]:
+    if request.param == "memory":
+        yield MemoryLocker()
+        return
+    result = FileLocker(tmp_path / "locks", poll=0.005, check_every=0.01)
+    yield result
+    result.close()
+
+
+@pytest.fixture
+def two_processes(tmp_path: Path) -> Iterator[tuple[FileLocker, FileLocker]]:
+    """Two lockers on one lock file: each opens it itself, as two worker processes do."""
+    pair = tuple(FileLocker(tmp_path / "locks", poll=0.005, check_every=0.01) for _ in "ab")
+    yield pair[0], pair[1]
+    for locker in pair:
+        locker.close()
+
+
+async def test_file_locks_exclude_another_process_and_ask_it_to_let_go(
+    two_processes: tuple[FileLocker, FileLocker],
+) -> None:
+    mine, theirs = two_processes
+    asked: list[str] = []
+    held = mine.new_lock("a")
+    await held.acquire(wait=1, on_release=lambda: asked.append("held"))
+    with pytest.raises(Locked):
+        await theirs.new_lock("a").acquire(wait=0.1, on_release=lambda: None)
+    assert asked  # the other process's wait reached the holder
+    assert not theirs.is_locked("a")  # a failed wait leaves nothing held
+    other = theirs.new_lock("b")
+    await other.acquire(wait=0.05, on_release=lambda: None)  # other ids are independent
+    await other.release()
+    asked.clear()
+    await asyncio.sleep(0.05)
+    assert not asked  # nobody waits any more: the holder is left alone
+
+    waiter = theirs.new_lock("a")
+    waiting = asyncio.create_task(waiter.acquire(wait=2, on_release=lambda: None))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await held.release()
+    await waiting
+    with pytest.raises(Locked):
+        await mine.new_lock("a").acquire(wait=0.05, on_release=lambda: None)
+    await waiter.release()
+    again = mine.new_lock("a")
+    await again.acquire(wait=0.05, on_release=lambda: None)
+    await again.release()
+
+
+async def test_file_lock_goes_with_its_process(tmp_path: Path) -> None:
+    gone = FileLocker(tmp_path / "locks")
+    await gone.new_lock("a").acquire(wait=1, on_release=lambda: None)
+    gone.close()  # what a crashed worker's exit does to its locks
+    survivor = FileLocker(tmp_path / "locks")
+    lock = survivor.new_lock("a")
+    await lock.acquire(wait=0.05, on_release=lambda: None)
+    await lock.release()
+    survivor.close()
+
+
+async def test_a_request_in_another_process_interrupts_a_stale_patch(
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    two_processes: tuple[FileLocker, FileLocker],
+) -> None:
+    clients = []
+    for locker in two_processes:
+        app = web.Application()
+        setup_tus(app, upload_path=tmp_path / "uploads", locker=locker, lock_timeout=5)
+        clients.append(await aiohttp_client(app))
+    first, second = clients
+    path = await create(first, 100)
+    gate = asyncio.Event()
+    stale = asyncio.create_task(
+        first.patch(
+            path,
+            headers={**TUS, "Upload-Offset": "0", "Content-Type": OCTET},
+            data=_slow_body(b"a" * 10, gate),
+        )
+    )
+    for _ in range(100):  # wait until the stale PATCH holds the lock
+        await asyncio.sleep(0.01)
+        if two_processes[0].is_locked(path.rsplit("/", 1)[1]):
+            break
+    await asyncio.sleep(0.1)
+    assert await offset_of(second, path) == 10
+    response = await stale
+    assert response.status == 400
+    gate.set()
+    resumed = await patch(second, path, 10, b"b" * 90)
+    assert resumed.status == 204
+    assert resumed.headers["Upload-Offset"] == "100"
 
 
 async def test_lock_is_exclusive_and_asks_holder(locker: Locker) -> None:

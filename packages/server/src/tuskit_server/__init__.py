@@ -18,7 +18,7 @@ from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import HookRejected, UploadExists, UploadInterrupted
 from tuskit_server.hooks import CreateChanges, Hooks
-from tuskit_server.locks import Lock, Locker, MemoryLocker
+from tuskit_server.locks import FileLocker, Lock, Locker, MemoryLocker
 from tuskit_server.stores.base import DataStore, StoreComposer
 from tuskit_server.stores.file import FileStore
 from tuskit_server.stores.memory import MemoryStore
@@ -29,6 +29,7 @@ __all__ = [
     "CreateChanges",
     "DataStore",
     "Expiration",
+    "FileLocker",
     "FileStore",
     "HookRejected",
     "Hooks",
