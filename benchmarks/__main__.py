@@ -4,7 +4,8 @@
 
 Measures, over loopback only: small uploads (4 KiB, POST + PATCH, concurrency 32) per server,
 first and with the servers taking turns, median of ``--reps``, with the server's CPU time per
-upload; then, with every server running, ``--reps`` rounds of the raw limit (curl PUT into a
+upload (on more than one core, tuskit also with ``--workers`` = cores, right after tuskit);
+then, with every server running, ``--reps`` rounds of the raw limit (curl PUT into a
 plain aiohttp handler) followed by a large upload for every server × client pair, in one
 request and in 8 MiB chunks (median MB/s, peak RSS of the server and the client); and the
 large upload while 500 slow uploads are held open.
@@ -78,6 +79,19 @@ def machine() -> str:
     )
 
 
+def small_servers(names: list[str]) -> list[str]:
+    """The servers of the small-upload phase: ``names``, with tuskit as one worker process
+    per core right after tuskit when tuskit is among them and there is more than one core.
+    The other phases run tuskit as one process only."""
+    cores = servers.cpu_count()
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        if name == servers.TUSKIT and cores > 1:
+            out.append(servers.tuskit_workers(cores))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--size", type=parse_size, default=2**30, help="large file (1GiB)")
@@ -120,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         data["small"] = small
         if not args.skip_small:
             print("small uploads...", file=sys.stderr, flush=True)
-            small.update(small_runs(settings, args.servers))
+            small.update(small_runs(settings, small_servers(args.servers)))
         source = make_file(work / "bench.bin", args.size).path
         data["node_startup_s"] = clients.node_startup(work)
         loaded: list[dict[str, object]] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from integration_tests.peers.drivers import PeerServer
+
 MODES = {"single": "one request", "chunked": "8 MiB chunks"}
 
 
@@ -65,17 +67,26 @@ def large_tables(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _server_label(name: str) -> str:
+    """A server's name for a table: ``tuskit --workers 2`` reads ``tuskit (--workers 2)``."""
+    base, flag, rest = name.partition(" --")
+    return f"{base} ({flag.strip()}{rest})" if flag else name
+
+
 def small_table(data: dict[str, Any]) -> str:
     rows = []
+    node = data["small"].get(str(PeerServer.TUS_NODE_SERVER), {}).get("uploads_per_s")
     for server, cell in data["small"].items():
+        label = _server_label(server)
         if cell.get("uploads_per_s") is None:
-            rows.append([server, "n/a", "-", "-", "-", _short(cell.get("error"))])
+            rows.append([label, "n/a", "-", "-", "-", "-", _short(cell.get("error"))])
             continue
         cpu = cell.get("server_cpu_ms")
         rows.append(
             [
-                server,
+                label,
                 f"{cell['uploads_per_s']:.0f}",
+                "-" if not node else f"{cell['uploads_per_s'] / node:.2f}",
                 f"{cell['p50_ms']:.1f}",
                 f"{cell['p99_ms']:.1f}",
                 "-" if cpu is None else f"{cpu:.2f}",
@@ -86,7 +97,14 @@ def small_table(data: dict[str, Any]) -> str:
         f"\n**Small uploads**: {data['small_count']} × 4 KiB, POST + PATCH, concurrency 32; "
         f"median of {data['reps']} (server CPU: its user + system time per upload)\n"
     )
-    header = ["server", "uploads/s", "p50 ms", "p99 ms", "server CPU ms/upload", "errors"]
+    if any(" --workers " in server for server in data["small"]):
+        head += (
+            "\ntuskit with --workers runs one server process per core behind one port "
+            "(SO_REUSEPORT); the others are single processes; RSS and CPU are summed over "
+            "a server's processes.\n"
+        )
+    header = ["server", "uploads/s", "× @tus/server", "p50 ms", "p99 ms"]
+    header += ["server CPU ms/upload", "errors"]
     return head + "\n" + _table(header, rows)
 
 

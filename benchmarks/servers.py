@@ -1,5 +1,6 @@
-"""The servers under test, as subprocesses: tuskit-server, the three peer servers, and the
-raw aiohttp PUT handler. Also the process measurements (peak RSS) and store clean-up.
+"""The servers under test, as subprocesses: tuskit-server (one process, or ``--workers N``
+behind one port), the three peer servers, and the raw aiohttp PUT handler. Also the process
+measurements (peak RSS and CPU time, over a server's whole process tree) and store clean-up.
 
 Peer servers are started with the interop suite's own commands
 (:func:`integration_tests.peers.drivers.server_command`), which need the peers installed by
@@ -28,6 +29,7 @@ from integration_tests.peers.drivers import PeerServer, server_command
 ROOT = Path(__file__).resolve().parent.parent
 TUSKIT = "tuskit"
 SERVERS = (TUSKIT, str(PeerServer.TUS_NODE_SERVER), str(PeerServer.AIOHTTP_TUS), "tuspyserver")
+_WORKERS = f"{TUSKIT} --workers "
 #: aiohttp-tus reads a PATCH body whole, capped by aiohttp's client_max_size: it is raised to
 #: take an 8 MiB chunk (plus slack), which is the most a chunked client sends.
 AIOHTTP_TUS_MAX_SIZE = 9 * 1024 * 1024
@@ -50,11 +52,30 @@ class Started:
         return process.pid
 
 
+def tuskit_workers(n: int) -> str:
+    """The name of tuskit-server run as ``n`` worker processes behind one port
+    (``--workers n``: a supervisor, the started process, forks them)."""
+    return f"{_WORKERS}{n}"
+
+
+def _workers_of(name: str) -> int | None:
+    """``n`` for a :func:`tuskit_workers` name, ``None`` for any other name."""
+    if not name.startswith(_WORKERS):
+        return None
+    count = name.removeprefix(_WORKERS)
+    if not count.isdigit():
+        raise ValueError(f"not a tuskit workers name: {name!r}")
+    return int(count)
+
+
 def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
-    if name == TUSKIT:
+    workers = _workers_of(name)
+    if name == TUSKIT or workers is not None:
         port = free_port()
         argv = [sys.executable, "-m", "tuskit_server", "--dir", str(directory)]
         argv += ["--port", str(port)]
+        if workers is not None:
+            argv += ["--workers", str(workers)]
         return argv, HttpProbe(f"http://127.0.0.1:{port}/uploads")
     if name == "raw":
         return [sys.executable, "-m", "benchmarks.raw_server", "--dir", str(directory)], UrlLine()
@@ -68,7 +89,7 @@ def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
 @contextlib.contextmanager
 def start(name: str, work: Path, tag: str = "") -> Iterator[Started]:
     """Run server ``name`` storing under ``work/store-<name><tag>`` until the block ends."""
-    slug = name.replace("@", "").replace("/", "-")
+    slug = name.replace("@", "").replace("/", "-").replace(" --", "-").replace(" ", "-")
     directory = work / f"store-{slug}{tag}"
     directory.mkdir(parents=True, exist_ok=True)
     argv, ready = _command(name, directory)
@@ -89,14 +110,41 @@ def holds_file_of(directory: Path, size: int) -> bool:
     return any(p.is_file() and p.stat().st_size == size for p in directory.rglob("*"))
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` after the command name (field 3, the state, first); ``None``
+    when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its living descendants (parents from the ``ppid`` field of every
+    ``/proc/<n>/stat``; a process that exits during the scan is left out), ``pid`` first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is None or len(fields) < 2:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree = [pid]
+    for parent in tree:  # grows while it is walked: breadth first
+        tree += children.get(parent, [])
+    return tree
+
+
 def reset_peak_rss(pid: int) -> None:
-    """Reset the kernel's peak-RSS mark (VmHWM) of ``pid`` (``clear_refs`` value 5)."""
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    """Reset the kernel's peak-RSS mark (VmHWM, ``clear_refs`` value 5) of ``pid`` and of
+    each of its descendants."""
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{member}/clear_refs").write_text("5")
 
 
-def peak_rss(pid: int) -> int | None:
-    """VmHWM of ``pid`` in bytes: its peak resident set since start or the last reset."""
+def _vm_hwm(pid: int) -> int | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -107,14 +155,28 @@ def peak_rss(pid: int) -> int | None:
     return None
 
 
+def peak_rss(pid: int) -> int | None:
+    """Peak resident set of ``pid`` and its descendants, in bytes, since they started or
+    the last :func:`reset_peak_rss`: the sum of each process's VmHWM. For one process that
+    is its VmHWM; for several it is an upper bound on the tree's peak, since the processes
+    need not peak at the same moment and pages they share (a forked worker's copy-on-write
+    pages, shared libraries) count once per process. ``None`` when none could be read."""
+    marks = [mark for mark in map(_vm_hwm, process_tree(pid)) if mark is not None]
+    return sum(marks) if marks else None
+
+
 def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time ``pid`` has used so far (all its threads), in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    # After the command name: state is field 3, utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time ``pid`` and its living descendants have used so far (all
+    their threads), in seconds. Children that already exited are not counted (nor waited-for
+    children's times, which the kernel keeps apart). ``None`` when none could be read."""
+    ticks: int | None = None
+    for member in process_tree(pid):
+        fields = _stat_fields(member)
+        if fields is None or len(fields) < 13:
+            continue
+        # After the command name: state is field 3, utime and stime are fields 14 and 15.
+        ticks = (ticks or 0) + int(fields[11]) + int(fields[12])
+    return None if ticks is None else ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_count() -> int:

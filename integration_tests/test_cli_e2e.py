@@ -1,5 +1,5 @@
 """The real ``tus`` processes end to end: serve, upload, metadata, kill-and-resume, stdin,
-and a clean shutdown that keeps the bytes of an interrupted PATCH.
+a clean shutdown that keeps the bytes of an interrupted PATCH, and ``--workers``.
 
 Every process is ``python -m tuskit_cli`` from the session's environment; the server binds
 port 0 on loopback and prints its creation URL as its first stdout line.
@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from integration_tests.faultproxy import Fault, FaultProxy
 from integration_tests.harness import free_port
@@ -209,7 +210,10 @@ async def test_stdin_pipe_uploads_with_deferred_length(tmp_path: Path) -> None:
         assert json.loads(out)["length"] == len(data)
 
 
-async def test_sigterm_keeps_the_bytes_of_an_interrupted_patch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_sigterm_keeps_the_bytes_of_an_interrupted_patch(
+    tmp_path: Path, workers: str
+) -> None:
     size = 4 * 1024 * 1024
     source = tmp_path / "slow.bin"
     source.write_bytes(os.urandom(size))
@@ -218,7 +222,8 @@ async def test_sigterm_keeps_the_bytes_of_an_interrupted_patch(tmp_path: Path) -
     upstream = f"http://127.0.0.1:{port}/files/"
     async with FaultProxy(upstream, fault=Fault(bytes_per_second=1024 * 1024)) as proxy:
         args = ("upload", "--store", str(tmp_path / "s.json"), "--retries", "0")
-        async with tus_serve(storage, "--shutdown-timeout", "5", port=port) as (_, server):
+        served = tus_serve(storage, "--shutdown-timeout", "5", "--workers", workers, port=port)
+        async with served as (_, server):
             uploader = await asyncio.create_subprocess_exec(
                 *TUS,
                 *args,
@@ -234,9 +239,108 @@ async def test_sigterm_keeps_the_bytes_of_an_interrupted_patch(tmp_path: Path) -
         [data] = data_files(storage)
         kept = data.stat().st_size
         assert 512 * 1024 <= kept < size
-        async with tus_serve(storage, port=port) as (endpoint, _):
+        async with tus_serve(storage, "--workers", workers, port=port) as (endpoint, _):
             assert await head_offset(endpoint + data.name) == kept  # survives the restart
             code, out, err = await tus(*args, proxy.url, str(source))
             assert code == 0, err
             assert out.strip() == proxy.url + data.name  # resumed, not restarted
             assert await download(endpoint + data.name) == source.read_bytes()
+
+
+def children_of(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie nobody reaped yet counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def until_gone(pids: set[int]) -> None:
+    """Wait until none of ``pids`` runs any more (bounded by ``WAIT``)."""
+    for _ in range(int(WAIT / 0.05)):
+        if not any(map(running, pids)):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still running: {pids}")
+
+
+async def test_workers_share_the_uploads_and_resume_across_connections(tmp_path: Path) -> None:
+    sources = []
+    for index in range(6):
+        source = tmp_path / f"file{index}.bin"
+        source.write_bytes(os.urandom(300_000 + index))
+        sources.append(source)
+    async with tus_serve(tmp_path / "uploads", "--workers", "2") as (endpoint, server):
+        assert len(children_of(server.pid)) == 2
+        async with aiohttp.ClientSession() as session:
+            async with session.options(endpoint) as response:
+                extensions = response.headers["Tus-Extension"].split(",")
+            assert "concatenation" in extensions
+            assert "concatenation-unfinished" not in extensions  # one process's knowledge
+        results = await asyncio.gather(
+            *(tus("upload", "--chunk-size", "64KiB", endpoint, str(s)) for s in sources)
+        )
+        for (code, out, err), source in zip(results, sources, strict=True):
+            assert code == 0, err
+            assert await download(out.strip()) == source.read_bytes()
+        # every request on a new connection: each may land on either process
+        body = os.urandom(200_000)
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            create = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(body))}
+            async with session.post(endpoint, headers=create) as response:
+                assert response.status == 201
+                url = response.headers["Location"]
+            for start in range(0, len(body), 10_000):
+                patch = {
+                    "Tus-Resumable": "1.0.0",
+                    "Upload-Offset": str(start),
+                    "Content-Type": "application/offset+octet-stream",
+                }
+                piece = body[start : start + 10_000]
+                async with session.patch(url, headers=patch, data=piece) as response:
+                    assert response.status == 204, await response.text()
+        assert await download(url) == body
+
+
+async def test_workers_stop_together(tmp_path: Path) -> None:
+    async with tus_serve(tmp_path / "a", "--workers", "2") as (_, server):
+        workers = children_of(server.pid)
+        server.send_signal(signal.SIGINT)  # Ctrl-C reaches the supervisor, which passes it on
+        assert await asyncio.wait_for(server.wait(), WAIT) == 0
+        await until_gone(workers)
+    async with tus_serve(tmp_path / "b", "--workers", "2") as (_, server):
+        first, second = sorted(children_of(server.pid))
+        os.kill(first, signal.SIGKILL)  # a worker that dies stops the server: exit 1
+        assert await asyncio.wait_for(server.wait(), WAIT) == 1
+        await until_gone({second})
+        assert server.stderr is not None
+        assert b"exited; stopping" in await server.stderr.read()
+    async with tus_serve(tmp_path / "c", "--workers", "2") as (_, server):
+        workers = children_of(server.pid)
+        server.kill()  # a supervisor killed outright: its workers notice and stop
+        await server.wait()
+        await until_gone(workers)
+
+
+async def test_workers_below_one_are_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = await tus("serve", "--storage", str(tmp_path), "--port", "0", "--workers", "0")
+    assert code == 2
+    assert "--workers" in err

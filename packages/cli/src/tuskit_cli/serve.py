@@ -4,8 +4,6 @@ tuskit_server is imported only here, when the command runs, so the client comman
 without loading the server.
 """
 
-import asyncio
-import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -17,10 +15,11 @@ from tuskit_cli._options import VerboseOption
 from tuskit_cli._sizes import parse_duration, parse_size
 
 
-async def _serve(
+def _serve(
     *,
     host: str,
     port: int,
+    workers: int,
     storage: Path,
     base_path: str,
     max_size: int | None,
@@ -28,13 +27,24 @@ async def _serve(
     expire_after: float | None,
     checksums: list[str] | None,
     shutdown_timeout: float,
-) -> None:
-    from aiohttp import web
-
+) -> int:
     from tuskit_common import ALGORITHMS
-    from tuskit_server import Cors, Expiration, create_app
+    from tuskit_server import Cors, Expiration, serve
 
-    app = create_app(
+    def ready(url: str) -> None:
+        print(url, flush=True)
+        processes = f", {workers} processes" if workers > 1 else ""
+        _console.stderr.print(
+            f"serving tus uploads into {storage}{processes} (Ctrl-C to stop)", highlight=False
+        )
+
+    return serve(
+        host=host,
+        port=port,
+        workers=workers,
+        shutdown_timeout=shutdown_timeout,
+        print_url=False,
+        on_ready=ready,
         upload_path=storage,
         upload_url=base_path,
         max_size=max_size,
@@ -44,25 +54,6 @@ async def _serve(
         else Expiration(after=timedelta(seconds=expire_after)),
         checksum_algorithms=tuple(checksums or ALGORITHMS),
     )
-    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        print(f"http://{shown}:{bound_port}{base_path}", flush=True)
-        _console.stderr.print(
-            f"serving tus uploads into {storage} (Ctrl-C to stop)", highlight=False
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        _console.stderr.print("shutting down: finishing in-flight requests", highlight=False)
-    finally:
-        await runner.cleanup()
 
 
 def serve(
@@ -93,6 +84,14 @@ def serve(
         list[str] | None,
         typer.Option("--checksum", metavar="ALG", help="Checksum algorithm to offer. Repeatable."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (one per core serves the most small "
+            "uploads; concatenation-unfinished needs 1).",
+        ),
+    ] = 1,
     shutdown_timeout: Annotated[
         float, typer.Option(help="Seconds to let in-flight requests finish on shutdown.")
     ] = 10.0,
@@ -112,10 +111,11 @@ def serve(
     expiry = None if expire_after.strip().lower() == "never" else parse_duration(expire_after)
     storage = storage.resolve()
     storage.mkdir(parents=True, exist_ok=True)
-    _console.run(
-        _serve(
+    try:
+        status = _serve(
             host=host,
             port=port,
+            workers=workers,
             storage=storage,
             base_path=base_path,
             max_size=None if max_size is None else parse_size(max_size),
@@ -123,6 +123,9 @@ def serve(
             expire_after=expiry,
             checksums=checksum,
             shutdown_timeout=shutdown_timeout,
-        ),
-        verbose=verbose,
-    )
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        _console.report(exc, verbose=verbose)
+        raise typer.Exit(_console.FAILURE) from None
+    if status:
+        raise typer.Exit(status)

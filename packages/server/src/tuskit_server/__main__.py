@@ -1,4 +1,5 @@
-"""``python -m tuskit_server --dir DIR [--host H] [--port P]``: a server for manual use."""
+"""``python -m tuskit_server --dir DIR [--host H] [--port P] [--workers N]``: a server for
+manual use and the benchmark."""
 
 import argparse
 import logging
@@ -22,10 +23,16 @@ def main(argv: list[str] | None = None) -> None:
         default=1024 * 1024,
         help="bodies with this many bytes unread are moved by the kernel; 0: never (1 MiB)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (1)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each upload")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    serve(
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    status = serve(
+        workers=args.workers,
         host=args.host,
         port=args.port,
         upload_path=args.dir,
@@ -34,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         behind_proxy=args.behind_proxy,
         splice_min=args.splice_min or None,
     )
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """A ready-made application, for ``python -m tuskit_server`` and the ``tus serve`` CLI."""
 
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from tuskit_server._serving import listen, run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
 
 __all__ = ["create_app", "serve"]
@@ -29,16 +34,54 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 1080,
     print_url: bool = True,
+    workers: int = 1,
+    shutdown_timeout: float = 10.0,
+    on_ready: Callable[[str], None] | None = None,
     **setup_tus_kwargs: Any,
-) -> None:
-    """Run a tus server until interrupted (blocking; uses :func:`aiohttp.web.run_app`)."""
-    app = create_app(**setup_tus_kwargs)
+) -> int:
+    """Run a tus server until SIGINT or SIGTERM (blocking); returns the exit status.
+
+    Args:
+        host / port: where to listen (port 0: a free one).
+        print_url: print ``tus endpoint: <URL>`` once the server is ready.
+        workers: server processes behind the port (see :mod:`tuskit_server._serving`);
+            more than one uses a :class:`FileLocker` and leaves out
+            ``concatenation-unfinished``.
+        shutdown_timeout: seconds in-flight requests get to finish on shutdown.
+        on_ready: called with the endpoint URL once every process serves.
+        **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
+    """
     upload_url = setup_tus_kwargs.get("upload_url", "/uploads")
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=(lambda _: print(f"tus endpoint: http://{host}:{port}{upload_url}", flush=True))
-        if print_url
-        else None,
-    )
+
+    def announce(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        url = f"http://{shown}:{bound_port}{upload_url}"
+        if print_url:
+            print(f"tus endpoint: {url}", flush=True)
+        if on_ready is not None:
+            on_ready(url)
+
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers == 1:
+        sock = listen(host, port)
+        bound = sock.getsockname()[:2]
+        app = create_app(**setup_tus_kwargs)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                run_app_until_signal(
+                    app, sock, shutdown_timeout=shutdown_timeout, ready=lambda: announce(*bound)
+                )
+            )
+        return 0
+    with worker_settings(setup_tus_kwargs) as settings:
+
+        def run_worker(sock: socket.socket, ready: Callable[[], None], lifeline: int) -> None:
+            app = create_app(**settings)
+            asyncio.run(
+                run_app_until_signal(
+                    app, sock, shutdown_timeout=shutdown_timeout, ready=ready, lifeline=lifeline
+                )
+            )
+
+        return supervise(workers, host, port, run_worker, announce)

@@ -1,0 +1,239 @@
+"""Serving an application until SIGINT or SIGTERM, in one process or in several.
+
+One process is GIL-bound long before the cores are busy: a small upload's file work runs in
+worker threads that must win the GIL back from the event loop for every system call. So
+:func:`supervise` forks ``count`` worker processes, each with a listening socket of its own
+on the same port (``SO_REUSEPORT``: the kernel spreads new connections over them), and
+stays behind to pass signals on and to notice a worker that dies. The workers share one
+:class:`~tuskit_server.locks.FileLocker`; :func:`worker_settings` sets it up.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from aiohttp import web
+
+from tuskit_common import Extension
+from tuskit_server.locks import FileLocker
+
+__all__ = ["can_fork_workers", "listen", "run_app_until_signal", "supervise", "worker_settings"]
+
+_BACKLOG = 1024
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+Ready = Callable[[str, int], None]
+
+
+def can_fork_workers() -> bool:
+    """Whether several workers can share a port here (fork and ``SO_REUSEPORT``)."""
+    return hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")
+
+
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A bound socket for ``host``:``port`` (0: a free port), listening unless it only
+    reserves the port for workers (``reuse_port``: the workers listen themselves)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        if not reuse_port:
+            sock.listen(_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def run_app_until_signal(
+    app: web.Application,
+    sock: socket.socket,
+    *,
+    shutdown_timeout: float,
+    ready: Callable[[], None],
+    lifeline: int | None = None,
+) -> None:
+    """Serve ``app`` on the listening ``sock`` until SIGINT or SIGTERM (or, in a worker,
+    until ``lifeline`` reads end-of-file: its supervisor is gone), then shut down
+    gracefully: in-flight PATCHes persist what arrived and answer 503."""
+    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, access_log=None)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    try:
+        await web.SockSite(runner, sock).start()
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+        if lifeline is not None:
+            loop.add_reader(lifeline, stop.set)
+        ready()
+        await stop.wait()
+    finally:
+        if lifeline is not None:
+            loop.remove_reader(lifeline)
+        for sig in _STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+
+
+@contextlib.contextmanager
+def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``setup_tus`` options for workers: a :class:`FileLocker` on a lock file that lives
+    as long as the block, and no ``concatenation-unfinished`` (which final upload waits for
+    which partial is known to the one process that created the final)."""
+    wanted = setup_tus_kwargs.get("extensions")
+    if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
+        raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
+    if setup_tus_kwargs.get("locker") is not None:
+        raise ValueError("with several workers the server brings its own locker (a FileLocker)")
+    fd, lock_path = tempfile.mkstemp(prefix="tuskit-locks-")
+    os.close(fd)
+    try:
+        settings = dict(setup_tus_kwargs)
+        settings["locker"] = FileLocker(lock_path)
+        if wanted is None:
+            wanted = [e for e in Extension if e is not Extension.CONCATENATION_UNFINISHED]
+        settings["extensions"] = tuple(wanted)
+        yield settings
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+
+
+def supervise(
+    count: int,
+    host: str,
+    port: int,
+    run_worker: Callable[[socket.socket, Callable[[], None], int], None],
+    ready: Ready,
+) -> int:
+    """Fork ``count`` workers serving ``host``:``port`` and wait for them; returns the exit
+    status (0 after a clean stop, 1 when a worker failed or died).
+
+    ``run_worker(sock, ready, lifeline)`` runs in each worker on its own listening socket
+    and returns when the worker stops; it calls ``ready()`` once it serves. ``ready(host,
+    port)`` is called here once every worker serves. SIGINT or SIGTERM to this process stop
+    the workers (each finishes its requests); a worker that exits on its own stops the rest.
+    """
+    if not can_fork_workers():
+        raise RuntimeError("several workers need fork and SO_REUSEPORT (Linux, macOS, BSD)")
+    reserve = listen(host, port, reuse_port=True)
+    bound_host, bound_port = reserve.getsockname()[:2]
+    ready_read, ready_write = os.pipe()
+    life_read, life_write = os.pipe()
+    workers: set[int] = set()
+    try:
+        for _ in range(count):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child (covered by subprocess tests)
+                os.close(ready_read)
+                os.close(life_write)
+                reserve.close()
+                os._exit(_worker_main(host, bound_port, run_worker, ready_write, life_read))
+            workers.add(pid)
+        os.close(ready_write)
+        os.close(life_read)
+        return _watch(workers, ready_read, lambda: ready(bound_host, bound_port))
+    finally:
+        os.close(life_write)  # every worker still running sees end-of-file and stops
+        for fd in (ready_read,):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        reserve.close()
+        _reap(workers)
+
+
+def _worker_main(
+    host: str,
+    port: int,
+    run_worker: Callable[[socket.socket, Callable[[], None], int], None],
+    ready_write: int,
+    lifeline: int,
+) -> int:  # pragma: no cover - runs in the child
+    """A worker's life: its own process group (a terminal's Ctrl-C reaches the supervisor
+    only, which passes it on once), its own listening socket, then the app."""
+    try:
+        os.setpgid(0, 0)
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        sock = listen(host, port, reuse_port=True)
+        sock.listen(_BACKLOG)
+
+        def ready() -> None:
+            os.write(ready_write, b".")
+
+        run_worker(sock, ready, lifeline)
+    except BaseException as exc:  # never unwind into the supervisor's code: report, exit 1
+        print(f"tuskit worker {os.getpid()} failed: {exc!r}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0
+
+
+def _watch(workers: set[int], ready_read: int, on_ready: Callable[[], None]) -> int:
+    """Wait for the workers to serve, then until a stop signal or a worker's exit."""
+    stopping = False
+    status = 0
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        _signal_all(workers, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        started = 0
+        while started < len(workers) and not stopping:
+            got = os.read(ready_read, len(workers) - started)
+            if not got:  # every worker closed the pipe: one failed before serving
+                break
+            started += len(got)
+        if started == len(workers) and not stopping:
+            on_ready()
+        else:
+            status = 1 if not stopping else 0
+            stop(signal.SIGTERM, None)
+        while workers:
+            pid, code = os.waitpid(-1, 0)
+            if pid not in workers:
+                continue
+            workers.discard(pid)
+            if os.waitstatus_to_exitcode(code) != 0 or not stopping:
+                if not stopping:
+                    print(f"tuskit worker {pid} exited; stopping", file=sys.stderr, flush=True)
+                status = 1
+                stop(signal.SIGTERM, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
+
+
+def _signal_all(workers: set[int], sig: int) -> None:
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _reap(workers: set[int]) -> None:
+    """Make sure no worker outlives the supervisor (only reached on an error here)."""
+    if not workers:
+        return
+    _signal_all(workers, signal.SIGKILL)
+    for pid in list(workers):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        workers.discard(pid)

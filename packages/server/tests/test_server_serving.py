@@ -1,0 +1,52 @@
+"""Serving helpers: the settings several workers share, and the sockets they listen on."""
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tuskit_common import Extension
+from tuskit_server import FileLocker, MemoryLocker, serve
+from tuskit_server._serving import listen, worker_settings
+
+
+def test_worker_settings_share_one_lock_file_that_goes_with_them(tmp_path: Path) -> None:
+    given = {"upload_path": tmp_path, "max_size": 10}
+    with worker_settings(given) as settings:
+        locker = settings["locker"]
+        assert isinstance(locker, FileLocker)
+        assert locker.path.exists()
+        assert settings["upload_path"] == tmp_path
+        assert settings["max_size"] == 10
+        assert Extension.CONCATENATION in settings["extensions"]
+        assert Extension.CONCATENATION_UNFINISHED not in settings["extensions"]
+    assert not locker.path.exists()
+    assert "locker" not in given  # the caller's options are left alone
+
+
+def test_worker_settings_refuse_what_one_process_must_do(tmp_path: Path) -> None:
+    wanted = {"upload_path": tmp_path, "extensions": list(Extension)}
+    with pytest.raises(ValueError, match="concatenation-unfinished"):
+        worker_settings(wanted).__enter__()
+    with pytest.raises(ValueError, match="locker"):
+        worker_settings({"upload_path": tmp_path, "locker": MemoryLocker()}).__enter__()
+
+
+def test_workers_below_one_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        serve(upload_path=tmp_path, port=0, workers=0)
+
+
+def test_workers_reserve_a_port_they_can_all_bind() -> None:
+    reserve = listen("127.0.0.1", 0, reuse_port=True)
+    port = reserve.getsockname()[1]
+    first = listen("127.0.0.1", port, reuse_port=True)
+    second = listen("127.0.0.1", port, reuse_port=True)
+    try:
+        for sock in (first, second):
+            sock.listen(8)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    finally:
+        for sock in (reserve, first, second):
+            sock.close()
