@@ -1,6 +1,8 @@
 """Serving helpers: the settings several workers share, and the sockets they listen on."""
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,14 @@ def test_workers_reserve_a_port_they_can_all_bind() -> None:
     finally:
         for sock in (reserve, first, second):
             sock.close()
+
+
+def test_workers_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # the upload directory cannot be created under a file
+    argv = [sys.executable, "-m", "tuskit_server", "--dir", str(blocker / "uploads")]
+    argv += ["--port", "0", "--workers", "2"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "failed" in done.stderr
+    assert "tus endpoint" not in done.stdout

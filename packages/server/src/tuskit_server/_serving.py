@@ -11,6 +11,7 @@ stays behind to pass signals on and to notice a worker that dies. The workers sh
 import asyncio
 import contextlib
 import os
+import select
 import signal
 import socket
 import sys
@@ -147,9 +148,7 @@ def supervise(
         return _watch(workers, ready_read, lambda: ready(bound_host, bound_port))
     finally:
         os.close(life_write)  # every worker still running sees end-of-file and stops
-        for fd in (ready_read,):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        os.close(ready_read)
         reserve.close()
         _reap(workers)
 
@@ -194,28 +193,28 @@ def _watch(workers: set[int], ready_read: int, on_ready: Callable[[], None]) -> 
         _signal_all(workers, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    expected = len(workers)
+    started = 0
     try:
-        started = 0
-        while started < len(workers) and not stopping:
-            got = os.read(ready_read, len(workers) - started)
-            if not got:  # every worker closed the pipe: one failed before serving
-                break
-            started += len(got)
-        if started == len(workers) and not stopping:
-            on_ready()
-        else:
-            status = 1 if not stopping else 0
-            stop(signal.SIGTERM, None)
         while workers:
-            pid, code = os.waitpid(-1, 0)
+            if started < expected and not stopping:  # starting: readiness, or an early exit
+                readable, _, _ = select.select([ready_read], [], [], 0.1)
+                if readable:
+                    started += len(os.read(ready_read, expected))
+                    if started >= expected:
+                        on_ready()
+                pid, code = os.waitpid(-1, os.WNOHANG)
+            else:
+                pid, code = os.waitpid(-1, 0)
             if pid not in workers:
                 continue
             workers.discard(pid)
-            if os.waitstatus_to_exitcode(code) != 0 or not stopping:
-                if not stopping:
-                    print(f"tuskit worker {pid} exited; stopping", file=sys.stderr, flush=True)
+            if not stopping:
+                print(f"tuskit worker {pid} exited; stopping", file=sys.stderr, flush=True)
                 status = 1
                 stop(signal.SIGTERM, None)
+            elif os.waitstatus_to_exitcode(code) != 0 and started >= expected:
+                status = 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

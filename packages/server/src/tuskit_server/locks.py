@@ -141,7 +141,10 @@ class FileLocker:
         """This process's opening of the lock file (opened once, in a worker thread)."""
         if self._fd is None or self._pid != os.getpid():
             fd = await asyncio.to_thread(os.open, self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._fd, self._pid = fd, os.getpid()
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(fd)  # another request of this process opened it meanwhile
+            else:
+                self._fd, self._pid = fd, os.getpid()
         return self._fd
 
     def close(self) -> None:
