@@ -2,11 +2,12 @@
 openings of one lock file (as between worker processes), and real concurrent requests."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from tus_server_testing import OCTET, TUS, checksum, create, offset_of, patch
 
@@ -91,18 +92,7 @@ async def test_a_request_in_another_process_interrupts_a_stale_patch(
     first, second = clients
     path = await create(first, 100)
     gate = asyncio.Event()
-    stale = asyncio.create_task(
-        first.patch(
-            path,
-            headers={**TUS, "Upload-Offset": "0", "Content-Type": OCTET},
-            data=_slow_body(b"a" * 10, gate),
-        )
-    )
-    for _ in range(100):  # wait until the stale PATCH holds the lock
-        await asyncio.sleep(0.01)
-        if two_processes[0].is_locked(path.rsplit("/", 1)[1]):
-            break
-    await asyncio.sleep(0.1)
+    stale = await _stale_patch(first, path, gate, two_processes[0].is_locked)
     assert await offset_of(second, path) == 10
     response = await stale
     assert response.status == 400
@@ -148,6 +138,29 @@ async def _slow_body(first: bytes, gate: asyncio.Event) -> AsyncIterator[bytes]:
     yield b"never-read"
 
 
+async def _stale_patch(
+    client: TestClient[web.Request, web.Application],
+    path: str,
+    gate: asyncio.Event,
+    is_locked: Callable[[str], bool],
+) -> "asyncio.Task[ClientResponse]":
+    """Start a PATCH that sends 10 bytes, then stalls until ``gate``; return once it holds
+    the upload's lock (``is_locked``)."""
+    stale = asyncio.create_task(
+        client.patch(
+            path,
+            headers={**TUS, "Upload-Offset": "0", "Content-Type": OCTET},
+            data=_slow_body(b"a" * 10, gate),
+        )
+    )
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if is_locked(path.rsplit("/", 1)[1]):
+            break
+    await asyncio.sleep(0.1)
+    return stale
+
+
 async def test_newer_request_interrupts_a_stale_patch(
     aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
@@ -156,20 +169,9 @@ async def test_newer_request_interrupts_a_stale_patch(
     client = await aiohttp_client(app)
     path = await create(client, 100)
     gate = asyncio.Event()
-    stale = asyncio.create_task(
-        client.patch(
-            path,
-            headers={**TUS, "Upload-Offset": "0", "Content-Type": OCTET},
-            data=_slow_body(b"a" * 10, gate),
-        )
-    )
     locker = client.app[ENDPOINTS_KEY]["/uploads"].locker
     assert isinstance(locker, MemoryLocker)
-    for _ in range(100):  # wait until the stale PATCH holds the lock
-        await asyncio.sleep(0.01)
-        if locker.is_locked(path.rsplit("/", 1)[1]):
-            break
-    await asyncio.sleep(0.1)
+    stale = await _stale_patch(client, path, gate, locker.is_locked)
     # A HEAD from the "reconnected" client interrupts the stale PATCH instead of waiting
     assert await offset_of(client, path) == 10
     response = await stale
