@@ -32,6 +32,7 @@ from tus_server_testing import (
 )
 from yarl import URL
 
+from tuskit_common import OffsetMismatch
 from tuskit_server import FileStore, _splice, setup_tus
 from tuskit_server._setup import ENDPOINTS_KEY
 from tuskit_server._splice import Ending, SocketToFile
@@ -73,11 +74,11 @@ def _send_in_thread(sock: socket.socket, data: bytes, *, close: bool = True) -> 
     return thread
 
 
-def _mover(receiver: socket.socket, fd: int, **kwargs: Any) -> SocketToFile:
+def _mover(receiver: socket.socket, **kwargs: Any) -> SocketToFile:
     kwargs.setdefault("offset", 0)
     kwargs.setdefault("head", [])
     kwargs.setdefault("idle_timeout", 5.0)
-    return SocketToFile(receiver.fileno(), fd, **kwargs)
+    return SocketToFile(receiver.fileno(), **kwargs)
 
 
 def test_moves_head_then_socket_bytes_at_the_offset(tmp_path: Path) -> None:
@@ -88,10 +89,8 @@ def test_moves_head_then_socket_bytes_at_the_offset(tmp_path: Path) -> None:
     fd = os.open(target, os.O_WRONLY)
     try:
         thread = _send_in_thread(sender, body[100:])
-        mover = _mover(
-            receiver, fd, offset=10, head=[body[:40], body[40:100]], count=len(body) - 100
-        )
-        assert mover.run() is Ending.COMPLETE
+        mover = _mover(receiver, offset=10, head=[body[:40], body[40:100]], count=len(body) - 100)
+        assert mover.run(fd) is Ending.COMPLETE
         thread.join()
     finally:
         os.close(fd)
@@ -106,7 +105,7 @@ def test_leaves_later_bytes_in_the_socket(tmp_path: Path) -> None:
     fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
     try:
         _send_in_thread(sender, b"a" * 1000 + b"NEXT", close=False).join()
-        assert _mover(receiver, fd, count=1000).run() is Ending.COMPLETE
+        assert _mover(receiver, count=1000).run(fd) is Ending.COMPLETE
         receiver.setblocking(True)
         assert receiver.recv(4) == b"NEXT"
     finally:
@@ -120,8 +119,8 @@ def test_short_body_ends_short_with_what_arrived(tmp_path: Path) -> None:
     fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
     try:
         thread = _send_in_thread(sender, _data(MiB))
-        mover = _mover(receiver, fd, count=2 * MiB)
-        assert mover.run() is Ending.SHORT
+        mover = _mover(receiver, count=2 * MiB)
+        assert mover.run(fd) is Ending.SHORT
         thread.join()
     finally:
         os.close(fd)
@@ -138,8 +137,8 @@ def test_reset_ends_reset(tmp_path: Path) -> None:
         sender.sendall(b"r" * 5000)
         sender.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sender.close()  # linger 0: a RST
-        mover = _mover(receiver, fd, count=MiB)
-        assert mover.run() in (Ending.RESET, Ending.SHORT)
+        mover = _mover(receiver, count=MiB)
+        assert mover.run(fd) in (Ending.RESET, Ending.SHORT)
     finally:
         os.close(fd)
         receiver.close()
@@ -152,8 +151,8 @@ def test_stall_ends_idle(tmp_path: Path) -> None:
     try:
         sender.sendall(b"s" * 10)
         started = time.monotonic()
-        mover = _mover(receiver, fd, count=100, idle_timeout=0.2)
-        assert mover.run() is Ending.IDLE
+        mover = _mover(receiver, count=100, idle_timeout=0.2)
+        assert mover.run(fd) is Ending.IDLE
         assert time.monotonic() - started < 3
     finally:
         os.close(fd)
@@ -166,9 +165,9 @@ def test_stop_wakes_a_waiting_transfer(tmp_path: Path) -> None:
     sender, receiver = _pair()
     fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
     try:
-        mover = _mover(receiver, fd, count=100, idle_timeout=30)
+        mover = _mover(receiver, count=100, idle_timeout=30)
         endings: list[Ending] = []
-        thread = threading.Thread(target=lambda: endings.append(mover.run()))
+        thread = threading.Thread(target=lambda: endings.append(mover.run(fd)))
         thread.start()
         time.sleep(0.1)
         mover.stop()
@@ -198,7 +197,7 @@ def test_copies_where_splice_is_refused(
     fd = os.open(tmp_path / "data", os.O_WRONLY | os.O_CREAT)
     try:
         thread = _send_in_thread(sender, body)
-        assert _mover(receiver, fd, count=len(body)).run() is Ending.COMPLETE
+        assert _mover(receiver, count=len(body)).run(fd) is Ending.COMPLETE
         thread.join()
     finally:
         os.close(fd)
@@ -212,9 +211,9 @@ def test_a_failing_file_raises_after_keeping_what_was_written(tmp_path: Path) ->
     fd = os.open(tmp_path / "data", os.O_RDONLY | os.O_CREAT)  # not writable
     try:
         _send_in_thread(sender, b"x" * 100).join()
-        mover = _mover(receiver, fd, count=100)
+        mover = _mover(receiver, count=100)
         with pytest.raises(OSError, match="Bad file descriptor"):
-            mover.run()
+            mover.run(fd)
         assert mover.moved == 0
     finally:
         os.close(fd)
@@ -469,7 +468,8 @@ async def test_a_client_gone_before_the_pour_keeps_what_aiohttp_had(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """aiohttp's default (unlike its test server): handlers are not cancelled when their
-    client goes; the pour then finds the connection gone and keeps what aiohttp had."""
+    client goes. The client goes while the pouring thread opens the data file; the transfer
+    then finds the connection reset and keeps what aiohttp had."""
     opened = asyncio.Event()
     real_open_at = FileStore._open_at
     loop = asyncio.get_running_loop()
@@ -510,6 +510,34 @@ async def test_a_client_gone_before_the_pour_keeps_what_aiohttp_had(
             assert head.headers["Upload-Offset"] == str(len(stored))
     finally:
         await runner.cleanup()
+
+
+async def test_an_upload_that_cannot_be_opened_answers_its_error_and_closes(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pouring thread opens the data file after the body was taken: an error there
+    (here an offset that changed meanwhile) is the answer, no byte is written, and the
+    connection closes since aiohttp's parser is mid-body."""
+    server, client = await serve()
+    real_open_at = FileStore._open_at
+    failures = [OffsetMismatch("offset 0 does not match 7", offset=7)]
+
+    def failing_open_at(self: FileStore, *args: Any) -> tuple[Any, int]:
+        if failures:
+            raise failures.pop()
+        return real_open_at(self, *args)
+
+    monkeypatch.setattr(FileStore, "_open_at", failing_open_at)
+    body = _data(2 * MiB)
+    path = await create(client, len(body))
+    refused = await patch(client, path, 0, io.BytesIO(body))
+    assert refused.status == 409
+    assert refused.headers["Connection"] == "close"
+    assert _stored(tmp_path, path) == b""
+    assert _slots(server) == 0
+    accepted = await patch(client, path, 0, io.BytesIO(body))
+    assert accepted.status == 204
+    assert _stored(tmp_path, path) == body
 
 
 async def test_expect_continue_then_a_poured_body(serve: Serve, tmp_path: Path) -> None:

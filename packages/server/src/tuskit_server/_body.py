@@ -17,6 +17,7 @@ thread that has the kernel move the bytes into the store's file (:mod:`_takeover
 import asyncio
 import collections
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 from aiohttp import ClientPayloadError, StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
@@ -25,6 +26,9 @@ from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLar
 from tuskit_server._splice import Ending, Slots, SocketToFile, run_in_own_thread
 from tuskit_server._takeover import Taken, Takeover
 from tuskit_server.log import logger
+from tuskit_server.stores.base import PourTarget
+
+T = TypeVar("T")
 
 __all__ = ["BodyReader"]
 
@@ -114,16 +118,17 @@ class BodyReader:
         self._slot = True
         return True
 
-    async def pour(self, fd: int, offset: int) -> int:
-        """Write the whole body into ``fd`` from ``offset`` on, in a worker thread; returns
-        the bytes written. Ends early without raising like iteration does (the reason in
-        :attr:`error`); raises only OSError from the file. Only after :meth:`pourable`."""
+    async def pour(self, target: PourTarget[T]) -> T:
+        """Open ``target``, write the whole body into it and finish it, all in one worker
+        thread; returns what the target's ``finish`` returned. Ends early without raising
+        like iteration does (the reason in :attr:`error`); raises what ``open`` or
+        ``finish`` raise, and OSError from the file. Only after :meth:`pourable`."""
         assert self._takeover is not None
         assert self._slots is not None
         assert self._slot
-        # The client may have gone while the data file was opened (or its body failed):
-        # then only what aiohttp had buffered is written, and the body ends as with a lost
-        # connection.
+        # pourable() saw the connection with no wait since; should it be gone all the same
+        # (or its body failed), only what aiohttp had buffered is written, and the body
+        # ends as with a lost connection.
         lost = not self._takeover.connected() or self._content.exception() is not None
         try:
             taken = Taken(-1, self._salvage(), 0) if lost else self._takeover.take()
@@ -132,18 +137,27 @@ class BodyReader:
             raise
         mover = SocketToFile(
             taken.sock,
-            fd,
-            offset=offset,
+            offset=target.offset,
             head=taken.head,
             count=taken.count,
             idle_timeout=self._idle,
         )
         self._mover = mover
         if self._stop is not None:
-            mover.stop()  # stopped while the data file was being opened
-        job = run_in_own_thread(mover.run)
+            mover.stop()  # stopped before the transfer started
+
+        def transfer() -> tuple[Ending, T]:
+            fd = target.open()
+            try:
+                ending = mover.run(fd)
+            except BaseException:
+                target.finish(fd)
+                raise
+            return ending, target.finish(fd)
+
+        job = run_in_own_thread(transfer)
         try:
-            ending = await asyncio.shield(job)
+            ending, result = await asyncio.shield(job)
         except asyncio.CancelledError:
             mover.stop()
             await asyncio.wait([job])
@@ -154,7 +168,7 @@ class BodyReader:
             self._takeover.release()
             self._give_back()
         self._end(Ending.RESET if lost else ending)
-        return mover.moved
+        return result
 
     def close(self) -> None:
         """Release a slot :meth:`pourable` reserved but no :meth:`pour` used (the store

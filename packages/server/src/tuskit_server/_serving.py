@@ -68,14 +68,16 @@ async def run_app_until_signal(
     """Serve ``app`` on the listening ``sock`` until SIGINT or SIGTERM (or, in a worker,
     until ``lifeline`` reads end-of-file: its supervisor is gone), then shut down
     gracefully: in-flight PATCHes persist what arrived and answer 503."""
-    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, access_log=None)
+    # aiohttp's access logger writes only where logging enables it (``-v``)
+    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     try:
         await web.SockSite(runner, sock).start()
-        for sig in _STOP_SIGNALS:
-            loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
+            for sig in _STOP_SIGNALS:
+                loop.add_signal_handler(sig, stop.set)
         if lifeline is not None:
             loop.add_reader(lifeline, stop.set)
         ready()
@@ -83,8 +85,9 @@ async def run_app_until_signal(
     finally:
         if lifeline is not None:
             loop.remove_reader(lifeline)
-        for sig in _STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
+        with contextlib.suppress(NotImplementedError):
+            for sig in _STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
         await runner.cleanup()
 
 

@@ -104,17 +104,16 @@ class Ending(enum.Enum):
 
 
 class SocketToFile:
-    """Write ``head`` and then the next ``count`` bytes of the socket ``sock`` into ``fd``
-    from ``offset`` on (positional writes: ``fd`` must not be in append mode).
+    """Write ``head`` and then the next ``count`` bytes of the socket ``sock`` into the file
+    given to :meth:`run`, from ``offset`` on (positional writes: not in append mode).
 
     :meth:`run` blocks (call it in a worker thread); :meth:`stop` may be called from any
-    thread and wakes it at once.
+    thread, also before :meth:`run`, and wakes it at once.
     """
 
     def __init__(
         self,
         sock: int,
-        fd: int,
         *,
         offset: int,
         head: Sequence[bytes],
@@ -122,7 +121,7 @@ class SocketToFile:
         idle_timeout: float,
     ) -> None:
         self._sock = sock
-        self._fd = fd
+        self._fd = -1
         self._position = offset
         self._head = list(head)
         self._left = count
@@ -134,8 +133,10 @@ class SocketToFile:
         """End the transfer soon (a newer request for the upload, shutdown, cancellation)."""
         self._stop.set()
 
-    def run(self) -> Ending:
-        """Move the bytes; the ending says why it stopped. Raises OSError for the file."""
+    def run(self, fd: int) -> Ending:
+        """Move the bytes into ``fd``; the ending says why it stopped. Raises OSError for
+        the file."""
+        self._fd = fd
         try:
             for piece in self._head:
                 self._write(piece)

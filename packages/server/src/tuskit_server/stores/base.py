@@ -26,7 +26,7 @@ from collections.abc import AsyncIterable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from tuskit_common import Extension, Resource
 
@@ -75,18 +75,40 @@ class DataStore(Protocol):
         ends early; record ``expires_at``; return the updated upload."""
 
 
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class PourTarget(Protocol[T_co]):
+    """Where a poured body goes. Both methods run in the pouring thread, one after the
+    other around the transfer, so a large chunk costs no other thread hop."""
+
+    @property
+    def offset(self) -> int:
+        """Where the body's first byte goes."""
+
+    def open(self) -> int:
+        """The file to write (positional writes, not append mode). May raise (an offset
+        that no longer matches): then no byte is written."""
+
+    def finish(self, fd: int) -> T_co:
+        """Close ``fd`` and record what was written; called once :meth:`open` succeeded,
+        also after a transfer that ended early or failed."""
+
+
 @runtime_checkable
 class PourableBody(Protocol):
-    """A body that can write itself into a file descriptor, off the event loop."""
+    """A body that can write itself into a file, off the event loop."""
 
     async def pourable(self) -> bool:
         """True when :meth:`pour` may be used for this body (decided before any read);
         True commits the caller to calling :meth:`pour`."""
 
-    async def pour(self, fd: int, offset: int) -> int:
-        """Write the whole body into ``fd`` (not in append mode) from ``offset`` on; returns
-        the bytes written. Ends early without raising when the client goes away; raises
-        OSError when the file cannot be written."""
+    async def pour(self, target: PourTarget[T]) -> T:
+        """Open ``target``, write the whole body into it and finish it, in a worker thread;
+        returns what :meth:`PourTarget.finish` returned. Ends early without raising when
+        the client goes away; raises what the target raises, and OSError when the file
+        cannot be written."""
 
 
 @runtime_checkable

@@ -329,25 +329,9 @@ class FileStore:
     async def _pour(
         self, upload_id: str, offset: int, body: PourableBody, expires_at: datetime | None
     ) -> Resource:
-        """Open the data file for positional writes, let ``body`` pour itself into it, then
-        settle. A cancelled request stops the pouring thread and waits for it first."""
-        opening = asyncio.ensure_future(
-            asyncio.to_thread(self._open_at, upload_id, offset, False, WRITE)
-        )
-        pouring: asyncio.Future[int] | None = None
-        try:
-            _, fd = await asyncio.shield(opening)
-            pouring = asyncio.ensure_future(body.pour(fd, offset))
-            await asyncio.shield(pouring)
-        except asyncio.CancelledError:
-            if pouring is not None:
-                pouring.cancel()
-            raise
-        finally:
-            updated = await asyncio.shield(
-                self._settle_after(upload_id, offset, opening, pouring, [], True, expires_at)
-            )
-        return updated
+        """Let ``body`` pour itself into the data file: one thread opens it for positional
+        writes, takes the bytes and settles (no other thread hop for a large chunk)."""
+        return await body.pour(_PourInto(self, upload_id, offset, expires_at))
 
     async def _settle_after(
         self,
@@ -543,3 +527,30 @@ class FileStore:
     async def data_path(self, upload_id: str) -> Path:
         """The data file of an upload."""
         return self._data(upload_id)
+
+
+class _PourInto:
+    """A :class:`FileStore` upload as the target of a poured body (both methods run in the
+    pouring thread): :meth:`open` is :meth:`FileStore._open_at` for positional writes,
+    :meth:`finish` is :meth:`FileStore._settle`."""
+
+    __slots__ = ("_expires_at", "_id", "_opened", "_store", "offset")
+
+    def __init__(
+        self, store: FileStore, upload_id: str, offset: int, expires_at: datetime | None
+    ) -> None:
+        self._store = store
+        self._id = upload_id
+        self.offset = offset
+        self._expires_at = expires_at
+        self._opened: tuple[Resource, int] | None = None
+
+    def open(self) -> int:
+        self._opened = self._store._open_at(self._id, self.offset, False, WRITE)
+        return self._opened[1]
+
+    def finish(self, fd: int) -> Resource:
+        opened = self._opened
+        assert opened is not None
+        assert opened[1] == fd
+        return self._store._settle(self._id, self.offset, opened, [], True, self._expires_at)
