@@ -36,6 +36,7 @@ __all__ = [
     "Expirer",
     "FileDownloader",
     "LengthDeferrer",
+    "PourTarget",
     "PourableBody",
     "StagedWriter",
     "StoreComposer",
