@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tuskit_server._serving import listen, run_app_until_signal, supervise, worker_settings
+from tuskit_server._serving import run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
 
 __all__ = ["create_app", "serve"]
@@ -64,13 +64,14 @@ def serve(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     if workers == 1:
-        sock = listen(host, port)
-        bound = sock.getsockname()[:2]
         app = create_app(**setup_tus_kwargs)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 run_app_until_signal(
-                    app, sock, shutdown_timeout=shutdown_timeout, ready=lambda: announce(*bound)
+                    app,
+                    lambda runner: web.TCPSite(runner, host, port),
+                    shutdown_timeout=shutdown_timeout,
+                    ready=announce,
                 )
             )
         return 0
@@ -80,7 +81,11 @@ def serve(
             app = create_app(**settings)
             asyncio.run(
                 run_app_until_signal(
-                    app, sock, shutdown_timeout=shutdown_timeout, ready=ready, lifeline=lifeline
+                    app,
+                    lambda runner: web.SockSite(runner, sock),
+                    shutdown_timeout=shutdown_timeout,
+                    ready=lambda _host, _port: ready(),
+                    lifeline=lifeline,
                 )
             )
 

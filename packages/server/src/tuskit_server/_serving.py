@@ -59,28 +59,30 @@ def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
 
 async def run_app_until_signal(
     app: web.Application,
-    sock: socket.socket,
+    site: Callable[[web.AppRunner], web.BaseSite],
     *,
     shutdown_timeout: float,
-    ready: Callable[[], None],
+    ready: Ready,
     lifeline: int | None = None,
 ) -> None:
-    """Serve ``app`` on the listening ``sock`` until SIGINT or SIGTERM (or, in a worker,
-    until ``lifeline`` reads end-of-file: its supervisor is gone), then shut down
-    gracefully: in-flight PATCHes persist what arrived and answer 503."""
+    """Serve ``app`` on ``site(runner)`` (a TCP site, or a worker's socket) until SIGINT or
+    SIGTERM (or, in a worker, until ``lifeline`` reads end-of-file: its supervisor is gone),
+    then shut down gracefully: in-flight PATCHes persist what arrived and answer 503.
+    ``ready(host, port)`` is called with the first address served."""
     # aiohttp's access logger writes only where logging enables it (``-v``)
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     try:
-        await web.SockSite(runner, sock).start()
+        await site(runner).start()
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
             for sig in _STOP_SIGNALS:
                 loop.add_signal_handler(sig, stop.set)
         if lifeline is not None:
             loop.add_reader(lifeline, stop.set)
-        ready()
+        bound_host, bound_port = runner.addresses[0][:2]
+        ready(bound_host, bound_port)
         await stop.wait()
     finally:
         if lifeline is not None:
