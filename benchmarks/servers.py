@@ -25,6 +25,7 @@ from integration_tests.harness import (
     running_server,
 )
 from integration_tests.peers.drivers import PeerServer, server_command
+from integration_tests.processes import process_tree, stat_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 TUSKIT = "tuskit"
@@ -110,32 +111,6 @@ def holds_file_of(directory: Path, size: int) -> bool:
     return any(p.is_file() and p.stat().st_size == size for p in directory.rglob("*"))
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """``/proc/<pid>/stat`` after the command name (field 3, the state, first); ``None``
-    when the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its living descendants (parents from the ``ppid`` field of every
-    ``/proc/<n>/stat``; a process that exits during the scan is left out), ``pid`` first."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat_fields(int(entry.name))
-        if fields is None or len(fields) < 2:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree = [pid]
-    for parent in tree:  # grows while it is walked: breadth first
-        tree += children.get(parent, [])
-    return tree
-
-
 def reset_peak_rss(pid: int) -> None:
     """Reset the kernel's peak-RSS mark (VmHWM, ``clear_refs`` value 5) of ``pid`` and of
     each of its descendants."""
@@ -171,7 +146,7 @@ def cpu_seconds(pid: int) -> float | None:
     children's times, which the kernel keeps apart). ``None`` when none could be read."""
     ticks: int | None = None
     for member in process_tree(pid):
-        fields = _stat_fields(member)
+        fields = stat_fields(member)
         if fields is None or len(fields) < 13:
             continue
         # After the command name: state is field 3, utime and stime are fields 14 and 15.

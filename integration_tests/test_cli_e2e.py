@@ -22,6 +22,7 @@ import pytest
 
 from integration_tests.faultproxy import Fault, FaultProxy
 from integration_tests.harness import free_port
+from integration_tests.processes import is_running, process_tree
 
 TUS = (sys.executable, "-m", "tuskit_cli")
 WAIT = 60.0
@@ -248,34 +249,14 @@ async def test_sigterm_keeps_the_bytes_of_an_interrupted_patch(
 
 
 def children_of(pid: int) -> set[int]:
-    """The live processes whose parent is ``pid`` (from /proc)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie nobody reaped yet counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    """The live descendants of ``pid`` (a supervisor's workers)."""
+    return set(process_tree(pid)[1:])
 
 
 async def until_gone(pids: set[int]) -> None:
     """Wait until none of ``pids`` runs any more (bounded by ``WAIT``)."""
     for _ in range(int(WAIT / 0.05)):
-        if not any(map(running, pids)):
+        if not any(map(is_running, pids)):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"still running: {pids}")
