@@ -9,7 +9,7 @@ import pytest
 
 from tuskit_common import Extension
 from tuskit_server import FileLocker, MemoryLocker, serve
-from tuskit_server._serving import listen, worker_settings
+from tuskit_server._serving import bind_shared, worker_settings
 
 
 def test_worker_settings_share_one_lock_file_that_goes_with_them(tmp_path: Path) -> None:
@@ -40,10 +40,10 @@ def test_workers_below_one_are_refused(tmp_path: Path) -> None:
 
 
 def test_workers_reserve_a_port_they_can_all_bind() -> None:
-    reserve = listen("127.0.0.1", 0, reuse_port=True)
+    reserve = bind_shared("127.0.0.1", 0)
     port = reserve.getsockname()[1]
-    first = listen("127.0.0.1", port, reuse_port=True)
-    second = listen("127.0.0.1", port, reuse_port=True)
+    first = bind_shared("127.0.0.1", port)
+    second = bind_shared("127.0.0.1", port)
     try:
         for sock in (first, second):
             sock.listen(8)

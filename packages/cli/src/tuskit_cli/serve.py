@@ -38,6 +38,9 @@ def _serve(
             f"serving tus uploads into {storage}{processes} (Ctrl-C to stop)", highlight=False
         )
 
+    def stopping() -> None:
+        _console.stderr.print("shutting down: finishing in-flight requests", highlight=False)
+
     return serve(
         host=host,
         port=port,
@@ -45,6 +48,7 @@ def _serve(
         shutdown_timeout=shutdown_timeout,
         print_url=False,
         on_ready=ready,
+        on_stopping=stopping,
         upload_path=storage,
         upload_url=base_path,
         max_size=max_size,

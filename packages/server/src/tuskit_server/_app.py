@@ -37,6 +37,7 @@ def serve(
     workers: int = 1,
     shutdown_timeout: float = 10.0,
     on_ready: Callable[[str], None] | None = None,
+    on_stopping: Callable[[], None] | None = None,
     **setup_tus_kwargs: Any,
 ) -> int:
     """Run a tus server until SIGINT or SIGTERM (blocking); returns the exit status.
@@ -49,6 +50,7 @@ def serve(
             ``concatenation-unfinished``.
         shutdown_timeout: seconds in-flight requests get to finish on shutdown.
         on_ready: called with the endpoint URL once every process serves.
+        on_stopping: called when SIGINT or SIGTERM begins the shutdown.
         **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
     """
     upload_url = setup_tus_kwargs.get("upload_url", "/uploads")
@@ -72,6 +74,7 @@ def serve(
                     lambda runner: web.TCPSite(runner, host, port),
                     shutdown_timeout=shutdown_timeout,
                     ready=announce,
+                    on_stopping=on_stopping,
                 )
             )
         return 0
@@ -89,4 +92,4 @@ def serve(
                 )
             )
 
-        return supervise(workers, host, port, run_worker, announce)
+        return supervise(workers, host, port, run_worker, announce, on_stopping)

@@ -16,7 +16,7 @@ import sys
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["has_record_locks", "require_record_locks", "try_lock", "unlock"]
+__all__ = ["require_record_locks", "try_lock", "unlock"]
 
 _OFD = sys.platform != "win32" and hasattr(fcntl, "F_OFD_SETLK")
 #: ``struct flock``: l_type, l_whence, l_start, l_len, l_pid, padded to the alignment of
@@ -27,14 +27,9 @@ _FLOCK_PAD = b"\0" * (-_FLOCK_SIZE % struct.calcsize("P"))
 _BUSY = (errno.EAGAIN, errno.EACCES)
 
 
-def has_record_locks() -> bool:
-    """Whether this platform has the range locks (every POSIX system; not Windows)."""
-    return sys.platform != "win32"
-
-
 def require_record_locks() -> None:
     """Raise a readable error where range locks are missing."""
-    if not has_record_locks():
+    if sys.platform == "win32":
         raise RuntimeError("locks shared between processes need POSIX record locks (not Windows)")
 
 

@@ -24,7 +24,12 @@ from aiohttp import web
 from tuskit_common import Extension
 from tuskit_server.locks import FileLocker
 
-__all__ = ["can_fork_workers", "listen", "run_app_until_signal", "supervise", "worker_settings"]
+__all__ = [
+    "bind_shared",
+    "run_app_until_signal",
+    "supervise",
+    "worker_settings",
+]
 
 _BACKLOG = 1024
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -32,25 +37,18 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 Ready = Callable[[str, int], None]
 
 
-def can_fork_workers() -> bool:
-    """Whether several workers can share a port here (fork and ``SO_REUSEPORT``)."""
-    return hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")
-
-
-def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """A bound socket for ``host``:``port`` (0: a free port), listening unless it only
-    reserves the port for workers (``reuse_port``: the workers listen themselves)."""
+def bind_shared(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (0: a free port) with ``SO_REUSEPORT``, not yet
+    listening: the supervisor's holds the port for the workers, each worker listens on its
+    own."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        if not reuse_port:
-            sock.listen(_BACKLOG)
     except BaseException:
         sock.close()
         raise
@@ -64,11 +62,13 @@ async def run_app_until_signal(
     shutdown_timeout: float,
     ready: Ready,
     lifeline: int | None = None,
+    on_stopping: Callable[[], None] | None = None,
 ) -> None:
     """Serve ``app`` on ``site(runner)`` (a TCP site, or a worker's socket) until SIGINT or
     SIGTERM (or, in a worker, until ``lifeline`` reads end-of-file: its supervisor is gone),
     then shut down gracefully: in-flight PATCHes persist what arrived and answer 503.
-    ``ready(host, port)`` is called with the first address served."""
+    ``ready(host, port)`` is called with the first address served, ``on_stopping()`` when
+    the shutdown begins."""
     # aiohttp's access logger writes only where logging enables it (``-v``)
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
@@ -84,6 +84,8 @@ async def run_app_until_signal(
         bound_host, bound_port = runner.addresses[0][:2]
         ready(bound_host, bound_port)
         await stop.wait()
+        if on_stopping is not None:
+            on_stopping()
     finally:
         if lifeline is not None:
             loop.remove_reader(lifeline)
@@ -123,6 +125,7 @@ def supervise(
     port: int,
     run_worker: Callable[[socket.socket, Callable[[], None], int], None],
     ready: Ready,
+    on_stopping: Callable[[], None] | None = None,
 ) -> int:
     """Fork ``count`` workers serving ``host``:``port`` and wait for them; returns the exit
     status (0 after a clean stop, 1 when a worker failed or died).
@@ -130,11 +133,12 @@ def supervise(
     ``run_worker(sock, ready, lifeline)`` runs in each worker on its own listening socket
     and returns when the worker stops; it calls ``ready()`` once it serves. ``ready(host,
     port)`` is called here once every worker serves. SIGINT or SIGTERM to this process stop
-    the workers (each finishes its requests); a worker that exits on its own stops the rest.
+    the workers (each finishes its requests; ``on_stopping()`` is called once then); a
+    worker that exits on its own stops the rest.
     """
-    if not can_fork_workers():
+    if not (hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")):
         raise RuntimeError("several workers need fork and SO_REUSEPORT (Linux, macOS, BSD)")
-    reserve = listen(host, port, reuse_port=True)
+    reserve = bind_shared(host, port)
     bound_host, bound_port = reserve.getsockname()[:2]
     ready_read, ready_write = os.pipe()
     life_read, life_write = os.pipe()
@@ -150,7 +154,7 @@ def supervise(
             workers.add(pid)
         os.close(ready_write)
         os.close(life_read)
-        return _watch(workers, ready_read, lambda: ready(bound_host, bound_port))
+        return _watch(workers, ready_read, lambda: ready(bound_host, bound_port), on_stopping)
     finally:
         os.close(life_write)  # every worker still running sees end-of-file and stops
         os.close(ready_read)
@@ -171,7 +175,7 @@ def _worker_main(
         os.setpgid(0, 0)
         for sig in _STOP_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
-        sock = listen(host, port, reuse_port=True)
+        sock = bind_shared(host, port)
         sock.listen(_BACKLOG)
 
         def ready() -> None:
@@ -187,9 +191,19 @@ def _worker_main(
     return 0
 
 
-def _watch(workers: set[int], ready_read: int, on_ready: Callable[[], None]) -> int:
-    """Wait for the workers to serve, then until a stop signal or a worker's exit."""
+def _watch(
+    workers: set[int],
+    ready_read: int,
+    on_ready: Callable[[], None],
+    on_stopping: Callable[[], None] | None,
+) -> int:
+    """Wait for the workers to serve, then until a stop signal or a worker's exit.
+
+    The signal handler only passes the signal on and notes it; everything else, the
+    callbacks included, runs in this loop, which looks every 0.1 s (a callback run inside
+    the handler could interrupt output the supervisor was writing)."""
     stopping = False
+    told = False
     status = 0
 
     def stop(signum: int, _frame: object) -> None:
@@ -202,21 +216,24 @@ def _watch(workers: set[int], ready_read: int, on_ready: Callable[[], None]) -> 
     started = 0
     try:
         while workers:
-            if started < expected and not stopping:  # starting: readiness, or an early exit
-                readable, _, _ = select.select([ready_read], [], [], 0.1)
-                if readable:
-                    started += len(os.read(ready_read, expected))
-                    if started >= expected:
-                        on_ready()
-                pid, code = os.waitpid(-1, os.WNOHANG)
-            else:
-                pid, code = os.waitpid(-1, 0)
+            starting = started < expected and not stopping
+            readable, _, _ = select.select([ready_read] if starting else [], [], [], 0.1)
+            if readable:
+                started += len(os.read(ready_read, expected))
+                if started >= expected:
+                    on_ready()
+            if stopping and not told:
+                told = True
+                if on_stopping is not None and status == 0:
+                    on_stopping()
+            pid, code = os.waitpid(-1, os.WNOHANG)
             if pid not in workers:
                 continue
             workers.discard(pid)
             if not stopping:
                 print(f"tuskit worker {pid} exited; stopping", file=sys.stderr, flush=True)
                 status = 1
+                told = True  # not a requested shutdown
                 stop(signal.SIGTERM, None)
             elif os.waitstatus_to_exitcode(code) != 0 and started >= expected:
                 status = 1
