@@ -6,6 +6,12 @@ process, around the upload only). tus-js-client runs the interop suite's
 (measured separately and reported as ``startup_s``). curl is the raw limit's client and is
 timed by its own ``%{time_total}``. The client's peak RSS is the ``ru_maxrss`` the kernel
 reports for the child when it is reaped (``os.wait4``).
+
+The client's CPU time (user + system, all threads) covers what its clock covers: the Python
+clients measure it around the upload themselves; for tus-js-client and curl it is the whole
+process's, from the same ``os.wait4``. Set beside the seconds, it tells whether the client
+itself was the limit (a client busy for the whole upload cannot go faster, whatever the
+server does).
 """
 
 from __future__ import annotations
@@ -30,16 +36,31 @@ METADATA = {"filename": "bench.bin", "filetype": "application/octet-stream"}
 
 @dataclass(frozen=True, slots=True)
 class ClientRun:
-    """What one client process did: success, seconds, peak RSS and its last output."""
+    """What one client process did: success, seconds, peak RSS, CPU seconds and its last
+    output."""
 
     ok: bool
     seconds: float
     rss: int | None
+    cpu: float | None
     error: str | None
 
 
-def _spawn(argv: list[str], work: Path, timeout: float) -> tuple[int, float, int, str, str]:
-    """Run ``argv`` to completion; (exit status, wall seconds, ru_maxrss bytes, out, err)."""
+@dataclass(frozen=True, slots=True)
+class _Spawned:
+    """A finished child: exit status, wall seconds, peak RSS and CPU time (the kernel's
+    accounting at reaping), and its output."""
+
+    code: int
+    wall: float
+    rss: int
+    cpu: float
+    out: str
+    err: str
+
+
+def _spawn(argv: list[str], work: Path, timeout: float) -> _Spawned:
+    """Run ``argv`` to completion."""
     out_path, err_path = work / "client.out", work / "client.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
@@ -59,12 +80,13 @@ def _spawn(argv: list[str], work: Path, timeout: float) -> tuple[int, float, int
             watchdog.cancel()
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
-    return (
-        process.returncode,
-        seconds,
-        usage.ru_maxrss * 1024,
-        out_path.read_text(errors="replace"),
-        err_path.read_text(errors="replace"),
+    return _Spawned(
+        code=process.returncode,
+        wall=seconds,
+        rss=usage.ru_maxrss * 1024,
+        cpu=usage.ru_utime + usage.ru_stime,
+        out=out_path.read_text(errors="replace"),
+        err=err_path.read_text(errors="replace"),
     )
 
 
@@ -113,12 +135,13 @@ def upload(
         argv = [sys.executable, "-m", "benchmarks.client_runner", client]
     job_path = work / "job.json"
     job_path.write_text(json.dumps(job))
-    code, wall, rss, stdout, stderr = _spawn([*argv, str(job_path)], work, timeout)
-    result = _last_json(stdout)
-    if code != 0 or result is None or not result.get("ok", False):
-        return ClientRun(False, wall, rss, _summary(result, code, stderr))
-    seconds = float(result.get("seconds", wall))
-    return ClientRun(True, seconds, rss, None)
+    done = _spawn([*argv, str(job_path)], work, timeout)
+    result = _last_json(done.out)
+    if done.code != 0 or result is None or not result.get("ok", False):
+        return ClientRun(False, done.wall, done.rss, None, _summary(result, done.code, done.err))
+    seconds = float(result.get("seconds", done.wall))
+    cpu = float(result.get("cpu_seconds", done.cpu))
+    return ClientRun(True, seconds, done.rss, cpu, None)
 
 
 def node_startup(work: Path) -> float:
@@ -127,7 +150,7 @@ def node_startup(work: Path) -> float:
         "const { createRequire } = require('node:module');"
         f"createRequire({json.dumps(str(node_prefix() / 'index.js'))})('tus-js-client')"
     )
-    times = sorted(_spawn([node(), "-e", script], work, 60)[1] for _ in range(3))
+    times = sorted(_spawn([node(), "-e", script], work, 60).wall for _ in range(3))
     return times[1]
 
 
@@ -147,8 +170,9 @@ def curl_put(url: str, file: Path, work: Path, timeout: float) -> ClientRun:
         "%{http_code} %{time_total}",
         url,
     ]
-    code, wall, rss, stdout, stderr = _spawn(argv, work, timeout)
-    fields = stdout.split()
-    if code != 0 or len(fields) != 2 or fields[0] != "201":
-        return ClientRun(False, wall, rss, f"curl exit {code}: {stdout} {stderr.strip()[-300:]}")
-    return ClientRun(True, float(fields[1]), rss, None)
+    done = _spawn(argv, work, timeout)
+    fields = done.out.split()
+    if done.code != 0 or len(fields) != 2 or fields[0] != "201":
+        error = f"curl exit {done.code}: {done.out} {done.err.strip()[-300:]}"
+        return ClientRun(False, done.wall, done.rss, None, error)
+    return ClientRun(True, float(fields[1]), done.rss, done.cpu, None)

@@ -42,8 +42,10 @@ def _mb_s(size: int, seconds: float) -> float:
 def _timed_upload(
     settings: Settings, server: servers.Started, client: str, mode: str, source: Path, tag: str
 ) -> Cell:
-    """One upload with the server's peak RSS reset before it and read after it."""
+    """One upload with the server's peak RSS reset before it and read after it, and the CPU
+    time the server spent meanwhile."""
     servers.reset_peak_rss(server.pid)
+    cpu_before = servers.cpu_seconds(server.pid)
     run = clients.upload(
         client,
         server.url,
@@ -54,6 +56,7 @@ def _timed_upload(
         settings.timeout,
     )
     server_rss = servers.peak_rss(server.pid)
+    server_cpu = _spent(cpu_before, servers.cpu_seconds(server.pid))
     error = run.error
     if run.ok and not servers.holds_file_of(server.directory, settings.size):
         error = f"client reported success but no stored file has {settings.size} bytes"
@@ -64,8 +67,19 @@ def _timed_upload(
         "mb_s": _mb_s(settings.size, run.seconds) if error is None else None,
         "server_rss": server_rss,
         "client_rss": run.rss,
+        "server_cpu": server_cpu,
+        "client_cpu": run.cpu,
         "error": error,
     }
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def _median_of(runs: list[Cell], key: str) -> float | None:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else None
 
 
 def _summarise(runs: list[Cell]) -> Cell:
@@ -77,6 +91,9 @@ def _summarise(runs: list[Cell]) -> Cell:
             "note": failed["error"],
             "server_rss": None,
             "client_rss": None,
+            "seconds": None,
+            "server_cpu": None,
+            "client_cpu": None,
             "runs": runs,
         }
     return {
@@ -84,6 +101,9 @@ def _summarise(runs: list[Cell]) -> Cell:
         "note": None,
         "server_rss": max((r["server_rss"] or 0) for r in good) or None,
         "client_rss": max((r["client_rss"] or 0) for r in good) or None,
+        "seconds": statistics.median(r["seconds"] for r in good),
+        "server_cpu": _median_of(good, "server_cpu"),
+        "client_cpu": _median_of(good, "client_cpu"),
         "runs": runs,
     }
 
@@ -131,7 +151,9 @@ def raw_once(settings: Settings, raw: servers.Started, source: Path, rep: int) -
     """One curl PUT of the same bytes into :mod:`benchmarks.raw_server`."""
     print(f"raw limit, round {rep + 1}...", file=sys.stderr, flush=True)
     servers.reset_peak_rss(raw.pid)
+    cpu_before = servers.cpu_seconds(raw.pid)
     run = clients.curl_put(f"{raw.url}/bench-{rep}.bin", source, settings.work, settings.timeout)
+    server_cpu = _spent(cpu_before, servers.cpu_seconds(raw.pid))
     ok = run.ok and servers.holds_file_of(raw.directory, settings.size)
     servers.clear_store(raw.directory)
     return {
@@ -140,6 +162,8 @@ def raw_once(settings: Settings, raw: servers.Started, source: Path, rep: int) -
         "mb_s": _mb_s(settings.size, run.seconds) if ok else None,
         "server_rss": servers.peak_rss(raw.pid),
         "client_rss": run.rss,
+        "server_cpu": server_cpu,
+        "client_cpu": run.cpu,
         "error": run.error if run.error or ok else "the stored file has the wrong size",
     }
 

@@ -27,6 +27,20 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _cpu(cell: dict[str, Any]) -> str:
+    """``server / client of wall`` CPU seconds; ``-`` where a figure is missing (older runs)."""
+    if cell.get("seconds") is None:
+        return "-"
+    return (
+        f"{_seconds(cell.get('server_cpu'))} / {_seconds(cell.get('client_cpu'))} "
+        f"of {cell['seconds']:.2f}"
+    )
+
+
 def large_tables(data: dict[str, Any]) -> str:
     raw = data["raw"]["mb_s"]
     out = [
@@ -38,23 +52,28 @@ def large_tables(data: dict[str, Any]) -> str:
         cells = data["large"].get(mode, {})
         rows: list[list[str]] = []
         rss_rows: list[list[str]] = []
+        cpu_rows: list[list[str]] = []
         notes: list[str] = []
         for server in data["servers"]:
-            row, rss_row = [server], [server]
+            row, rss_row, cpu_row = [server], [server], [server]
             for client in clients:
                 cell = cells.get(server, {}).get(client)
                 if cell is None:
                     row.append("not run")
                     rss_row.append("-")
+                    cpu_row.append("-")
                 elif cell["mb_s"] is None:
                     notes.append(f"[{len(notes) + 1}] {server} ← {client}: {_short(cell['note'])}")
                     row.append(f"n/a [{len(notes)}]")
                     rss_row.append("-")
+                    cpu_row.append("-")
                 else:
                     row.append(f"{cell['mb_s']:.0f} ({cell['mb_s'] / raw:.2f})")
                     rss_row.append(f"{_mib(cell['server_rss'])} / {_mib(cell['client_rss'])}")
+                    cpu_row.append(_cpu(cell))
             rows.append(row)
             rss_rows.append(rss_row)
+            cpu_rows.append(cpu_row)
         out.append(
             f"\n**Large upload, {title}**: median MB/s of {data['reps']} (fraction of raw); "
             "rows are servers, columns clients\n"
@@ -64,6 +83,12 @@ def large_tables(data: dict[str, Any]) -> str:
             out.append("\n" + "\n".join(f"- {note}" for note in notes))
         out.append(f"\nPeak RSS, {title}: server / client, MiB\n")
         out.append(_table(["server \\ client", *clients], rss_rows))
+        out.append(
+            f"\nCPU time, {title}: server / client CPU seconds of the upload's wall seconds "
+            "(medians; a side near the wall time, or the two summing to near the cores, "
+            "set the pace)\n"
+        )
+        out.append(_table(["server \\ client", *clients], cpu_rows))
     return "\n".join(out)
 
 
