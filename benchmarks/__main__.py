@@ -7,8 +7,8 @@ first and with the servers taking turns, median of ``--reps``, with the server's
 upload (on more than one core, tuskit also with ``--workers`` = cores, right after tuskit);
 then, with every server running, ``--reps`` rounds of the raw limit (curl PUT into a
 plain aiohttp handler) followed by a large upload for every server × client pair, in one
-request and in 8 MiB chunks (median MB/s, peak RSS of the server and the client); and the
-large upload while 500 slow uploads are held open.
+request and in 8 MiB chunks (median MB/s, peak RSS and CPU seconds of the server and the
+client); and the large upload while 500 slow uploads are held open.
 Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
 be installed as the ``interop``/``bench`` nox sessions install them.
 """
