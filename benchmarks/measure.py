@@ -215,12 +215,12 @@ def _small_once(settings: Settings, server: servers.Started) -> Cell:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=900, cwd=servers.ROOT, check=False
         )
-        cpu_after = servers.cpu_seconds(server.pid)
+        spent = _spent(cpu_before, servers.cpu_seconds(server.pid))
         if done.returncode != 0:
             return {"uploads_per_s": None, "error": done.stderr.strip()[-400:]}
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        if cpu_before is not None and cpu_after is not None and result["uploads"]:
-            result["server_cpu_ms"] = (cpu_after - cpu_before) * 1000 / result["uploads"]
+        if spent is not None and result["uploads"]:
+            result["server_cpu_ms"] = spent * 1000 / result["uploads"]
     result["server_rss"] = servers.peak_rss(server.pid)
     return result
 
@@ -232,8 +232,7 @@ def _median_small(runs: list[Cell]) -> Cell:
         return {"uploads_per_s": None, "error": runs[0].get("error") if runs else None}
     good.sort(key=lambda r: r["uploads_per_s"])
     median = dict(good[(len(good) - 1) // 2])
-    cpu = [r["server_cpu_ms"] for r in good if r.get("server_cpu_ms") is not None]
-    median["server_cpu_ms"] = statistics.median(cpu) if cpu else None
+    median["server_cpu_ms"] = _median_of(good, "server_cpu_ms")
     median["runs"] = runs
     return median
 
