@@ -19,12 +19,12 @@ import enum
 import errno
 import fcntl
 import os
-import select
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from tuskit_common.stopping import StopSignal
+from tuskit_server._waiting import SocketWaiter
 
 __all__ = ["AVAILABLE", "Ending", "Slots", "SocketToFile", "run_in_own_thread"]
 
@@ -125,7 +125,7 @@ class SocketToFile:
         self._position = offset
         self._head = list(head)
         self._left = count
-        self._idle_ms = max(int(idle_timeout * 1000), 1)
+        self._idle_timeout = idle_timeout
         self.moved = 0
         self._stop = StopSignal()
 
@@ -159,9 +159,7 @@ class SocketToFile:
         self.moved += written
 
     def _pump(self) -> Ending:
-        poller = select.poll()
-        poller.register(self._sock, select.POLLIN)
-        poller.register(self._stop.fileno(), select.POLLIN)
+        waiter = SocketWaiter(self._sock, self._stop, self._idle_timeout)
         pipe = _Pipe.open()
         try:
             while self._left:
@@ -170,7 +168,7 @@ class SocketToFile:
                 try:
                     got = self._receive(pipe)
                 except BlockingIOError:
-                    if not poller.poll(self._idle_ms):
+                    if not waiter.wait():
                         return Ending.IDLE
                     continue
                 except OSError as exc:
@@ -179,6 +177,7 @@ class SocketToFile:
                     raise
                 if got == 0:
                     return Ending.SHORT
+                waiter.moved()
                 self._left -= got
             return Ending.COMPLETE
         finally:
