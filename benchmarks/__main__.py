@@ -5,10 +5,11 @@
 Measures, over loopback only: small uploads (4 KiB, POST + PATCH, concurrency 32) per server,
 first and with the servers taking turns, median of ``--reps``, with the server's CPU time per
 upload (on more than one core, tuskit also with ``--workers`` = cores, right after tuskit);
-then, with every server running, ``--reps`` rounds of the raw limit (curl PUT into a
-plain aiohttp handler) followed by a large upload for every server × client pair, in one
-request and in 8 MiB chunks (median MB/s, peak RSS and CPU seconds of the server and the
-client); and the large upload while 500 slow uploads are held open.
+then, with every server running, one unmeasured warm-up round and ``--reps`` rounds of the
+raw limit (curl PUT into a plain aiohttp handler) followed by a large upload for every
+server × client pair, in one request and in 8 MiB chunks (median MB/s, peak RSS and CPU
+seconds of the server and the client); and the large upload while 500 slow uploads are held
+open.
 Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
 be installed as the ``interop``/``bench`` nox sessions install them.
 """
@@ -34,6 +35,7 @@ from benchmarks.measure import (
     raw_limit,
     raw_once,
     small_runs,
+    warm_up,
 )
 from benchmarks.report import render
 from integration_tests.harness import make_file
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             started = {
                 name: stack.enter_context(servers.start(name, work)) for name in args.servers
             }
+            warm_up(settings, started, args.clients, args.modes, source, raw_server)
             raw_runs: list[dict[str, object]] = []
             data["large"] = large = large_cells(
                 settings,
