@@ -9,7 +9,7 @@ import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
-from tus_server_testing import OCTET, TUS, checksum, create, offset_of, patch
+from tus_server_testing import OCTET, TUS, MakeClient, checksum, create, offset_of, patch
 
 from tuskit_common import Locked
 from tuskit_server import FileLocker, MemoryLocker, setup_tus
@@ -161,12 +161,8 @@ async def _stale_patch(
     return stale
 
 
-async def test_newer_request_interrupts_a_stale_patch(
-    aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    app = web.Application()
-    setup_tus(app, upload_path=tmp_path, lock_timeout=5)
-    client = await aiohttp_client(app)
+async def test_newer_request_interrupts_a_stale_patch(make_client: MakeClient) -> None:
+    client = await make_client(lock_timeout=5)
     path = await create(client, 100)
     gate = asyncio.Event()
     locker = client.app[ENDPOINTS_KEY]["/uploads"].locker
@@ -183,11 +179,9 @@ async def test_newer_request_interrupts_a_stale_patch(
     assert resumed.headers["Upload-Offset"] == "100"
 
 
-async def test_lock_wait_is_bounded_423(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
+async def test_lock_wait_is_bounded_423(make_client: MakeClient) -> None:
     locker = MemoryLocker()
-    app = web.Application()
-    setup_tus(app, upload_path=tmp_path, locker=locker, lock_timeout=0.1)
-    client = await aiohttp_client(app)
+    client = await make_client(locker=locker, lock_timeout=0.1)
     path = await create(client, 10)
     held = locker.new_lock(path.rsplit("/", 1)[1])
     await held.acquire(wait=1, on_release=lambda: None)  # ignores release requests
@@ -198,12 +192,8 @@ async def test_lock_wait_is_bounded_423(aiohttp_client: AiohttpClient, tmp_path:
     assert (await patch(client, path, 0, b"abc")).status == 204
 
 
-async def test_concurrent_patches_never_interleave(
-    aiohttp_client: AiohttpClient, tmp_path: Path
-) -> None:
-    app = web.Application()
-    setup_tus(app, upload_path=tmp_path, lock_timeout=5)
-    client = await aiohttp_client(app)
+async def test_concurrent_patches_never_interleave(make_client: MakeClient, tmp_path: Path) -> None:
+    client = await make_client(lock_timeout=5)
     path = await create(client, 2000)
     results = await asyncio.gather(
         *(patch(client, path, 0, bytes([65 + i]) * 1000) for i in range(6))
@@ -211,7 +201,7 @@ async def test_concurrent_patches_never_interleave(
     statuses = sorted(r.status for r in results)
     assert statuses.count(204) >= 1
     assert set(statuses) <= {204, 400, 409}
-    data = (tmp_path / path.rsplit("/", 1)[1]).read_bytes()
+    data = (tmp_path / "up" / path.rsplit("/", 1)[1]).read_bytes()
     offset = await offset_of(client, path)
     assert len(data) == offset
     # All PATCHes claimed offset 0: whoever wrote first, nobody's bytes mixed with it.
@@ -219,11 +209,9 @@ async def test_concurrent_patches_never_interleave(
 
 
 async def test_download_does_not_disturb_a_running_checksummed_patch(
-    aiohttp_client: AiohttpClient, tmp_path: Path
+    make_client: MakeClient, tmp_path: Path
 ) -> None:
-    app = web.Application()
-    setup_tus(app, upload_path=tmp_path, lock_timeout=5)
-    client = await aiohttp_client(app)
+    client = await make_client(lock_timeout=5)
     first, rest = b"a" * 300_000, b"b" * 100  # the first piece reaches the disk at once
     path = await create(client, len(first + rest))
     gate = asyncio.Event()
@@ -251,7 +239,7 @@ async def test_download_does_not_disturb_a_running_checksummed_patch(
         await asyncio.sleep(0.01)
         if locker.is_locked(path.rsplit("/", 1)[1]):
             break
-    upload_file = tmp_path / path.rsplit("/", 1)[1]
+    upload_file = tmp_path / "up" / path.rsplit("/", 1)[1]
     for _ in range(100):
         await asyncio.sleep(0.01)
         if _size(upload_file) >= len(first):
