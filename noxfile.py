@@ -110,10 +110,12 @@ for _directory in PACKAGES:
 
 @nox.session(python=PYTHON, tags=["tests"])
 def integration(session: nox.Session) -> None:
-    """Tests that need more than one package: client against server, the CLI end to end."""
+    """Tests that need more than one package: client against server, the CLI end to end;
+    and the benchmark's judging of its targets (no benchmark runs here)."""
     sync(session, "--all-packages", "--group", "test-aiohttp")
     # The peer tests need the official implementations: the `interop` session runs them.
-    session.run("pytest", "integration_tests", "-m", "not peers", *session.posargs)
+    tests = ["integration_tests", "benchmarks/tests"]
+    session.run("pytest", *tests, "-m", "not peers", *session.posargs)
 
 
 #: The official tus implementations the interop suite runs against, pinned. The npm ones are

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from benchmarks.modes import MODES
+from benchmarks.targets import targets_table
 from integration_tests.peers.drivers import PeerServer
-
-MODES = {"single": "one request", "chunked": "8 MiB chunks"}
 
 
 def _mib(value: int | None) -> str:
@@ -163,4 +163,5 @@ def render(data: dict[str, Any]) -> str:
         "MB = 10^6 bytes; tus-js-client times include Node.js start-up "
         f"(~{data['node_startup_s']:.2f} s)\n"
     )
-    return "\n".join([head, large_tables(data), small_table(data), loaded_table(data)])
+    tables = [head, large_tables(data), small_table(data), loaded_table(data)]
+    return "\n".join([*tables, targets_table(data)])
