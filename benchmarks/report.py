@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from benchmarks.markdown import table
 from benchmarks.modes import MODES
 from benchmarks.targets import targets_table
 from integration_tests.peers.drivers import PeerServer
@@ -19,12 +20,6 @@ def _short(note: str | None, limit: int = 200) -> str:
     and the server's answer are); the JSON keeps all of it."""
     text = " ".join(re.sub(r"https?://\S+", "<url>", str(note)).replace("|", "/").split())
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _seconds(value: float | None) -> str:
@@ -78,17 +73,17 @@ def large_tables(data: dict[str, Any]) -> str:
             f"\n**Large upload, {title}**: median MB/s of {data['reps']} (fraction of raw); "
             "rows are servers, columns clients\n"
         )
-        out.append(_table(["server \\ client", *clients], rows))
+        out.append(table(["server \\ client", *clients], rows))
         if notes:
             out.append("\n" + "\n".join(f"- {note}" for note in notes))
         out.append(f"\nPeak RSS, {title}: server / client, MiB\n")
-        out.append(_table(["server \\ client", *clients], rss_rows))
+        out.append(table(["server \\ client", *clients], rss_rows))
         out.append(
             f"\nCPU time, {title}: server / client CPU seconds of the upload's wall seconds "
             "(medians; a side near the wall time, or the two summing to near the cores, "
             "set the pace)\n"
         )
-        out.append(_table(["server \\ client", *clients], cpu_rows))
+        out.append(table(["server \\ client", *clients], cpu_rows))
     return "\n".join(out)
 
 
@@ -130,7 +125,7 @@ def small_table(data: dict[str, Any]) -> str:
         )
     header = ["server", "uploads/s", "× @tus/server", "p50 ms", "p99 ms"]
     header += ["server CPU ms/upload", "errors"]
-    return head + "\n" + _table(header, rows)
+    return head + "\n" + table(header, rows)
 
 
 def loaded_table(data: dict[str, Any]) -> str:
@@ -154,7 +149,7 @@ def loaded_table(data: dict[str, Any]) -> str:
         "during the large upload\n"
     )
     header = ["pair", "mode", "slow uploads open", "unloaded MB/s", "loaded MB/s", "ratio"]
-    return head + "\n" + _table(header, rows)
+    return head + "\n" + table(header, rows)
 
 
 def render(data: dict[str, Any]) -> str:

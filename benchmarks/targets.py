@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.markdown import table
 from benchmarks.modes import MODES
 from integration_tests.peers.drivers import PeerServer
 
@@ -79,8 +80,8 @@ def _fastest_rows(data: dict[str, Any], *, vary: str, label: str) -> list[Row]:
                 continue  # not run, or nobody could (aiohttp-tus refuses 1 GiB at once)
             best_name, best = max(peers, key=lambda pair: float(pair[1]["mb_s"]))
             if mine is None:
-                rows.append([target, "failed", f"{best_name} {best['mb_s']:.0f}", "-", "-"])
-                rows[-1].append(_verdict(False))
+                against = f"{best_name} {best['mb_s']:.0f}"
+                rows.append([target, "failed", against, "-", "-", _verdict(False)])
                 continue
             rows.append(
                 [
@@ -202,12 +203,9 @@ def targets_table(data: dict[str, Any]) -> str:
     rows += _fastest_rows(data, vary="client", label="tuskit-client fastest against")
     rows += _small_rows(data) + _rss_rows(data) + _loaded_rows(data)
     header = ["target", "tuskit", "best other", "ratio", "rounds ahead", ""]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    missed = sum(row[-1] != "met" for row in rows)
-    return f"\n**Targets of issue 7** ({len(rows) - missed} of {len(rows)} met)\n\n" + "\n".join(
-        lines
-    )
+    met = sum(row[-1] == "met" for row in rows)
+    heading = f"\n**Targets of issue 7** ({met} of {len(rows)} met)\n\n"
+    return heading + table(header, rows)
 
 
 def main(paths: list[str]) -> None:
