@@ -8,8 +8,9 @@ upload (on more than one core, tuskit also with ``--workers`` = cores, right aft
 then, with every server running, one unmeasured warm-up round and ``--reps`` rounds of the
 raw limit (curl PUT into a plain aiohttp handler) followed by a large upload for every
 server × client pair, in one request and in 8 MiB chunks (median MB/s, peak RSS and CPU
-seconds of the server and the client); and the large upload while 500 slow uploads are held
-open.
+seconds of the server and the client; each client's turn opens with one unmeasured
+upload); and the large upload while 500 slow uploads are held open. Last, issue 7's
+targets judged from those figures.
 Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
 be installed as the ``interop``/``bench`` nox sessions install them.
 """
