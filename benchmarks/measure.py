@@ -172,17 +172,28 @@ def _settle(
     in its client's turn and 1.05 when it came later (45 and 144 uploads). With 3 rounds and
     4 servers the rotation puts one server first in no round at all, so the first place's
     cost fell on the others: tuskit-server, first in round one, got 0.93 of its medians
-    there from the peer clients. The cause is on the machine (it hands freed memory back to
-    its host, and the next 1 GiB of page cache or of a client's buffers costs more; the
-    README has the measurements); this upload takes that cost for every server alike.
+    there from the peer clients. A likely cause is the machine handing freed memory back to
+    its host (the README has the measurements); this upload takes the cost for every server
+    alike.
     """
-    if not turn:
-        return
-    server = turn[0]
-    slug = f"settle-{server.name}-{client}-{mode}-{rep}".replace("@", "").replace("/", "-")
+    if turn:
+        _unmeasured(settings, turn[0], client, mode, source, f"settle-{rep}")
+
+
+def _unmeasured(
+    settings: Settings,
+    server: servers.Started,
+    client: str,
+    mode: str,
+    source: Path,
+    label: str,
+) -> None:
+    """One upload whose figures are dropped (a warm-up or a settling upload)."""
+    slug = f"{label}-{server.name}-{client}-{mode}".replace("@", "").replace("/", "-")
     run = _timed_upload(settings, server, client, mode, source, slug)
+    outcome = run["mb_s"] or run["error"]
     print(
-        f"  settle {server.name} <- {client}, {mode} (not measured): {run['mb_s'] or run['error']}",
+        f"  {label} {server.name} <- {client}, {mode} (not measured): {outcome}",
         file=sys.stderr,
         flush=True,
     )
@@ -207,13 +218,7 @@ def warm_up(
     for mode in modes:
         for client in client_names:
             for server in started.values():
-                slug = f"warm-{server.name}-{client}-{mode}".replace("@", "").replace("/", "-")
-                run = _timed_upload(settings, server, client, mode, source, slug)
-                print(
-                    f"  warm-up {server.name} <- {client}, {mode}: {run['mb_s'] or run['error']}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                _unmeasured(settings, server, client, mode, source, "warm-up")
 
 
 def raw_once(settings: Settings, raw: servers.Started, source: Path, rep: int) -> Cell:
