@@ -69,9 +69,14 @@ def _workers_of(name: str) -> int | None:
     return int(count)
 
 
+def is_tuskit(name: str) -> bool:
+    """Whether ``name`` is tuskit-server, as one process or as :func:`tuskit_workers`."""
+    return name == TUSKIT or _workers_of(name) is not None
+
+
 def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
     workers = _workers_of(name)
-    if name == TUSKIT or workers is not None:
+    if is_tuskit(name):
         port = free_port()
         argv = [sys.executable, "-m", "tuskit_server", "--dir", str(directory)]
         argv += ["--port", str(port)]

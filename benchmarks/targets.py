@@ -18,9 +18,10 @@ from typing import Any
 
 from benchmarks.markdown import table
 from benchmarks.modes import MODES
+from benchmarks.servers import TUSKIT, is_tuskit
 from integration_tests.peers.drivers import PeerServer
 
-TUSKIT = "tuskit"
+# TUSKIT names tuskit's server and, in the benchmark's client list, its client alike.
 NODE_SERVER = str(PeerServer.TUS_NODE_SERVER)
 RAW_FRACTION = 0.8
 SMALL_FACTOR = 1.5
@@ -124,7 +125,7 @@ def _small_rows(data: dict[str, Any]) -> list[Row]:
     ours = {
         server: cell["uploads_per_s"]
         for server, cell in small.items()
-        if server.split(" --")[0] == TUSKIT and cell.get("uploads_per_s")
+        if is_tuskit(server) and cell.get("uploads_per_s")
     }
     if not node or not ours:
         return []
