@@ -158,5 +158,7 @@ def render(data: dict[str, Any]) -> str:
         "MB = 10^6 bytes; tus-js-client times include Node.js start-up "
         f"(~{data['node_startup_s']:.2f} s)\n"
     )
+    if data.get("free_pages"):
+        head += f"Machine setting: {data['free_pages']}.\n"
     tables = [head, large_tables(data), small_table(data), loaded_table(data)]
     return "\n".join([*tables, targets_table(data)])
