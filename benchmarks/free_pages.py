@@ -25,8 +25,9 @@ __all__ = ["held"]
 
 PARAMETERS = Path("/sys/module/page_reporting/parameters")
 
-#: Longer than a whole run, and more memory than a run frees between two uploads.
-HOLD_MS = 3_600_000
+#: Far longer than the gap between two uploads (the kernel of the README's machine refuses
+#: 600000), and more memory than a run frees between two uploads.
+HOLD_MS = 300_000
 HOLD_MIB = 8192
 
 
