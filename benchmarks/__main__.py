@@ -24,6 +24,7 @@ import contextlib
 import json
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,17 @@ def machine() -> str:
     )
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so a stopped run still stops its servers and restores
+    the machine settings it changed (``finally`` blocks do not run on Python's default
+    SIGTERM)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def small_servers(names: list[str]) -> list[str]:
     """The servers of the small-upload phase: ``names``, with tuskit as one worker process
     per core right after tuskit when tuskit is among them and there is more than one core.
@@ -118,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     ensure_curl()
+    exit_on_sigterm()
     work = args.work or Path(tempfile.mkdtemp(prefix="tuskit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     settings = Settings(

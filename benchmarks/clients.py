@@ -76,6 +76,10 @@ def _spawn(argv: list[str], work: Path, timeout: float) -> _Spawned:
         watchdog.start()
         try:
             _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # the run is stopping (SIGTERM, Ctrl-C): no client outlives it
+            process.kill()
+            process.wait()
+            raise
         finally:
             watchdog.cancel()
         seconds = time.perf_counter() - started
