@@ -153,12 +153,14 @@ def main(argv: list[str] | None = None) -> None:
         "slow_connections": args.slow,
     }
     try:
-        with contextlib.ExitStack() as machine_settings:
-            if args.leave_free_page_reporting:
-                data["free_pages"] = "free page reporting left as it is (as asked)"
-            else:
-                data["free_pages"] = machine_settings.enter_context(free_pages.held())
-            print(data["free_pages"], file=sys.stderr, flush=True)
+        machine_setting = (
+            contextlib.nullcontext("free page reporting left as it is (as asked)")
+            if args.leave_free_page_reporting
+            else free_pages.held()
+        )
+        with machine_setting as note:
+            data["free_pages"] = note
+            print(note, file=sys.stderr, flush=True)
             _measure(args, settings, data)
     finally:
         args.out.parent.mkdir(parents=True, exist_ok=True)

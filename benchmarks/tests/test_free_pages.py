@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,16 +10,8 @@ import pytest
 from benchmarks import free_pages
 
 
-def _parameters(tmp_path: Path, wait: str = "0", most: str = "1024") -> Path:
-    folder = tmp_path / "parameters"
-    folder.mkdir()
-    (folder / "min_free_ms").write_text(f"{wait}\n")
-    (folder / "max_waiting_mib").write_text(f"{most}\n")
-    return folder
-
-
-def test_held_during_the_block_and_restored_after(tmp_path: Path) -> None:
-    folder = _parameters(tmp_path)
+def test_held_during_the_block_and_restored_after(page_reporting: Callable[..., Path]) -> None:
+    folder = page_reporting()
     with free_pages.held(folder) as note:
         assert (folder / "min_free_ms").read_text() == str(free_pages.HOLD_MS)
         assert (folder / "max_waiting_mib").read_text() == str(free_pages.HOLD_MIB)
@@ -28,15 +21,15 @@ def test_held_during_the_block_and_restored_after(tmp_path: Path) -> None:
     assert (folder / "max_waiting_mib").read_text() == "1024"
 
 
-def test_restored_when_the_run_fails(tmp_path: Path) -> None:
-    folder = _parameters(tmp_path, wait="5")
+def test_restored_when_the_run_fails(page_reporting: Callable[..., Path]) -> None:
+    folder = page_reporting(wait="5")
     with pytest.raises(RuntimeError), free_pages.held(folder):
         raise RuntimeError("a server did not start")
     assert (folder / "min_free_ms").read_text() == "5"
 
 
-def test_a_larger_waiting_allowance_is_kept(tmp_path: Path) -> None:
-    folder = _parameters(tmp_path, most="20000")
+def test_a_larger_waiting_allowance_is_kept(page_reporting: Callable[..., Path]) -> None:
+    folder = page_reporting(most="20000")
     with free_pages.held(folder):
         assert (folder / "max_waiting_mib").read_text() == "20000"
 
@@ -52,8 +45,10 @@ def test_nothing_to_hold(tmp_path: Path) -> None:
     assert sorted(p.name for p in plain.iterdir()) == ["page_reporting_order"]
 
 
-def test_a_refused_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _parameters(tmp_path)
+def test_a_refused_write_changes_nothing(
+    page_reporting: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = page_reporting()
     real_write = Path.write_text
 
     def refuse_second(self: Path, text: str, *args: object, **kwargs: object) -> int:

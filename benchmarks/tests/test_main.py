@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,10 @@ def _terminated_while_held(folder: Path) -> None:
         signal.pause()  # the handler raises before this returns
 
 
-def test_sigterm_unwinds_and_restores_free_page_reporting(tmp_path: Path) -> None:
-    folder = tmp_path / "parameters"
-    folder.mkdir()
-    (folder / "min_free_ms").write_text("0")
-    (folder / "max_waiting_mib").write_text("1024")
+def test_sigterm_unwinds_and_restores_free_page_reporting(
+    page_reporting: Callable[..., Path],
+) -> None:
+    folder = page_reporting()
     previous = signal.getsignal(signal.SIGTERM)
     try:
         exit_on_sigterm()
