@@ -16,8 +16,8 @@ import trustme
 from aiohttp.test_utils import TestServer
 from fake_tus import FakeTus, ServerFactory
 
-from tuskit_client import Client, RetryConfiguration
-from tuskit_client._sendfile import AVAILABLE, FileRangePayload
+from tuskit_client import Client, RetryConfiguration, _sendfile
+from tuskit_client._sendfile import AVAILABLE, COPY_MAX, FileRangePayload
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="sendfile to a socket is Linux-only")
 
@@ -46,6 +46,28 @@ def _count_sendfile(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def _count_copied(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of every ``os.preadv`` call (the copying path's file reads)."""
+    calls: list[int] = []
+    real = os.preadv
+
+    def counted(fd: int, buffers: Any, offset: int) -> int:
+        got = real(fd, buffers, offset)
+        calls.append(got)
+        return got
+
+    monkeypatch.setattr(os, "preadv", counted)
+    return calls
+
+
+@pytest.fixture(params=["sendfile", "copy"])
+def path_taken(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs once with bodies sent by ``sendfile`` and once copied through the
+    buffer, whatever their size."""
+    monkeypatch.setattr(_sendfile, "COPY_MAX", -1 if request.param == "sendfile" else 2**62)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("chunk_size", [None, MiB + 17], ids=["one request", "chunks"])
 async def test_file_bytes_arrive_exactly_with_progress(
     tus_server: ServerFactory,
@@ -53,22 +75,51 @@ async def test_file_bytes_arrive_exactly_with_progress(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     chunk_size: int | None,
+    path_taken: str,
 ) -> None:
     path, data = _file(tmp_path, 3 * MiB + 5)
-    calls = _count_sendfile(monkeypatch)
+    sendfile_calls = _count_sendfile(monkeypatch)
+    copy_calls = _count_copied(monkeypatch)
     fake, endpoint = await tus_server(extensions=("creation",))
     seen: list[int] = []
     async with make_client(endpoint, chunk_size=chunk_size) as client:
         result = await client.upload(path, progress=lambda sent, acked, total: seen.append(sent))
     assert result.offset == len(data)
     assert bytes(fake.only().data) == data
-    assert sum(calls) == len(data)
+    used, unused = (
+        (sendfile_calls, copy_calls) if path_taken == "sendfile" else (copy_calls, sendfile_calls)
+    )
+    assert sum(used) == len(data)
+    assert unused == []
+    assert max(copy_calls, default=0) <= MiB  # one buffer of a MiB, refilled
     assert seen == sorted(seen)
     assert seen[-1] == len(data)
 
 
+@pytest.mark.parametrize(
+    ("size", "path_expected"), [(COPY_MAX, "copy"), (COPY_MAX + 1, "sendfile")]
+)
+async def test_chunk_sized_bodies_are_copied_and_longer_ones_sent_by_the_kernel(
+    tus_server: ServerFactory,
+    make_client: MakeClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+    path_expected: str,
+) -> None:
+    path, data = _file(tmp_path, size)
+    sendfile_calls = _count_sendfile(monkeypatch)
+    copy_calls = _count_copied(monkeypatch)
+    fake, endpoint = await tus_server(extensions=("creation",))
+    async with make_client(endpoint, chunk_size=None) as client:
+        await client.upload(path)
+    assert bytes(fake.only().data) == data
+    used = sendfile_calls if path_expected == "sendfile" else copy_calls
+    assert sum(used) == size
+
+
 async def test_stalled_sendfile_patch_is_aborted_and_resumed(
-    tus_server: ServerFactory, make_client: MakeClient, tmp_path: Path
+    tus_server: ServerFactory, make_client: MakeClient, tmp_path: Path, path_taken: str
 ) -> None:
     path, data = _file(tmp_path, 48 * MiB)  # more than the socket buffers hold
     fake, endpoint = await tus_server(extensions=("creation",))
@@ -144,7 +195,7 @@ async def _put(url: str, body: FileRangePayload) -> Any:
         return response.status
 
 
-async def test_cancelling_stops_the_sending_thread(tmp_path: Path) -> None:
+async def test_cancelling_stops_the_sending_thread(tmp_path: Path, path_taken: str) -> None:
     path, data = _file(tmp_path, 64 * MiB)
     async with _silent_server() as url:
         with path.open("rb") as file:
@@ -166,7 +217,9 @@ async def test_cancelling_stops_the_sending_thread(tmp_path: Path) -> None:
             assert reports[-1] < len(data)
 
 
-async def test_a_file_shorter_than_its_range_fails_the_request(tmp_path: Path) -> None:
+async def test_a_file_shorter_than_its_range_fails_the_request(
+    tmp_path: Path, path_taken: str
+) -> None:
     path, data = _file(tmp_path, 1000)
     async with _silent_server() as url:
         with path.open("rb") as file:

@@ -1,4 +1,5 @@
-"""A file range as a request body, sent by the kernel from a worker thread (``sendfile``).
+"""A file range as a request body, sent from a worker thread: by the kernel (``sendfile``),
+or, for a chunk, through one buffer.
 
 Why: streamed through aiohttp, every piece of a file is read into Python in a worker
 thread, handed back to the loop and written to the socket from there; for a large upload
@@ -7,7 +8,16 @@ usual, then lets a worker thread move the range with ``os.sendfile`` (file -> so
 through Python, no GIL while the kernel works). aiohttp keeps reading the socket, so an early
 answer from the server is seen as before.
 
-Where this cannot apply (TLS, a transfer coding, a write buffer that did not empty, a
+A body of up to :data:`COPY_MAX` (a chunk) is copied instead, a MiB at a time: ``preadv``
+into one buffer, then ``write`` to the socket, still in the thread. Why: ``sendfile`` feeds
+the socket at the pace it can look up page-cache pages, which a fast server outruns; that
+server then wakes up for every few segments. Written from memory, a MiB lands at once, and
+the server reads full socket buffers. Measured against aiohttp-tus (8 MiB chunks, 1 GiB, 4
+alternating rounds): 824 -> 940 MB/s, 8,200-10,000 -> 5,800-6,200 socket reads per GiB on the
+server. A long body keeps ``sendfile``: the copy costs the client CPU that a server with one
+long request competes for.
+
+Where neither can apply (TLS, a transfer coding, a write buffer that did not empty, a
 platform without ``sendfile``), the payload streams its fallback pieces through aiohttp.
 """
 
@@ -25,18 +35,23 @@ from aiohttp.abc import AbstractStreamWriter
 
 from tuskit_common.stopping import StopSignal
 
-__all__ = ["AVAILABLE", "FileRangePayload"]
+__all__ = ["AVAILABLE", "COPY_MAX", "FileRangePayload"]
 
 #: ``sendfile`` to a socket with Linux's semantics (offset not moved, partial sends).
 AVAILABLE = sys.platform == "linux" and hasattr(os, "sendfile") and hasattr(os, "eventfd")
 
 _STEP = 8 * 1024 * 1024
 _NOTIFY_EVERY = 1024 * 1024
+#: Bodies up to this size are copied through a buffer rather than sent with ``sendfile``.
+COPY_MAX = 16 * 1024 * 1024
+#: The copy's buffer: each ``preadv`` fills at most this much, then it is written out.
+_COPY_STEP = 1024 * 1024
 
 
 class _FileToSocket:
     """Blocking: send ``count`` bytes of ``fd`` from ``offset`` to the non-blocking socket
-    ``sock``; ``notify(sent)`` is called (in this thread) at least every MiB and at the end.
+    ``sock``, with ``sendfile`` or, up to :data:`COPY_MAX`, through a buffer;
+    ``notify(sent)`` is called (in this thread) at least every MiB and at the end.
     :meth:`stop` ends it from any thread."""
 
     def __init__(
@@ -48,6 +63,8 @@ class _FileToSocket:
         self._count = count
         self._notify = notify
         self._stop = StopSignal()
+        self._buffer = bytearray()
+        self._pending = memoryview(self._buffer)
 
     def stop(self) -> None:
         self._stop.set()
@@ -55,20 +72,23 @@ class _FileToSocket:
     def run(self) -> int:
         """The bytes sent; raises OSError when the socket fails or the file ends early."""
         try:
-            return self._send()
+            if self._count <= COPY_MAX:
+                self._buffer = bytearray(min(self._count, _COPY_STEP))
+                return self._send(self._copy_some)
+            return self._send(self._sendfile_some)
         finally:
             self._stop.close()
 
-    def _send(self) -> int:
+    def _send(self, send_some: Callable[[int], int]) -> int:
+        """Call ``send_some(sent)`` until all is sent, waiting in ``poll()`` while the
+        socket is full."""
         poller = select.poll()
         poller.register(self._sock, select.POLLOUT)
         poller.register(self._stop.fileno(), select.POLLIN)
         sent = notified = 0
         while sent < self._count and not self._stop.requested:
             try:
-                moved = os.sendfile(
-                    self._sock, self._fd, self._offset + sent, min(self._count - sent, _STEP)
-                )
+                moved = send_some(sent)
             except BlockingIOError:
                 poller.poll()
                 continue
@@ -79,6 +99,24 @@ class _FileToSocket:
                 self._notify(sent)
                 notified = sent
         return sent
+
+    def _sendfile_some(self, sent: int) -> int:
+        return os.sendfile(
+            self._sock, self._fd, self._offset + sent, min(self._count - sent, _STEP)
+        )
+
+    def _copy_some(self, sent: int) -> int:
+        """Write what is left of the buffer, after refilling it from the file when empty
+        (0 when the file has nothing more)."""
+        if not self._pending:
+            want = min(self._count - sent, len(self._buffer))
+            got = os.preadv(self._fd, [memoryview(self._buffer)[:want]], self._offset + sent)
+            self._pending = memoryview(self._buffer)[:got]
+            if not got:
+                return 0
+        written = os.write(self._sock, self._pending)
+        self._pending = self._pending[written:]
+        return written
 
 
 class FileRangePayload(payload.Payload):
