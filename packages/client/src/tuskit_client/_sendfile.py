@@ -63,8 +63,8 @@ class _FileToSocket:
         self._count = count
         self._notify = notify
         self._stop = StopSignal()
-        self._buffer = bytearray()
-        self._pending = memoryview(self._buffer)
+        self._buffer = bytearray()  # sized in run(), for the copying path only
+        self._pending = memoryview(b"")  # read from the file, not yet written
 
     def stop(self) -> None:
         self._stop.set()
@@ -109,9 +109,9 @@ class _FileToSocket:
         """Write what is left of the buffer, after refilling it from the file when empty
         (0 when the file has nothing more)."""
         if not self._pending:
-            want = min(self._count - sent, len(self._buffer))
-            got = os.preadv(self._fd, [memoryview(self._buffer)[:want]], self._offset + sent)
-            self._pending = memoryview(self._buffer)[:got]
+            room = memoryview(self._buffer)[: self._count - sent]
+            got = os.preadv(self._fd, [room], self._offset + sent)
+            self._pending = room[:got]
             if not got:
                 return 0
         written = os.write(self._sock, self._pending)
