@@ -23,7 +23,7 @@ from aiohttp import ClientPayloadError, StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
 
 from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
-from tuskit_server._splice import Ending, Slots, SocketToFile, run_in_own_thread
+from tuskit_server._splice import Ending, Slots, SocketToFile
 from tuskit_server._takeover import Taken, Takeover
 from tuskit_server.log import logger
 from tuskit_server.stores.base import PourTarget
@@ -155,7 +155,7 @@ class BodyReader:
                 raise
             return ending, target.finish(fd)
 
-        job = run_in_own_thread(transfer)
+        job = self._slots.threads.run(transfer)
         try:
             ending, result = await asyncio.shield(job)
         except asyncio.CancelledError:

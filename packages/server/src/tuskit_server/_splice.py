@@ -13,22 +13,19 @@ byte written, so the caller persists exactly what arrived. Only a failing file w
 full disk) raises, after the bytes before it were written.
 """
 
-import asyncio
 import contextlib
 import enum
 import errno
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 from tuskit_common.stopping import StopSignal
+from tuskit_server._transfer_threads import TransferThreads
 from tuskit_server._waiting import SocketWaiter
 
-__all__ = ["AVAILABLE", "Ending", "Slots", "SocketToFile", "run_in_own_thread"]
-
-T = TypeVar("T")
+__all__ = ["AVAILABLE", "Ending", "Slots", "SocketToFile"]
 
 #: ``splice`` exists on Linux only; elsewhere bodies are iterated on the loop.
 AVAILABLE = hasattr(os, "splice") and hasattr(os, "eventfd")
@@ -42,11 +39,13 @@ _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
 
 class Slots:
     """How many transfers may run at once (each holds a thread for as long as its body
-    lasts); beyond that, bodies go through the event loop as usual. Thread-safe."""
+    lasts), and the :attr:`threads` they run in; beyond the limit, bodies go through the
+    event loop as usual. Thread-safe."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.active = 0
+        self.threads = TransferThreads()
         self._guard = threading.Lock()
 
     def take(self) -> bool:
@@ -60,37 +59,6 @@ class Slots:
     def give_back(self) -> None:
         with self._guard:
             self.active -= 1
-
-
-def run_in_own_thread(function: Callable[[], T]) -> "asyncio.Future[T]":
-    """Run ``function`` in a new daemon thread; its result as a future of the running loop.
-
-    Not the loop's shared executor: a transfer can last as long as its client sends (a slow
-    upload for hours), and the store's short file operations must never queue behind it.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def target() -> None:
-        try:
-            result = function()
-        except BaseException as exc:  # handed to the loop, which raises it in the caller
-            outcome: tuple[T | None, BaseException | None] = (None, exc)
-        else:
-            outcome = (result, None)
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(settle, *outcome)
-
-    threading.Thread(target=target, name="tuskit-splice", daemon=True).start()
-    return future
 
 
 class Ending(enum.Enum):
