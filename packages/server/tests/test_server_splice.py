@@ -422,6 +422,26 @@ async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
         await client.close()
 
 
+async def test_chunks_are_poured_by_one_thread_which_ends_with_the_app(tmp_path: Path) -> None:
+    app = web.Application()
+    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024)
+    threads = app[ENDPOINTS_KEY]["/uploads"].splice_slots.threads
+    server = TestServer(app)
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        body = _data(4 * MiB)
+        path = await create(client, len(body))
+        for start in range(0, len(body), MiB):
+            response = await patch(client, path, start, io.BytesIO(body[start : start + MiB]))
+            assert response.headers["Connection"] == "close"  # poured
+            await _until(lambda: threads.idle == 1, "the pouring thread is idle")
+        assert _stored(tmp_path, path) == body
+    finally:
+        await client.close()  # the app's clean-up ends the idle thread
+    assert threads.idle == 0
+
+
 def _slots(server: TestServer) -> int:
     endpoint = server.app[ENDPOINTS_KEY]["/uploads"]
     return int(endpoint.splice_slots.active)

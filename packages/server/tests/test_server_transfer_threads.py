@@ -65,7 +65,19 @@ def test_an_idle_thread_ends_after_its_idle_time() -> None:
     assert threads.idle == 0
 
 
-class _TimesOutLate(queue.SimpleQueue[Callable[[], None]]):
+async def test_close_ends_the_idle_threads_and_later_jobs_still_run() -> None:
+    threads = TransferThreads()
+    ran: list[threading.Thread] = []
+    threads.submit(lambda: ran.append(threading.current_thread()))
+    _until(lambda: threads.idle == 1)
+    threads.close()
+    ran[0].join(5)
+    assert not ran[0].is_alive()
+    assert threads.idle == 0
+    assert await threads.run(lambda: 42) == 42
+
+
+class _TimesOutLate(queue.SimpleQueue[Callable[[], None] | None]):
     """A job queue whose first wait with a timeout times out only when the test says so."""
 
     def __init__(self) -> None:
@@ -73,7 +85,7 @@ class _TimesOutLate(queue.SimpleQueue[Callable[[], None]]):
         self.time_out = threading.Event()
         self._timed_out = False
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Callable[[], None]:
+    def get(self, block: bool = True, timeout: float | None = None) -> Callable[[], None] | None:
         if timeout is not None and not self._timed_out:
             self._timed_out = True
             self.waiting.set()

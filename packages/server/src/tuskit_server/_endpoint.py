@@ -172,9 +172,10 @@ class Endpoint:
             self.pending_finals.setdefault(partial_id, set()).add(final.id)
 
     async def close(self) -> None:
-        """Close every store."""
+        """Close every store, and end the idle transfer threads."""
         for composer in await self.stores():
             await composer.core.close()
+        self.splice_slots.threads.close()
 
     # -- time, ids, locks --------------------------------------------------------------------
 

@@ -29,13 +29,13 @@ IDLE_SECONDS = 60.0
 
 class TransferThreads:
     """Runs each job at once in a thread of its own: one left idle by an earlier job if
-    there is one, else a new daemon thread. An idle thread ends after ``idle_seconds``.
-    Thread-safe; jobs never wait for each other."""
+    there is one, else a new daemon thread. An idle thread ends after ``idle_seconds``, or
+    at :meth:`close`. Thread-safe; jobs never wait for each other."""
 
     def __init__(self, idle_seconds: float = IDLE_SECONDS, name: str = "tuskit-transfer"):
         self._idle_seconds = idle_seconds
         self._name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._guard = threading.Lock()
         self._idle = 0  # threads waiting for a job that no job was promised to yet
 
@@ -84,6 +84,14 @@ class TransferThreads:
         else:
             threading.Thread(target=self._serve, args=(job,), name=self._name, daemon=True).start()
 
+    def close(self) -> None:
+        """End the idle threads now (an app's clean-up: its threads need not linger for
+        their idle time). Jobs submitted later still run, in new threads."""
+        with self._guard:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._jobs.put(None)  # each idle thread takes one and ends
+
     def _serve(self, first: Callable[[], None]) -> None:
         job: Callable[[], None] | None = first
         while job is not None:
@@ -92,7 +100,8 @@ class TransferThreads:
             job = self._next()
 
     def _next(self) -> Callable[[], None] | None:
-        """The next job for this thread, once it is idle; None when it should end."""
+        """The next job for this thread, once it is idle; None when it should end (its idle
+        time passed, or :meth:`close`)."""
         with self._guard:
             self._idle += 1
         try:
