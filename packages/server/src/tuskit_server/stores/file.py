@@ -10,10 +10,12 @@ more than the offset changed (the expiry moves by whole seconds). A checksummed 
 its start in the info file before its first byte is written; a mismatch, a cut, or a restart
 that finds the marker truncates the data back to it (tusdotnet's model, digest §3.5).
 
-Every disk access runs in a worker thread (``asyncio.to_thread``); bodies are written in
-bounded batches (one thread hop per :data:`_BATCH` bytes, the pieces handed to the file as
-they are, never joined), so memory stays flat whatever the chunk size, and a body smaller
-than a batch costs one thread hop in all. A large body that can pour itself
+Every disk access runs off the event loop: the short operations (creating, reading,
+opening and settling an upload) in the process's file thread
+(:mod:`~tuskit_server.stores._file_thread`), the rest in ``asyncio.to_thread``. Bodies are
+written in bounded batches (one thread hop per :data:`_BATCH` bytes, the pieces handed to
+the file as they are, never joined), so memory stays flat whatever the chunk size, and a
+body smaller than a batch costs one hop to the file thread in all. A large body that can pour itself
 (:class:`~tuskit_server.stores.base.PourableBody`) is written by its own worker thread
 straight from the socket instead.
 """
@@ -31,6 +33,7 @@ from typing import Any
 from tuskit_common import BadRequest, Gone, NotFound, OffsetMismatch, Resource
 from tuskit_server._rules import ID_PATTERN, is_expired
 from tuskit_server.errors import UploadExists
+from tuskit_server.stores._file_thread import FILE_THREAD
 from tuskit_server.stores._files import (
     APPEND,
     CREATE_NEW,
@@ -102,7 +105,7 @@ class FileStore:
 
     async def open(self) -> None:
         """Create the directory and repair uploads a crash cut mid-chunk."""
-        await asyncio.to_thread(self._mkdir)
+        await FILE_THREAD.run(self._mkdir)
         await asyncio.to_thread(self._recover_all)
 
     async def close(self) -> None:
@@ -228,7 +231,7 @@ class FileStore:
 
     async def create(self, resource: Resource) -> Resource:
         """Create ``<id>`` exclusively and its info file."""
-        return await asyncio.to_thread(self._create, resource)
+        return await FILE_THREAD.run(self._create, resource)
 
     def _create(self, resource: Resource) -> Resource:
         self._mkdir()
@@ -250,7 +253,7 @@ class FileStore:
 
     async def get(self, upload_id: str) -> Resource:
         """Read one upload (no file is changed: safe without the lock)."""
-        return await asyncio.to_thread(self._load, upload_id)
+        return await FILE_THREAD.run(self._load, upload_id)
 
     async def write(
         self,
@@ -309,7 +312,7 @@ class FileStore:
                     if opening is None:
                         staged = accept is not None
                         opening = asyncio.ensure_future(
-                            asyncio.to_thread(self._open_at, upload_id, offset, staged)
+                            FILE_THREAD.run(self._open_at, upload_id, offset, staged)
                         )
                     opened = await asyncio.shield(opening)
                     writing = asyncio.ensure_future(
@@ -353,7 +356,7 @@ class FileStore:
                 opened = opening.result()
         if writing is not None:
             await asyncio.wait([writing])
-        return await asyncio.to_thread(
+        return await FILE_THREAD.run(
             self._settle, upload_id, offset, opened, pending, keep, expires_at
         )
 
@@ -429,7 +432,7 @@ class FileStore:
 
     async def declare_length(self, upload_id: str, length: int) -> Resource:
         """Record a deferred length."""
-        return await asyncio.to_thread(self._declare, upload_id, length)
+        return await FILE_THREAD.run(self._declare, upload_id, length)
 
     def _declare(self, upload_id: str, length: int) -> Resource:
         resource = self._repair(upload_id).model_copy(update={"length": length})
@@ -438,11 +441,11 @@ class FileStore:
 
     async def terminate(self, upload_id: str) -> None:
         """Delete data and info; leave a tombstone."""
-        await asyncio.to_thread(self._remove, upload_id, "terminated")
+        await FILE_THREAD.run(self._remove, upload_id, "terminated")
 
     async def expire(self, upload_id: str) -> None:
         """Delete an expired upload; leave a tombstone."""
-        await asyncio.to_thread(self._remove, upload_id, "expired")
+        await FILE_THREAD.run(self._remove, upload_id, "expired")
 
     def _remove(self, upload_id: str, reason: str) -> None:
         if self._gone(upload_id).exists():
