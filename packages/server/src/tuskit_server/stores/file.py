@@ -15,9 +15,9 @@ opening and settling an upload) in the process's file thread
 (:mod:`~tuskit_server.stores._file_thread`), the rest in ``asyncio.to_thread``. Bodies are
 written in bounded batches (one thread hop per :data:`_BATCH` bytes, the pieces handed to
 the file as they are, never joined), so memory stays flat whatever the chunk size, and a
-body smaller than a batch costs one hop to the file thread in all. A large body that can pour itself
-(:class:`~tuskit_server.stores.base.PourableBody`) is written by its own worker thread
-straight from the socket instead.
+body smaller than a batch costs one hop to the file thread in all. A large body that can
+pour itself (:class:`~tuskit_server.stores.base.PourableBody`) is written by a transfer
+thread straight from the socket instead.
 """
 
 import asyncio
