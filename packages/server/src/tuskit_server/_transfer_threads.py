@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from tuskit_server._outcomes import outcome_of, settle
+
 __all__ = ["IDLE_SECONDS", "TransferThreads"]
 
 T = TypeVar("T")
@@ -52,23 +54,10 @@ class TransferThreads:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
 
-        def settle(result: T | None, error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)  # type: ignore[arg-type]
-
         def job() -> None:
-            try:
-                result = function()
-            except BaseException as exc:  # handed to the loop, which raises it in the caller
-                outcome: tuple[T | None, BaseException | None] = (None, exc)
-            else:
-                outcome = (result, None)
+            outcome = outcome_of(function)
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(settle, *outcome)
+                loop.call_soon_threadsafe(settle, future, outcome)
 
         self.submit(job)
         return future

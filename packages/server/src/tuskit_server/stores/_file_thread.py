@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tuskit_server._outcomes import Outcome, outcome_of, settle
+
 __all__ = ["BATCH_MAX", "FILE_THREAD", "FileThread"]
 
 T = TypeVar("T")
@@ -33,8 +35,8 @@ T = TypeVar("T")
 #: the queue may never run empty, and the first results must not wait for it.
 BATCH_MAX = 32
 
-_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
+_Settled = list[tuple["asyncio.Future[Any]", Outcome]]
 
 
 class FileThread:
@@ -91,26 +93,17 @@ def _next_batch(jobs: "queue.SimpleQueue[_Job]") -> list[_Job]:
 
 def _run_batch(batch: list[_Job]) -> None:
     """Run each job, then hand the outcomes back: one wake-up per loop, not per job."""
-    outcomes: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    outcomes: dict[asyncio.AbstractEventLoop, _Settled] = {}
     for loop, future, call in batch:
-        try:
-            outcome: _Outcome = (future, call(), None)
-        except BaseException as exc:  # handed to the loop, which raises it in the caller
-            outcome = (future, None, exc)
-        outcomes.setdefault(loop, []).append(outcome)
+        outcomes.setdefault(loop, []).append((future, outcome_of(call)))
     for loop, settled in outcomes.items():
         with contextlib.suppress(RuntimeError):  # that loop closed meanwhile
-            loop.call_soon_threadsafe(_settle, settled)
+            loop.call_soon_threadsafe(_settle_all, settled)
 
 
-def _settle(settled: list[_Outcome]) -> None:
-    for future, result, error in settled:
-        if future.done():  # its coroutine was cancelled
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+def _settle_all(settled: _Settled) -> None:
+    for future, outcome in settled:
+        settle(future, outcome)
 
 
 #: The file thread of this process, shared by every :class:`FileStore`.
