@@ -12,9 +12,8 @@ resume stores and parallel parts. Two front doors sit on top:
   :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`.
 """
 
-from tuskit_client import core, creation
+from tuskit_client import core, creation, retry
 from tuskit_client._client import Client
-from tuskit_client._compat import delete, metadata, upload, upload_multiple
 from tuskit_client._results import UploadInfo, UploadResult
 from tuskit_client._resume import JSONFileStore, MemoryStore, StoredUpload, URLStore
 from tuskit_client._sources import SourceLike
@@ -37,6 +36,7 @@ from tuskit_client.exceptions import (
     TusClientError,
     UploadNotFound,
 )
+from tuskit_client.retry import delete, metadata, upload, upload_multiple
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -66,6 +66,7 @@ __all__ = [
     "creation",
     "delete",
     "metadata",
+    "retry",
     "upload",
     "upload_multiple",
 ]

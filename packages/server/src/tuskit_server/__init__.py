@@ -12,8 +12,9 @@ Usage::
     setup_tus(app, upload_path=Path("uploads"))
 """
 
+from tuskit_common import Resource
 from tuskit_server._app import create_app, serve
-from tuskit_server._config import Cors, Expiration, TusConfig
+from tuskit_server._config import Cors, Decorator, Expiration, Handler, OnUploadDone, TusConfig
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import HookRejected, UploadExists, UploadInterrupted
@@ -28,15 +29,19 @@ __all__ = [
     "Cors",
     "CreateChanges",
     "DataStore",
+    "Decorator",
     "Expiration",
     "FileLocker",
     "FileStore",
+    "Handler",
     "HookRejected",
     "Hooks",
     "Lock",
     "Locker",
     "MemoryLocker",
     "MemoryStore",
+    "OnUploadDone",
+    "Resource",
     "StoreComposer",
     "TusConfig",
     "UploadExists",

@@ -13,7 +13,7 @@ from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
 
-__all__ = ["Cors", "Decorator", "Expiration", "OnUploadDone", "TusConfig"]
+__all__ = ["Cors", "Decorator", "Expiration", "Handler", "OnUploadDone", "TusConfig"]
 
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: aiohttp-tus's ``decorator``: wraps every tus view except OPTIONS.

@@ -1,4 +1,5 @@
-"""The aiotus-shaped high-level functions: same names, arguments and results as aiotus.
+"""The retrying high-level functions, shaped like ``aiotus.retry``: same names, arguments
+and results as aiotus.
 
 ``upload`` and ``upload_multiple`` return the upload URL, or None once retries are spent,
 logging the reason on the ``tuskit_client`` logger (aiotus logs on ``aiotus``). As in aiotus,
