@@ -29,6 +29,7 @@ nox.options.sessions = [
     "tests-cli",
     "integration",
     "interop",
+    "compat",
     "build",
 ]
 
@@ -177,6 +178,134 @@ def interop(session: nox.Session) -> None:
         "peers",
         *session.posargs,
         env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
+    )
+
+
+#: tusd, the Go reference server, built from source by the Go toolchain (never a prebuilt
+#: binary); aiotus's own suite starts it.
+TUSD_MODULE = "github.com/tus/tusd/v2/cmd/tusd"
+TUSD_VERSION = "v2.9.1"
+
+
+def tusd_binary(session: nox.Session) -> Path:
+    """Build tusd with ``go install`` into nox's cache, once per version, and return it."""
+    go = shutil.which("go")
+    if go is None:
+        session.error(
+            f"go not found on PATH: the {session.name} session builds tusd {TUSD_VERSION} "
+            f"(go install {TUSD_MODULE}@{TUSD_VERSION}); install the Go toolchain"
+        )
+    gobin = Path(session.cache_dir).resolve() / f"tusd-{TUSD_VERSION}"
+    binary = gobin / "tusd"
+    if not binary.exists():
+        session.run(
+            go,
+            "install",
+            f"{TUSD_MODULE}@{TUSD_VERSION}",
+            env={"GOBIN": str(gobin), "GOFLAGS": "-mod=mod"},
+            external=True,
+        )
+    return binary
+
+
+def debian_tool(session: nox.Session, tool: str, package: str) -> str:
+    """The path of ``tool``, installing Debian's ``package`` first when it is missing."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    found = shutil.which(tool, path=search)
+    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run(
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            package,
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+            external=True,
+        )
+        found = shutil.which(tool, path=search)
+    if found is None:
+        session.error(f"{tool} not found: install the Debian package {package}")
+    return found
+
+
+def _venv(session: nox.Session, name: str) -> str:
+    """A fresh virtualenv made by uv under the session's temp folder; its python."""
+    venv = Path(session.create_tmp()).resolve() / name
+    shutil.rmtree(venv, ignore_errors=True)
+    session.run(UV, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
+    return str(venv / "bin" / "python")
+
+
+@nox.session(python=PYTHON)
+def compat(session: nox.Session) -> None:
+    """aiohttp-tus's and aiotus's own test suites against the peer and against tuskit.
+
+    Each suite (``../shared/peer-suites``) runs unmodified in two environments of its own:
+    the peer pinned from PyPI, and the locked tuskit distributions under the peer's import
+    name through ``integration_tests/compat/shims``; test tools are pinned alike in both
+    columns, the shared dependencies (aiohttp, yarl, ...) constrained to ``uv.lock``. tusd is
+    built with Go and nginx installed from Debian's packages for aiotus's suite.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from integration_tests.compat.suites import SUITES
+
+    sync(session, "--no-install-workspace")
+    tusd = tusd_binary(session)
+    debian_tool(session, "nginx", "nginx")
+    debian_tool(session, "openssl", "openssl")
+    tmp = Path(session.create_tmp()).resolve()
+    locked = tmp / "locked.txt"
+    session.run(
+        UV,
+        "export",
+        "--frozen",
+        "--all-packages",
+        "--no-default-groups",
+        "--no-hashes",
+        "--quiet",
+        "--output-file",
+        str(locked),
+        external=True,
+    )
+    # tuskit's column installs the distributions (not editable); the peers get the same
+    # versions of what they share with tuskit, without tuskit.
+    lines = locked.read_text().splitlines()
+    locked.write_text("\n".join(line.replace("-e ./", f"{ROOT}/") for line in lines))
+    constraints = tmp / "constraints.txt"
+    constraints.write_text("\n".join(line for line in lines if not line.startswith("-e ")))
+    pythons = []
+    for name, suite in SUITES.items():
+        for column in ("peer", "tuskit"):
+            python = _venv(session, f"compat-{name}-{column}")
+            what = [suite.peer] if column == "peer" else ["-r", str(locked)]
+            session.run(
+                UV,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python,
+                "--constraint",
+                str(constraints),
+                *suite.tools,
+                *what,
+                external=True,
+            )
+            pythons += ["--python", f"{name}:{column}={python}"]
+    session.run(
+        "python",
+        "-m",
+        "integration_tests.compat",
+        "--work",
+        str(tmp / "suites"),
+        "--tusd",
+        str(tusd),
+        "--table",
+        str(tmp / "compat-table.md"),
+        *pythons,
+        *session.posargs,
     )
 
 

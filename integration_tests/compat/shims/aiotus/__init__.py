@@ -6,7 +6,6 @@ The submodules are tuskit's own module objects (not copies), so a test that patc
 
 import sys
 
-from aiotus import common
 from tuskit_client import (
     Metadata,
     ProtocolError,
@@ -19,6 +18,8 @@ from tuskit_client import (
     upload,
     upload_multiple,
 )
+
+from . import common
 
 sys.modules[f"{__name__}.core"] = core
 sys.modules[f"{__name__}.creation"] = creation
