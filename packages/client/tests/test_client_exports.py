@@ -32,6 +32,7 @@ EXPECTED = {
     "__version__",
     "core",
     "creation",
+    "retry",
     "delete",
     "metadata",
     "upload",
