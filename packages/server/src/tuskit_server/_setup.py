@@ -231,8 +231,8 @@ def _add_routes(app: web.Application, endpoint: Endpoint, base: str) -> None:
 
 def _lifecycle(
     endpoint: Endpoint,
-) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    # An async generator, not an async context manager: aiohttp before 3.12 iterates it.
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         await endpoint.open()
         sweeper = None
