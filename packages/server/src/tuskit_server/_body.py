@@ -108,6 +108,8 @@ class BodyReader:
             return False
         if self.limit is not None and takeover.length > self.limit:
             return False
+        if takeover.length < self._pour_min:  # too short to pour, whatever has arrived
+            return False
         if not await takeover.arriving(min(_PROBE_BYTES, takeover.length), _PROBE_SECONDS):
             return False
         remaining = takeover.remaining()
