@@ -30,6 +30,7 @@ nox.options.sessions = [
     "integration",
     "interop",
     "compat",
+    "minimums",
     "build",
 ]
 
@@ -325,6 +326,32 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
         env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
     )
+
+
+@nox.session(python=PYTHON)
+def minimums(session: nox.Session) -> None:
+    """Every package's tests against the lowest versions its pyproject allows.
+
+    ``uv pip install --resolution lowest-direct`` takes the floor of each declared range (the
+    test tools' too), and the newest of everything only pulled in, as a user who pins old
+    versions gets; a floor that does not work fails here.
+    """
+    session.run_install(
+        UV,
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        session.virtualenv.location,
+        "--resolution",
+        "lowest-direct",
+        *(arg for directory in PACKAGES for arg in ("-e", f"packages/{directory}")),
+        "--group",
+        "test-aiohttp",
+        external=True,
+    )
+    for directory in PACKAGES:
+        session.run("pytest", f"packages/{directory}/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)
