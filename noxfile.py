@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 import nox
@@ -380,6 +381,13 @@ def build(session: nox.Session) -> None:
     session.log("built %s", ", ".join(sorted(p.name for p in dist_dir.iterdir())))
     if len(wheels) != len(PACKAGES) or len(sdists) != len(PACKAGES):
         session.error(f"expected {len(PACKAGES)} wheels and sdists, got {list(dist_dir.iterdir())}")
+    # Every wheel carries the repository's MIT licence (each package keeps a copy to ship).
+    licence = (ROOT / "LICENSE").read_bytes()
+    for wheel in wheels.values():
+        with zipfile.ZipFile(wheel) as archive:
+            shipped = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+            if not shipped or archive.read(shipped[0]) != licence:
+                session.error(f"{wheel.name} does not ship the repository's LICENSE")
     common = str(wheels["tuskit_common"])
     alone = {
         "common": ([common], "tuskit_common", ["aiohttp", "tuskit_client", "tuskit_server"]),
