@@ -372,3 +372,28 @@ def test_configs_are_keyed_by_canonical_url_and_set_up_once(tmp_path: Path) -> N
     for again in ("/u/{name}/up", r"/u/{name:.*}/up/", "/plain/"):
         with pytest.raises(ValueError, match="already"):
             setup_tus(app, upload_url=again, upload_path=tmp_path / "again")
+
+
+async def test_on_upload_done_gets_aiohttp_tus_resource_fields(
+    make_client: MakeClient, uploads: Path
+) -> None:
+    seen: list[tuple[str, str | None, int | None, int, str | None, Path | None]] = []
+
+    async def on_done(request: web.Request, resource: Resource, file_path: Path | None) -> None:
+        seen.append(
+            (
+                resource.uid,
+                resource.file_name,
+                resource.file_size,
+                resource.offset,
+                resource.metadata_header,
+                file_path,
+            )
+        )
+
+    client = await make_client(file_names="name", on_upload_done=on_done)
+    header = f"filename {b64('f.bin')},filetype {b64('application/x-thing')}"
+    path = await create(client, 4, headers={"Upload-Metadata": header})
+    await patch(client, path, 0, b"ab")
+    await patch(client, path, 2, b"cd")
+    assert seen == [(upload_id(path), "f.bin", 4, 4, header, uploads / "f.bin")]
