@@ -1,9 +1,10 @@
 """The live state of one ``setup_tus``: stores, locker, in-flight bodies, the clock.
 
 One :class:`Endpoint` per upload URL. It resolves the store of a request (a fixed ``store``,
-or a :class:`FileStore` per formatted ``upload_path`` for named URLs), holds locks, tracks
-the PATCH bodies being read (so shutdown can stop them), builds absolute ``Location`` URLs
-and remembers which pending final uploads wait for which partials.
+or a :class:`FileStore` per formatted ``upload_path`` for named URLs, rooted in its ``.tus``
+subdirectory with named files), holds locks, tracks the PATCH bodies being read (so shutdown
+can stop them), builds absolute ``Location`` URLs and remembers which pending final uploads
+wait for which partials.
 """
 
 import asyncio
@@ -141,9 +142,12 @@ class Endpoint:
         assert self._template is not None
         parts = FIELD.split(self._template)
         pattern = "*".join(glob.escape(p) for p in parts[::2])
-        roots = [self._root(Path(p)) for p in await asyncio.to_thread(glob.glob, pattern)]
-        found = await asyncio.to_thread(lambda: sorted(r for r in roots if r.is_dir()))
-        return [self._bind(root) for root in found]
+
+        def existing() -> list[Path]:
+            roots = (self._root(Path(p)) for p in glob.glob(pattern))
+            return sorted(root for root in roots if root.is_dir())
+
+        return [self._bind(root) for root in await asyncio.to_thread(existing)]
 
     async def store(self, request: web.Request) -> StoreComposer:
         """The store serving ``request`` (named URLs: ``upload_path`` formatted, §aiohttp-tus).
