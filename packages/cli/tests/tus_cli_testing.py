@@ -60,7 +60,10 @@ def serve_in_thread(
     ssl_context: ssl.SSLContext | None = None,
     **setup_kwargs: Any,
 ) -> Iterator[ThreadServer]:
-    """Run ``setup_tus(upload_path=...)`` on a free loopback port until the block ends."""
+    """Run ``setup_tus(upload_path=...)`` on a free loopback port until the block ends.
+    Uploads keep their ids (``file_names="id"``, as behind ``tus serve``), so one file may
+    be uploaded again without its name being taken."""
+    setup_kwargs.setdefault("file_names", "id")
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, Any] = {}

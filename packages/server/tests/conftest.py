@@ -18,13 +18,16 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_client(aiohttp_client: AiohttpClient, tmp_path: Path, clock: Clock) -> MakeClient:
-    """Build an app with ``setup_tus(app, upload_path=tmp_path/'up', clock=clock, **kw)``."""
+    """Build an app with ``setup_tus(app, upload_path=tmp_path/'up', clock=clock,
+    file_names="id", **kw)``."""
 
     async def make(**kwargs: Any) -> Client:
         app = web.Application()
         kwargs.setdefault("upload_path", tmp_path / "up")
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("lock_timeout", 1.0)
+        # These tests look at the store's own files; named files are tested on their own.
+        kwargs.setdefault("file_names", "id")
         setup_tus(app, **kwargs)
         return await aiohttp_client(app)
 

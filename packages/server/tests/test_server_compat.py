@@ -79,7 +79,7 @@ async def test_several_setups_and_trailing_slash(
     assert b.startswith("/b/")
     assert (await client.head(b.replace("/b/", "/a/"), headers=TUS)).status == 404
     configs = get_tus(app)
-    assert set(configs) == {"/a", "/b"}
+    assert set(configs) == {"/a", "/b/"}  # canonical URLs, trailing slash as given
     assert isinstance(configs["/a"], TusConfig)
 
 
@@ -139,8 +139,8 @@ async def test_on_upload_done_gets_resource_and_path(
     client = await aiohttp_client(app)
     path = await create(client, 2, headers={"Upload-Metadata": "filename YS50eHQ="})
     await patch(client, path, 0, b"hi")
-    assert got == [("PATCH", 2, "a.txt", tmp_path / path.rsplit("/", 1)[1])]
-    assert (tmp_path / path.rsplit("/", 1)[1]).read_bytes() == b"hi"
+    assert got == [("PATCH", 2, "a.txt", tmp_path / "a.txt")]  # named files (the default)
+    assert (tmp_path / "a.txt").read_bytes() == b"hi"
 
 
 async def test_resource_names(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ async def test_custom_json_codec(aiohttp_client: AiohttpClient, tmp_path: Path) 
     client = await aiohttp_client(app)
     path = await create(client, 1)
     assert calls
-    assert "\n" in (tmp_path / (path.rsplit("/", 1)[1] + ".info")).read_text()
+    assert "\n" in (tmp_path / ".tus" / (path.rsplit("/", 1)[1] + ".info")).read_text()
 
 
 async def test_create_app_for_the_cli(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:

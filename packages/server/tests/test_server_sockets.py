@@ -39,6 +39,7 @@ def auth(handler: Handler) -> Handler:
 
 async def _server(aiohttp_server: AiohttpServer, tmp_path: Path, **kwargs: Any) -> TestServer:
     app = web.Application()
+    kwargs.setdefault("file_names", "id")  # the tests look at the store's own files
     setup_tus(app, upload_path=tmp_path / "up", max_size=100, lock_timeout=2.0, **kwargs)
     return await aiohttp_server(app)
 

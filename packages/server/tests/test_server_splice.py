@@ -229,6 +229,7 @@ async def _server(
 ) -> TestServer:
     app = web.Application(handler_args={"read_bufsize": read_bufsize})
     kwargs.setdefault("splice_min", 64 * 1024)
+    kwargs.setdefault("file_names", "id")  # the tests look at the store's own files
     setup_tus(app, upload_path=tmp_path / "up", lock_timeout=5.0, **kwargs)
     return await aiohttp_server(app)
 
@@ -404,7 +405,7 @@ async def test_newer_request_stops_a_stale_pour(serve: Serve, tmp_path: Path) ->
 
 async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
     app = web.Application()
-    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024)
+    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024, file_names="id")
     server = TestServer(app)
     client = TestClient(server)
     await client.start_server()
@@ -424,7 +425,7 @@ async def test_shutdown_stops_a_pour_with_503(tmp_path: Path) -> None:
 
 async def test_chunks_are_poured_by_one_thread_which_ends_with_the_app(tmp_path: Path) -> None:
     app = web.Application()
-    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024)
+    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024, file_names="id")
     threads = app[ENDPOINTS_KEY]["/uploads"].splice_slots.threads
     server = TestServer(app)
     client = TestClient(server)
@@ -501,7 +502,7 @@ async def test_a_client_gone_before_the_pour_keeps_what_aiohttp_had(
 
     monkeypatch.setattr(FileStore, "_open_at", slow_open_at)
     app = web.Application()
-    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024)
+    setup_tus(app, upload_path=tmp_path / "up", splice_min=64 * 1024, file_names="id")
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.SockSite(runner, socket.create_server(("127.0.0.1", 0)))

@@ -14,10 +14,18 @@ Usage::
 
 from tuskit_common import Resource
 from tuskit_server._app import create_app, serve
-from tuskit_server._config import Cors, Decorator, Expiration, Handler, OnUploadDone, TusConfig
+from tuskit_server._config import (
+    Cors,
+    Decorator,
+    Expiration,
+    FileNames,
+    Handler,
+    OnUploadDone,
+    TusConfig,
+)
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
-from tuskit_server.errors import HookRejected, UploadExists, UploadInterrupted
+from tuskit_server.errors import FileExists, HookRejected, UploadExists, UploadInterrupted
 from tuskit_server.hooks import CreateChanges, Hooks
 from tuskit_server.locks import FileLocker, Lock, Locker, MemoryLocker
 from tuskit_server.stores.base import DataStore, StoreComposer
@@ -31,7 +39,9 @@ __all__ = [
     "DataStore",
     "Decorator",
     "Expiration",
+    "FileExists",
     "FileLocker",
+    "FileNames",
     "FileStore",
     "Handler",
     "HookRejected",

@@ -20,8 +20,10 @@ def create_app(**setup_tus_kwargs: Any) -> web.Application:
     """A new :class:`aiohttp.web.Application` with one :func:`setup_tus` applied.
 
     Args:
-        **setup_tus_kwargs: passed to :func:`setup_tus` unchanged (e.g. ``upload_path``).
+        **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``);
+            ``file_names`` defaults to ``"id"`` here: a standalone server keeps tusd's layout.
     """
+    setup_tus_kwargs.setdefault("file_names", "id")
     # A 1 MiB body buffer (aiohttp's default is 64 KiB): the socket is paused and resumed
     # far less often during a large PATCH; memory per request stays bounded.
     app = web.Application(handler_args={"read_bufsize": READ_BUFSIZE})

@@ -1,19 +1,20 @@
 """The frozen configuration of one ``setup_tus`` call, and its option types. No I/O."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from aiohttp import web
 
 from tuskit_common import Extension, Resource
+from tuskit_server._paths import format_upload_path
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
 
-__all__ = ["Cors", "Decorator", "Expiration", "Handler", "OnUploadDone", "TusConfig"]
+__all__ = ["Cors", "Decorator", "Expiration", "FileNames", "Handler", "OnUploadDone", "TusConfig"]
 
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: aiohttp-tus's ``decorator``: wraps every tus view except OPTIONS.
@@ -21,6 +22,9 @@ Decorator: TypeAlias = Callable[[Handler], Handler]
 #: aiohttp-tus's ``on_upload_done(request, resource, file_path)``; file_path is None for
 #: stores without local files.
 OnUploadDone: TypeAlias = Callable[[web.Request, Resource, Path | None], Awaitable[None]]
+#: Where a finished upload's bytes end up: ``"name"`` at ``upload_path/<filename>``
+#: (aiohttp-tus), ``"id"`` under the upload id (tusd's layout).
+FileNames: TypeAlias = Literal["name", "id"]
 
 
 def utc_now() -> datetime:
@@ -65,11 +69,13 @@ class Expiration:
 
 @dataclass(frozen=True, slots=True)
 class TusConfig:
-    """Everything one ``setup_tus`` call configured (see its docstring for each option)."""
+    """Everything one ``setup_tus`` call configured (see its docstring for each option);
+    ``TusConfig(upload_path=..., upload_url=...)`` builds one as aiohttp-tus's ``Config``."""
 
     upload_url: str
-    upload_path: Path | None
-    store: DataStore | None
+    upload_path: Path | None = None
+    store: DataStore | None = None
+    file_names: FileNames = "name"
     upload_resource_name: str | None = None
     allow_overwrite_files: bool = False
     decorator: Decorator | None = None
@@ -95,3 +101,15 @@ class TusConfig:
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now
     id_factory: Callable[[], str] | None = None
+
+    def resolve_upload_path(self, match_info: Mapping[str, str]) -> Path:
+        """The upload directory of a request: ``upload_path`` with its ``{placeholders}``
+        formatted from ``match_info`` (aiohttp-tus's method of the same name).
+
+        Raises:
+            ValueError: no ``upload_path`` (a ``store`` was given), or a match_info value
+                that is missing or could leave the directory.
+        """
+        if self.upload_path is None:
+            raise ValueError("this configuration has no upload_path (it uses a store)")
+        return format_upload_path(self.upload_path, match_info)

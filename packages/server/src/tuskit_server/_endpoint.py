@@ -1,16 +1,16 @@
 """The live state of one ``setup_tus``: stores, locker, in-flight bodies, the clock.
 
 One :class:`Endpoint` per upload URL. It resolves the store of a request (a fixed ``store``,
-or a :class:`FileStore` per formatted ``upload_path`` for named URLs), holds locks, tracks
-the PATCH bodies being read (so shutdown can stop them), builds absolute ``Location`` URLs
-and remembers which pending final uploads wait for which partials.
+or a :class:`FileStore` per formatted ``upload_path`` for named URLs, rooted in its ``.tus``
+subdirectory with named files), holds locks, tracks the PATCH bodies being read (so shutdown
+can stop them), builds absolute ``Location`` URLs and remembers which pending final uploads
+wait for which partials.
 """
 
 import asyncio
 import contextlib
 import glob
 import os
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -28,6 +28,7 @@ from tuskit_common import (
 )
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
+from tuskit_server._paths import FIELD, has_fields
 from tuskit_server._sanitise import external_origin
 from tuskit_server._splice import Slots
 from tuskit_server.locks import Locker, MemoryLocker, hold
@@ -36,7 +37,9 @@ from tuskit_server.stores.file import FileStore
 
 __all__ = ["Endpoint"]
 
-_FIELD = re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}")
+#: With named files, the store's own files live in this hidden directory of the upload
+#: directory, apart from the finished files (whose names never start with a dot).
+STORE_DIR = ".tus"
 _ID_BYTES = 16
 _IDS_PER_DRAW = 256
 
@@ -76,6 +79,8 @@ class Endpoint:
         self.pending_finals: dict[str, set[str]] = {}
         self._fixed: StoreComposer | None = None
         self._template: str | None = None
+        #: finished uploads are moved to ``<upload directory>/<filename or id>``
+        self.placing = config.store is None and config.file_names == "name"
         if config.store is not None:
             self._fixed = StoreComposer.from_store(config.store)
             probe = self._fixed
@@ -83,11 +88,11 @@ class Endpoint:
         else:
             if config.upload_path is None:
                 raise ValueError("setup_tus needs upload_path or store")
-            template = str(config.upload_path)
-            if _FIELD.search(template):
-                self._template = template
+            if has_fields(config.upload_path):
+                self._template = str(config.upload_path)
             else:
-                self._fixed = StoreComposer.from_store(self._file_store(config.upload_path))
+                root = self._root(config.upload_path)
+                self._fixed = StoreComposer.from_store(self._file_store(root))
             probe = self._fixed or StoreComposer.from_store(self._file_store(Path(".")))
         self._probe = probe
         self.extensions = probe.extensions(
@@ -110,6 +115,10 @@ class Endpoint:
 
     # -- stores ------------------------------------------------------------------------------
 
+    def _root(self, directory: Path) -> Path:
+        """The FileStore root of an upload directory."""
+        return directory / STORE_DIR if self.placing else directory
+
     def _bind(self, path: Path) -> StoreComposer:
         """A FileStore for one formatted ``upload_path``, with the capabilities probed at
         setup (every FileStore has the same; style §4.8: never probe per request)."""
@@ -122,6 +131,7 @@ class Endpoint:
             concatenator=store if self._probe.concatenator is not None else None,
             expirer=store if self._probe.expirer is not None else None,
             downloader=store if self._probe.downloader is not None else None,
+            placer=store if self._probe.placer is not None else None,
         )
 
     async def stores(self) -> list[StoreComposer]:
@@ -130,12 +140,14 @@ class Endpoint:
         if self._fixed is not None:
             return [self._fixed]
         assert self._template is not None
-        parts = _FIELD.split(self._template)
+        parts = FIELD.split(self._template)
         pattern = "*".join(glob.escape(p) for p in parts[::2])
-        found = await asyncio.to_thread(
-            lambda: sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
-        )
-        return [self._bind(Path(p)) for p in found]
+
+        def existing() -> list[Path]:
+            roots = (self._root(Path(p)) for p in glob.glob(pattern))
+            return sorted(root for root in roots if root.is_dir())
+
+        return [self._bind(root) for root in await asyncio.to_thread(existing)]
 
     async def store(self, request: web.Request) -> StoreComposer:
         """The store serving ``request`` (named URLs: ``upload_path`` formatted, §aiohttp-tus).
@@ -148,14 +160,18 @@ class Endpoint:
         """
         if self._fixed is not None:
             return self._fixed
-        assert self._template is not None
-        values: dict[str, str] = {}
-        for name in _FIELD.findall(self._template):
-            value = request.match_info.get(name, "")
-            if value in ("", ".", "..") or any(c in value for c in "/\\\0"):
-                raise NotFound("no such upload")
-            values[name] = value
-        return self._bind(Path(_FIELD.sub(lambda m: values[m.group(1)], self._template)))
+        return self._bind(self._root(self.directory(request)))
+
+    def directory(self, request: web.Request) -> Path:
+        """The upload directory of ``request``: ``upload_path``, formatted for named URLs.
+
+        Raises:
+            NotFound: no ``upload_path``, or a match_info value that could escape it.
+        """
+        try:
+            return self.config.resolve_upload_path(request.match_info)
+        except ValueError:
+            raise NotFound("no such upload") from None
 
     async def open(self) -> None:
         """Open every store (creates the directory, repairs what a crash left) and rebuild

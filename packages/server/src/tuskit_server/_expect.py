@@ -79,7 +79,7 @@ def make_expect_handler(endpoint: Endpoint, *, on_upload: bool) -> ExpectHandler
         except (ProtocolError, web.HTTPException) as exc:
             rejection = respond_error(endpoint, exc)
         if rejection is not None:
-            return finish_response(rejection, cors=cors, method=method)
+            return finish_response(rejection, cors=cors)
         if request.version == HttpVersion11:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             request.writer.output_size = 0

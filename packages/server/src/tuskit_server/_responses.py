@@ -51,12 +51,10 @@ def http_exception_response(error: web.HTTPException) -> web.Response:
     return response
 
 
-def finish_response(
-    response: web.StreamResponse, *, cors: dict[str, str], method: str
-) -> web.StreamResponse:
-    """Add ``Tus-Resumable`` (every response but OPTIONS, spec §1.1) and CORS headers."""
-    if method != "OPTIONS":
-        response.headers[headers.TUS_RESUMABLE] = headers.PROTOCOL_VERSION
+def finish_response(response: web.StreamResponse, *, cors: dict[str, str]) -> web.StreamResponse:
+    """Add ``Tus-Resumable`` (every response, OPTIONS too as in the spec's own example,
+    spec §1.1) and CORS headers."""
+    response.headers[headers.TUS_RESUMABLE] = headers.PROTOCOL_VERSION
     for name, value in cors.items():
         if name == headers.VARY:
             response.headers.add(name, value)

@@ -2,7 +2,9 @@
 
 aiohttp-tus's signature and meaning are kept (an aiohttp-tus user changes one import); the
 new options are keyword-only. Configuration lives under the typed :data:`TUS_CONFIG_KEY`
-as a mapping keyed by upload URL, so ``setup_tus`` may be called several times per app.
+as a mapping keyed by canonical upload URL (aiohttp-tus's key: ``{name:regex}`` fields
+without their regex, trailing slash as given), so ``setup_tus`` may be called several times
+per app.
 The store is opened, the expiry sweeper started and both closed in ``cleanup_ctx``; in-flight
 PATCH bodies are stopped in ``on_shutdown`` (aiohttp runs it while connections are still
 open, before ``cleanup_ctx`` unwinds), so they persist what arrived and answer 503.
@@ -21,10 +23,19 @@ from aiohttp import web
 
 from tuskit_common import ALGORITHMS, Extension, ServiceUnavailable
 from tuskit_server import handlers
-from tuskit_server._config import Cors, Decorator, Expiration, OnUploadDone, TusConfig, utc_now
+from tuskit_server._config import (
+    Cors,
+    Decorator,
+    Expiration,
+    FileNames,
+    OnUploadDone,
+    TusConfig,
+    utc_now,
+)
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._expect import make_expect_handler
 from tuskit_server._expiry import run_sweeper
+from tuskit_server._paths import canonical_url
 from tuskit_server._views import MethodHandler, make_view
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
@@ -32,9 +43,10 @@ from tuskit_server.stores.base import DataStore
 
 __all__ = ["ENDPOINTS_KEY", "TUS_CONFIG_KEY", "get_tus", "setup_tus"]
 
-#: Every ``setup_tus`` configuration of an app, keyed by upload URL.
+#: Every ``setup_tus`` configuration of an app, keyed by canonical upload URL.
 TUS_CONFIG_KEY: Final = web.AppKey("tuskit_server.config", dict[str, TusConfig])
-#: The live endpoints (stores, locks) behind those configurations.
+#: The live endpoints (stores, locks) behind those configurations, keyed by canonical
+#: upload URL without a trailing slash.
 ENDPOINTS_KEY: Final = web.AppKey("tuskit_server.endpoints", dict[str, Endpoint])
 
 #: Seconds ``on_shutdown`` gives interrupted PATCHes to persist and answer.
@@ -48,6 +60,7 @@ def setup_tus(
     upload_url: str = "/uploads",
     upload_resource_name: str | None = None,
     allow_overwrite_files: bool = False,
+    file_names: FileNames = "name",
     decorator: Decorator | None = None,
     on_upload_done: OnUploadDone | None = None,
     json_dumps: Callable[[Any], str] = json.dumps,
@@ -82,9 +95,14 @@ def setup_tus(
             slash is accepted on requests either way.
         upload_resource_name: route name of the creation URL (the upload URL route is
             ``<name>_resource``), for ``app.router[name].url_for()``.
-        allow_overwrite_files: accepted for aiohttp-tus compatibility. tuskit stores each
-            upload under its random id and never under a client-chosen name, so nothing is
-            ever overwritten whatever its value.
+        allow_overwrite_files: with named files, let a finished upload replace an existing
+            file of its name; False (default): a creation whose name exists answers 409.
+        file_names: ``"name"`` (default, aiohttp-tus): a finished upload's bytes move to
+            ``<upload directory>/<filename metadata>`` (the upload id without one), the
+            store's own files living in its ``.tus`` subdirectory; a ``filename`` that is
+            not one plain name answers 400. ``"id"``: tusd's layout, every upload stays
+            ``<upload directory>/<id>`` (``tus serve``). Only for the FileStores built from
+            ``upload_path``; a given ``store`` keeps its own layout.
         decorator: wraps every tus view except OPTIONS (e.g. authentication); it also runs
             in the ``Expect: 100-continue`` check, before the body is sent.
         on_upload_done: ``async (request, resource, file_path)``, awaited once when an upload
@@ -128,6 +146,8 @@ def setup_tus(
     """
     if upload_path is None and store is None:
         raise ValueError("setup_tus needs upload_path or store")
+    if file_names not in ("name", "id"):
+        raise ValueError(f"file_names must be 'name' or 'id', not {file_names!r}")
     algorithms = tuple(checksum_algorithms)
     unknown = [a for a in algorithms if a not in ALGORITHMS]
     if unknown:
@@ -148,6 +168,7 @@ def setup_tus(
         store=store,
         upload_resource_name=upload_resource_name,
         allow_overwrite_files=allow_overwrite_files,
+        file_names=file_names,
         decorator=decorator,
         on_upload_done=on_upload_done,
         json_dumps=json_dumps,
@@ -171,15 +192,16 @@ def setup_tus(
         id_factory=id_factory,
     )
     base = upload_url.rstrip("/")
+    key = canonical_url(upload_url)
     configs = app.get(TUS_CONFIG_KEY)
     if configs is None:
         configs = app[TUS_CONFIG_KEY] = {}
         app[ENDPOINTS_KEY] = {}
-    if base in configs:
+    if key.rstrip("/") in app[ENDPOINTS_KEY]:
         raise ValueError(f"setup_tus was already called for {upload_url!r}")
     endpoint = Endpoint(config)
-    configs[base] = config
-    app[ENDPOINTS_KEY][base] = endpoint
+    configs[key] = config
+    app[ENDPOINTS_KEY][key.rstrip("/")] = endpoint
     _add_routes(app, endpoint, base)
     app.cleanup_ctx.append(_lifecycle(endpoint))
     app.on_shutdown.append(_shutdown(endpoint))
@@ -259,7 +281,8 @@ def _shutdown(endpoint: Endpoint) -> Callable[[web.Application], Any]:
 
 
 def get_tus(app: web.Application) -> Mapping[str, TusConfig]:
-    """The configurations registered by :func:`setup_tus`, keyed by upload URL.
+    """The configurations registered by :func:`setup_tus`, keyed by canonical upload URL
+    (``{name:regex}`` fields without their regex, trailing slash as given).
 
     Raises:
         RuntimeError: ``setup_tus`` was never called for ``app``.

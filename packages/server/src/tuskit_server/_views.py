@@ -97,6 +97,6 @@ def make_view(
             cors.pop(headers.ACCESS_CONTROL_EXPOSE_HEADERS, None)
         if endpoint.socket_taken(request):
             response.force_close()  # "Connection: close": aiohttp's parser is mid-body
-        return finish_response(response, cors=cors, method=method)
+        return finish_response(response, cors=cors)
 
     return view

@@ -6,7 +6,8 @@ Handlers, stores, lockers and hooks raise :class:`tuskit_common.ProtocolError` s
     ProtocolError (tuskit_common)
     ├── HookRejected          any status a hook chooses (default 400)
     ├── UploadInterrupted     400  upload_interrupted  (a newer request took the lock)
-    └── UploadExists          409  upload_exists        (a store refused a duplicate id)
+    ├── UploadExists          409  upload_exists        (a store refused a duplicate id)
+    └── FileExists            409  file_exists          (a finished file of that name exists)
 """
 
 from tuskit_common import BadRequest, ProtocolError
@@ -38,6 +39,14 @@ class UploadExists(ProtocolError):
 
     status = 409
     default_code = "upload_exists"
+
+
+class FileExists(ProtocolError):
+    """409: the upload's finished file would replace an existing one (named files, without
+    ``allow_overwrite_files``; aiohttp-tus answered 409 too)."""
+
+    status = 409
+    default_code = "file_exists"
 
 
 def status_of(error: ProtocolError) -> int:

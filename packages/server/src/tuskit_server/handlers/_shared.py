@@ -25,6 +25,7 @@ from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._takeover import Takeover
 from tuskit_server.errors import UploadInterrupted
+from tuskit_server.handlers._placing import place
 from tuskit_server.hooks import call_hook
 from tuskit_server.log import logger
 from tuskit_server.stores.base import StoreComposer
@@ -161,10 +162,12 @@ async def receive(
 async def finish(
     endpoint: Endpoint, request: web.Request, composer: StoreComposer, resource: Resource
 ) -> None:
-    """Run pre_finish, post_finish and aiohttp-tus's on_upload_done, once per upload."""
+    """Run pre_finish, move named files to their name, then post_finish and aiohttp-tus's
+    on_upload_done (with that file's path), once per upload."""
     logger.info("upload %s complete (%s bytes)", resource.id, resource.length)
     hooks = endpoint.config.hooks
     await call_hook("pre_finish", hooks.pre_finish, request, resource)
+    await place(endpoint, request, composer, resource)
     await call_hook("post_finish", hooks.post_finish, request, resource)
     done = endpoint.config.on_upload_done
     if done is not None:

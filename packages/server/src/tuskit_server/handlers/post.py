@@ -20,6 +20,7 @@ from tuskit_common.values import format_uint
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._responses import error_response
+from tuskit_server.handlers._placing import check_name
 from tuskit_server.handlers._shared import (
     bad_partial,
     finish,
@@ -117,6 +118,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     changes = await call_hook("pre_create", endpoint.config.hooks.pre_create, request, resource)
     if changes is not None:
         resource = _apply(resource, changes)
+    await check_name(endpoint, request, composer, resource)
     resource = await composer.core.create(resource)
     logger.info("upload %s created (length %s)", resource.id, resource.length)
     location = endpoint.location(request, resource.id)

@@ -35,6 +35,7 @@ __all__ = [
     "DataStore",
     "Expirer",
     "FileDownloader",
+    "FilePlacer",
     "LengthDeferrer",
     "PourTarget",
     "PourableBody",
@@ -180,6 +181,16 @@ class FileDownloader(Protocol):
         """The path of the upload's bytes."""
 
 
+@runtime_checkable
+class FilePlacer(Protocol):
+    """named files (aiohttp-tus): move a finished upload's bytes to a file of its own name."""
+
+    async def place(self, upload_id: str, target: Path, *, overwrite: bool) -> bool:
+        """Move the finished upload's bytes to ``target``; later :meth:`FileDownloader.data_path`
+        calls answer ``target``. False (nothing moved) when ``target`` exists and
+        ``overwrite`` is False, or cannot be replaced."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreComposer:
     """A store and the capabilities it was found to have, probed once (tusd ``UseIn``)."""
@@ -191,6 +202,7 @@ class StoreComposer:
     concatenator: Concatenator | None = None
     expirer: Expirer | None = None
     downloader: FileDownloader | None = None
+    placer: FilePlacer | None = None
 
     @classmethod
     def from_store(cls, store: object) -> "StoreComposer":
@@ -209,6 +221,7 @@ class StoreComposer:
             concatenator=store if isinstance(store, Concatenator) else None,
             expirer=store if isinstance(store, Expirer) else None,
             downloader=store if isinstance(store, FileDownloader) else None,
+            placer=store if isinstance(store, FilePlacer) else None,
         )
 
     def extensions(

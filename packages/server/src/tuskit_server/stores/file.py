@@ -43,6 +43,7 @@ from tuskit_server.stores._files import (
     signature,
     write_all,
 )
+from tuskit_server.stores._placed import PLACED, PlacedFiles
 from tuskit_server.stores.base import PourableBody
 
 __all__ = ["FileStore"]
@@ -54,8 +55,9 @@ JsonDumps = Callable[[Any], str]
 JsonLoads = Callable[[str], Any]
 
 
-class FileStore:
-    """The default store: local files under ``root``.
+class FileStore(PlacedFiles):
+    """The default store: local files under ``root`` (``place`` and ``data_path`` are in
+    :mod:`~tuskit_server.stores._placed`).
 
     Args:
         root: the directory; created on :meth:`open` (and on first use).
@@ -185,6 +187,8 @@ class FileStore:
             if self._gone(upload_id).exists():
                 raise Gone("the upload was terminated or has expired") from None
             raise
+        if PLACED in resource.storage:  # finished, its bytes moved to a named file
+            return resource, resource.offset
         try:
             size = os.stat(self._data(upload_id)).st_size
         except FileNotFoundError:
@@ -526,10 +530,6 @@ class FileStore:
 
     def _scan_finals(self) -> list[Resource]:
         return [r for r in self._scan() if r.is_final and not r.is_complete]
-
-    async def data_path(self, upload_id: str) -> Path:
-        """The data file of an upload."""
-        return self._data(upload_id)
 
 
 class _PourInto:
