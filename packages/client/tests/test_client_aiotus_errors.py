@@ -133,3 +133,11 @@ async def test_bad_metadata_fails_before_the_request_is_built(
 ) -> None:
     with pytest.raises(error, match=message):
         await creation.create(None, None, io.BytesIO(b"x"), metadata)  # type: ignore[arg-type]
+
+
+async def test_the_clients_metadata_needs_no_offset_either(serve: Serve) -> None:
+    url = await serve("HEAD", "/files/a", 200, {"Upload-Metadata": "k dg=="})
+    async with Client(config=RetryConfiguration(retry_attempts=1)) as client:
+        assert await client.metadata(url) == {"k": b"v"}
+        with pytest.raises(ProtocolError, match="Upload-Offset"):
+            await client.info(url)  # the offset is what info() is for
