@@ -142,6 +142,7 @@ async def test_serve_upload_metadata(tmp_path: Path) -> None:
             "flag",
             "filename: report.pdf",
             "filetype: application/pdf",
+            "mime_type: application/pdf",
         ]
         code, out, _ = await tus("metadata", "--json", url)
         document = json.loads(out)
