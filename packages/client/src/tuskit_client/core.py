@@ -16,6 +16,7 @@ from yarl import URL
 
 from tuskit_client import _flow
 from tuskit_client._engine import Progress, Span
+from tuskit_client._http import Http
 from tuskit_client._lowlevel import aiohttp_errors, engine
 from tuskit_client._sources import open_source
 from tuskit_client._types import DEFAULT_CHUNK_SIZE, Metadata, ProgressCallback, SSLArgument
@@ -59,7 +60,7 @@ async def metadata(
     Raises:
         ProtocolError: the ``Upload-Metadata`` header is malformed.
     """
-    http = engine(session, ssl, headers).http
+    http = Http(session, ssl=ssl)
     async with aiohttp_errors():
         response = await http.send(_flow.offset_request(URL(location), headers))
     return _flow.read_head_metadata(response)
@@ -110,7 +111,7 @@ async def configuration(
 ) -> ServerConfiguration:
     """OPTIONS: versions, max size, extensions (in the server's order, unknown names
     included) and checksum algorithms of the server."""
-    http = engine(session, ssl, headers).http
+    http = Http(session, ssl=ssl)
     async with aiohttp_errors():
         response = await http.send(_flow.options_request(URL(url), headers))
     caps = _flow.read_options(response)
