@@ -142,10 +142,53 @@ async def test_serve_upload_metadata(tmp_path: Path) -> None:
             "flag",
             "filename: report.pdf",
             "filetype: application/pdf",
+            "mime_type: application/pdf",
         ]
         code, out, _ = await tus("metadata", "--json", url)
         document = json.loads(out)
         assert document["offset"] == document["length"] == source.stat().st_size
+
+
+async def aiotus_cli(*args: str) -> tuple[int, str, str]:
+    """Run aiotus's command line over tuskit (``python -m tuskit_cli.aiotus``) to the end."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tuskit_cli.aiotus",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_aiotus_command_line_and_tus_agree_on_metadata(tmp_path: Path) -> None:
+    source = tmp_path / "job.py"
+    source.write_bytes(b"print('hello')\n" * 1000)
+    async with tus_serve(tmp_path / "uploads") as (endpoint, _):
+        code, out, err = await aiotus_cli(
+            "--debug", "upload", "--metadata", "k=v", endpoint, str(source)
+        )
+        assert code == 0, err
+        url = out.strip()
+        assert await download(url) == source.read_bytes()
+        code, out, err = await tus("metadata", url)
+        assert code == 0, err
+        assert sorted(out.splitlines()) == ["filename: job.py", "k: v", "mime_type: text/x-python"]
+        # and the other way round: what tus uploads, aiotus's metadata command reads
+        code, out, err = await tus(
+            "upload", "--store", str(tmp_path / "s.json"), endpoint, str(source)
+        )
+        assert code == 0, err
+        code, shown, err = await aiotus_cli("metadata", out.strip())
+        assert code == 0, err
+        assert "mime_type: text/x-python" in shown.splitlines()
+        code, _, err = await aiotus_cli("upload", endpoint, str(tmp_path / "missing.py"))
+        assert code == 1
+        assert "missing.py" in err
 
 
 async def test_killed_upload_resumes_instead_of_restarting(tmp_path: Path) -> None:

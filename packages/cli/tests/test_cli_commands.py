@@ -82,6 +82,7 @@ def test_metadata_options_and_automatic_filename(server: ThreadServer, tmp_path:
         "flag",
         "filename: photo.png",
         "filetype: image/png",
+        "mime_type: image/png",
     ]
     as_json = json.loads(tus("metadata", "--json", url).stdout)
     assert as_json["offset"] == as_json["length"] == 8
@@ -160,7 +161,9 @@ def test_retries_option(server: ThreadServer, source: Path) -> None:
     assert failed.exit_code == 1
     assert "503" in failed.stderr
     server.fail_next("PATCH", 503, 503)
-    ok = tus("upload", "--retries", "3", *chunked)
+    assert tus("upload", "--retries", "1", *chunked).exit_code == 1  # two failures, one retry
+    server.fail_next("PATCH", 503, 503)
+    ok = tus("upload", "--retries", "2", *chunked)
     assert ok.exit_code == 0, ok.stderr
     assert server.download(ok.urls()[0]) == source.read_bytes()
 
@@ -196,8 +199,9 @@ def test_options_text_and_json(server: ThreadServer) -> None:
     assert "sha1" in document["checksum_algorithms"]
 
 
-def test_verbose_logs_to_stderr(server: ThreadServer, source: Path) -> None:
-    result = tus("upload", "-v", server.endpoint, str(source))
+@pytest.mark.parametrize("flag", ["-v", "--verbose", "--debug"])
+def test_verbose_logs_to_stderr(server: ThreadServer, source: Path, flag: str) -> None:
+    result = tus("upload", flag, server.endpoint, str(source))
     assert result.exit_code == 0
     assert result.urls()[0].startswith(server.endpoint)
     assert "complete" in result.stderr

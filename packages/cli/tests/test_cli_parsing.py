@@ -6,10 +6,11 @@ import pytest
 import typer
 from yarl import URL
 
+from tuskit_cli import _console
 from tuskit_cli._options import parse_headers
 from tuskit_cli.metadata import format_json, format_lines
 from tuskit_cli.upload import metadata_for, parse_metadata
-from tuskit_client import UploadInfo
+from tuskit_client import ResponseError, UploadInfo
 
 
 def test_parse_metadata() -> None:
@@ -25,11 +26,19 @@ def test_parse_metadata() -> None:
         parse_metadata(["=value"])
 
 
-def test_metadata_for_adds_filename_and_filetype_unless_given() -> None:
-    assert metadata_for("dir/photo.png", {}) == {"filename": b"photo.png", "filetype": b"image/png"}
+def test_metadata_for_adds_filename_and_both_type_keys_unless_given() -> None:
+    assert metadata_for("dir/photo.png", {}) == {
+        "filename": b"photo.png",
+        "filetype": b"image/png",
+        "mime_type": b"image/png",  # what receivers written for aiotus read
+    }
     assert metadata_for("x/noext", {}) == {"filename": b"noext"}
     given = {"filename": b"other", "filetype": b"text/plain"}
     assert metadata_for("a.png", given) == given
+    assert metadata_for("a.png", {"mime_type": b"x/y"}) == {
+        "mime_type": b"x/y",
+        "filename": b"a.png",
+    }
     assert metadata_for("-", {"k": None}) == {"k": None}
 
 
@@ -74,3 +83,15 @@ def test_format_json() -> None:
         "  }\n"
         "}"
     )
+
+
+def test_a_response_error_is_described_by_its_own_line() -> None:
+    # ResponseError is also an aiohttp.ClientResponseError; its message already says it all.
+    error = ResponseError(
+        "PATCH http://h/f/1 answered 503 Service Unavailable",
+        status=503,
+        headers={},
+        method="PATCH",
+        url="http://h/f/1",
+    )
+    assert _console.describe(error) == "PATCH http://h/f/1 answered 503 Service Unavailable"

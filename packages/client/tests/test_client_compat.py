@@ -156,3 +156,40 @@ async def test_owned_session_is_closed(tus_server: ServerFactory) -> None:
     assert not session.closed
     await client.aclose()
     assert session.closed
+
+
+async def test_upload_takes_aiotus_steps_with_the_callers_headers(
+    tus_server: ServerFactory,
+) -> None:
+    fake, endpoint = await tus_server()
+    url = await tuskit_client.upload(
+        endpoint, io.BytesIO(DATA), {"k": b"v"}, config=FAST, headers={"h1": "v1"}
+    )
+    assert url is not None
+    assert fake.methods() == ["POST", "HEAD", "PATCH"]
+    assert all(h.get("h1") == "v1" for _, _, h in fake.requests)
+    assert bytes(fake.only().data) == DATA
+
+
+@pytest.mark.parametrize(("attempts", "posts"), [(0, 1), (1, 1), (3, 3)])
+async def test_retry_attempts_counts_every_attempt_as_in_aiotus(
+    tus_server: ServerFactory, attempts: int, posts: int
+) -> None:
+    fake, endpoint = await tus_server()
+    fake.inject("POST", count=5, status=500)
+    config = RetryConfiguration(attempts, 0, base_delay_seconds=0)
+    assert await tuskit_client.upload(endpoint, io.BytesIO(DATA), config=config) is None
+    assert fake.methods().count("POST") == posts
+
+
+async def test_client_create_sends_no_data_and_upload_continues_it(
+    tus_server: ServerFactory,
+) -> None:
+    fake, endpoint = await tus_server()
+    async with tuskit_client.Client(endpoint, config=FAST) as client:
+        url = await client.create(DATA, metadata={"name": b"x"})
+        assert (fake.only().length, bytes(fake.only().data)) == (len(DATA), b"")
+        result = await client.upload(DATA, url=url)
+        assert await client.metadata(url) == {"name": b"x"}
+    assert result.url == url
+    assert bytes(fake.only().data) == DATA

@@ -41,10 +41,29 @@ def answer(status: int, url: URL = BASE, body: str = "", **headers: str) -> Resp
         ("https://h/files/", "/up/1", "https://h/up/1"),
         ("https://h/files/", "1", "https://h/files/1"),
         ("https://h/files/", "./1", "https://h/files/1"),
-        ("https://h/files", "1", "https://h/1"),
+        ("https://h/files", "./1", "https://h/1"),
+        ("https://h/files", "../1", "https://h/1"),
+        ("https://h/files", "/up/1", "https://h/up/1"),
+        ("https://h/files", "https://o/x/1", "https://o/x/1"),
     ],
 )
 def test_location_resolves_per_rfc_3986(base: str, location: str, expected: str) -> None:
+    assert resolve_location(URL(base), location) == URL(expected)
+
+
+@pytest.mark.parametrize(
+    ("base", "location", "expected"),
+    [
+        ("https://h/files", "1", "https://h/files/1"),
+        ("https://h/files", "a/1", "https://h/files/a/1"),
+        ("https://h/files?x=1", "1?y=2", "https://h/files/1?y=2"),
+        ("https://h", "1", "https://h/1"),
+    ],
+)
+def test_a_bare_name_from_an_endpoint_without_a_slash_is_its_child(
+    base: str, location: str, expected: str
+) -> None:
+    # RFC 3986 would give https://h/1 (a 404 on such servers); aiotus joins, and so do we.
     assert resolve_location(URL(base), location) == URL(expected)
 
 

@@ -13,6 +13,7 @@ from tuskit_client import (
     TransportError,
 )
 from tuskit_client._retry import (
+    PROGRESS_RESET,
     Action,
     Attempts,
     Decision,
@@ -48,9 +49,15 @@ def test_permanent_statuses_fail_at_once(status: int) -> None:
 
 
 def test_network_errors_retry_until_the_attempts_are_spent() -> None:
+    # retry_attempts=3 is three attempts in all, as in aiotus: the third failure is final.
     error = TransportError("reset")
-    assert run(error, attempt=3).action is Action.RETRY
-    assert run(error, attempt=4).action is Action.FAIL
+    assert run(error, attempt=2).action is Action.RETRY
+    assert run(error, attempt=3).action is Action.FAIL
+
+
+@pytest.mark.parametrize("attempts", [0, 1])
+def test_zero_and_one_attempts_both_mean_a_single_try(attempts: int) -> None:
+    assert run(TransportError("reset"), attempt=1, retry_attempts=attempts).action is Action.FAIL
 
 
 def test_conflict_resyncs_from_its_offset_or_a_head() -> None:
@@ -119,9 +126,18 @@ def test_configuration_rejects_negative_values() -> None:
     assert CONFIG.ssl is True
 
 
-def test_attempts_restart_once_the_offset_moved() -> None:
+def test_attempts_restart_once_the_offset_moved_by_the_reset_amount() -> None:
     attempts = Attempts()
     assert [attempts.failed(0) for _ in range(3)] == [1, 2, 3]
-    assert attempts.failed(100) == 1  # progress since the last failure
-    assert attempts.failed(100) == 2
+    assert attempts.failed(PROGRESS_RESET) == 1  # enough progress since the streak began
+    assert attempts.failed(PROGRESS_RESET + 100) == 2
     assert attempts.failed(50) == 3  # going back is not progress
+
+
+def test_attempts_do_not_restart_on_a_few_bytes_of_progress() -> None:
+    # A server that keeps half of every failed request (aiotus's suite has one) moves the
+    # offset 0 -> 2 -> 3 of 4 bytes: that must not make the retries endless.
+    attempts = Attempts()
+    assert [attempts.failed(offset) for offset in (0, 2, 3, 3)] == [1, 2, 3, 4]
+    assert attempts.failed(PROGRESS_RESET - 1) == 5
+    assert attempts.failed(PROGRESS_RESET) == 1

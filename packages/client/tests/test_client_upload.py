@@ -15,6 +15,7 @@ from tuskit_client import (
     RetryConfiguration,
     TransportError,
     UploadNotFound,
+    _retry,
 )
 from tuskit_client._engine import Span
 from tuskit_client._single import RESUMABLE_CREATION_BODY
@@ -322,11 +323,15 @@ async def test_upload_gone_mid_upload_fails(
 
 
 async def test_retries_are_bounded_and_reset_after_progress(
-    tus_server: ServerFactory, make_client: MakeClient, sleeps: Sleeps
+    tus_server: ServerFactory,
+    make_client: MakeClient,
+    sleeps: Sleeps,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake, endpoint = await tus_server(extensions=("creation",))
-    # Every chunk fails twice; with two retries allowed this only works if the count resets.
-    config = RetryConfiguration(retry_attempts=2, base_delay_seconds=0, max_retry_period_seconds=0)
+    monkeypatch.setattr(_retry, "PROGRESS_RESET", 10_000)  # one chunk is enough progress
+    # Every chunk fails twice; with three attempts this only works if the count resets.
+    config = RetryConfiguration(retry_attempts=3, base_delay_seconds=0, max_retry_period_seconds=0)
     for _ in range(5):
         fake.inject("PATCH", count=2, status=500)
         fake.inject("PATCH")  # a no-op fault: lets one PATCH through

@@ -46,7 +46,11 @@ def report(exc: BaseException, *, verbose: bool, prefix: str = "") -> None:
 
 
 def describe(exc: BaseException) -> str:
-    """One line that says what went wrong, without a traceback."""
+    """One line that says what went wrong, without a traceback (tuskit's errors, which may
+    also be aiohttp's, carry their own readable message)."""
+    if isinstance(exc, TusError):
+        text = str(exc) or type(exc).__name__
+        return text.splitlines()[0]
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
     if isinstance(exc, aiohttp.ClientResponseError):

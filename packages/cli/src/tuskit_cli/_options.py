@@ -24,13 +24,21 @@ HeaderOption = Annotated[
 ]
 RetriesOption = Annotated[
     int,
-    typer.Option("--retries", min=0, help="Retries after a failure (reset after progress)."),
+    typer.Option(
+        "--retries", min=0, help="Retries after a failure (counted anew after 1 MiB of progress)."
+    ),
 ]
 InsecureOption = Annotated[
     bool, typer.Option("--insecure", "-k", help="Do not verify the server's TLS certificate.")
 ]
 VerboseOption = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Log protocol steps and show tracebacks.")
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        "--debug",
+        help="Log protocol steps and show tracebacks.",
+    ),
 ]
 
 
@@ -67,7 +75,8 @@ class ClientOptions:
         store: Path | None = None,
     ) -> Client:
         """A client with these headers, retries and TLS settings."""
-        config = RetryConfiguration(retry_attempts=self.retries, ssl=not self.insecure)
+        # --retries counts retries; RetryConfiguration counts attempts, the first included.
+        config = RetryConfiguration(retry_attempts=self.retries + 1, ssl=not self.insecure)
         return Client(
             endpoint, headers=self.headers, config=config, chunk_size=chunk_size, store=store
         )

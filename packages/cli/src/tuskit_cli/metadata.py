@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -28,7 +29,7 @@ def as_text(value: bytes) -> str | None:
     return text if text.isprintable() else None
 
 
-def format_lines(metadata: dict[str, bytes | None]) -> list[str]:
+def format_lines(metadata: Mapping[str, bytes | None]) -> list[str]:
     """``key: value`` lines; key-only entries print the key alone, binary values as base64."""
     lines = []
     for key, value in metadata.items():

@@ -46,13 +46,14 @@ def parse_metadata(values: Sequence[str] | None) -> dict[str, bytes | None]:
 
 
 def metadata_for(name: str, given: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
-    """Add ``filename`` (the base name) and ``filetype`` (guessed) unless the user gave them."""
+    """Add ``filename`` (the base name) unless given, and the guessed type as ``filetype``
+    (tus-js-client, Uppy) and ``mime_type`` (aiotus) unless the user gave either."""
     result = dict(given)
     if name != STDIN:
         result.setdefault("filename", Path(name).name.encode())
         guessed, _ = mimetypes.guess_type(name)
-        if guessed is not None:
-            result.setdefault("filetype", guessed.encode())
+        if guessed is not None and not {"filetype", "mime_type"} & result.keys():
+            result["filetype"] = result["mime_type"] = guessed.encode()
     return result
 
 

@@ -15,11 +15,11 @@ from typing import Final, Self
 import aiohttp
 from yarl import URL
 
-from tuskit_client import _flow
 from tuskit_client._engine import Engine, Progress
 from tuskit_client._http import Http
 from tuskit_client._parallel import part_store, upload_joined, upload_split
-from tuskit_client._results import UploadInfo, UploadResult
+from tuskit_client._requests import Requests
+from tuskit_client._results import UploadResult
 from tuskit_client._resume import JSONFileStore, StoredUpload, URLStore, fingerprint
 from tuskit_client._single import check_capabilities, continue_upload, create_and_send
 from tuskit_client._sources import Source, SourceLike, open_source
@@ -38,7 +38,7 @@ from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, encode_meta
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
 
 
-class Client:
+class Client(Requests):
     """A tus client bound to an endpoint, a session, retry settings and a URL store.
 
     Args:
@@ -145,33 +145,6 @@ class Client:
         if self.endpoint is None:
             raise ValueError("no endpoint: pass one to Client() or to this call")
         return self.endpoint
-
-    # -- single requests --------------------------------------------------------------
-
-    async def options(self, endpoint: str | URL | None = None) -> ServerCapabilities:
-        """OPTIONS: the server's versions, extensions, max size and checksum algorithms."""
-        return await self._get_engine().options(self._endpoint(endpoint))
-
-    async def info(self, url: str | URL) -> UploadInfo:
-        """HEAD an upload: offset, length, ``Upload-Expires`` and decoded metadata."""
-        status = await self._get_engine().status(URL(url))
-        return UploadInfo(
-            status.url,
-            status.offset,
-            status.length,
-            status.expires,
-            _flow.read_metadata(status),
-            status.concat_header,
-        )
-
-    async def metadata(self, url: str | URL) -> dict[str, bytes | None]:
-        """The metadata of an upload (values are bytes, None for a key-only entry)."""
-        return (await self.info(url)).metadata
-
-    async def delete(self, url: str | URL) -> None:
-        """Terminate an upload (termination extension); raises UploadNotFound if unknown."""
-        await self._get_engine().delete(URL(url))
-        logger.info("terminated upload %s", url)
 
     async def find_previous(
         self, source: SourceLike, *, key: str | None = None, endpoint: str | URL | None = None

@@ -136,7 +136,7 @@ class Engine:
                 if decision.action is Action.FAIL:
                     raise
                 logger.warning(
-                    "%s failed (%s); retry %d of %d in %.2f s",
+                    "%s failed (%s); attempt %d of %d, next in %.2f s",
                     what,
                     error.message,
                     attempt,
@@ -286,11 +286,8 @@ class Engine:
             )
             response = await self.http.send(head, body)
             return _flow.read_append(response, offset=offset, body_length=wanted), None
-        data, at_end = await source.read(position, wanted)
-        if length is not None and len(data) < wanted:
-            raise SourceError(
-                f"source ended at {position + len(data)}, expected {span.start + length} bytes"
-            )
+        read = source.read if length is None else source.read_exact
+        data, at_end = await read(position, wanted)
         declare = offset + len(data) if length is None and at_end else None
         head = _flow.append_request(
             location,
@@ -318,8 +315,8 @@ class Engine:
         """Append until the server holds everything; returns (offset, length, expires).
 
         Failures follow :func:`tuskit_client._retry.decide`: back off and HEAD, re-sync from
-        a 409, re-send after a 460, or raise. The attempt count restarts once the offset has
-        moved since the previous failure.
+        a 409, re-send after a 460, or raise. The attempt count restarts after progress
+        (:class:`tuskit_client._retry.Attempts`).
         """
         attempts = Attempts()
         resends = stalls = 0
@@ -366,7 +363,7 @@ class Engine:
                         length = status.length
                 if length is not None and offset > length:
                     raise ProtocolError(
-                        f"{location}: server offset {offset} is past {length}"
+                        f"{location}: Server offset too big ({offset} > {length} bytes)"
                     ) from error
                 if progress is not None:
                     progress.acknowledged(span.part, offset)
@@ -377,7 +374,7 @@ class Engine:
             if appended.offset == offset and declared is None:
                 # A 2xx that took nothing: back off, and give up if it never moves.
                 stalls += 1
-                if stalls > self.config.retry_attempts:
+                if stalls >= self.config.retry_attempts:
                     raise ProtocolError(f"PATCH {location}: the server accepts no bytes")
                 await self.sleep(
                     backoff_delay(

@@ -101,25 +101,35 @@ def with_method_override(head: RequestHead) -> RequestHead:
 
 
 def resolve_location(base: URL, location: str) -> URL:
-    """Resolve a ``Location`` against the URL that returned it (RFC 3986 §5.2).
-
-    Absolute, scheme-relative (``//host/x``), path-only (``/files/abc``, where aiotus fails)
-    and relative (``abc``, ``./abc``) references all work.
+    """Resolve a ``Location`` against the URL that returned it (RFC 3986 §5.2), except that
+    a bare name (``abc``, ``abc/def``) from an endpoint without a trailing slash names a child
+    of the endpoint: ``http://h/files`` + ``abc`` is ``http://h/files/abc``, as such servers
+    mean (and aiotus does); ``/files/abc``, ``./abc``, ``../abc`` and absolute URLs resolve
+    per RFC 3986.
     """
     try:
         reference = URL(location.strip())
     except (TypeError, ValueError) as exc:
         raise ProtocolError(f"Location {location!r} is not a URL") from exc
+    bare = not reference.absolute and reference.path[:1] not in ("", "/", ".")
+    if bare and not base.path.endswith("/"):
+        base = base.with_path(base.path + "/")
     resolved = base.join(reference)
     if not resolved.absolute:
         raise ProtocolError(f"Location {location!r} does not resolve to an absolute URL")
     return resolved
 
 
-def response_error(response: ResponseHead, method: str) -> ResponseError:
-    """The typed error for an unexpected status, with a one-line readable message."""
+def response_error(
+    response: ResponseHead, method: str, expected: tuple[int, ...] = ()
+) -> ResponseError:
+    """The typed error for an unexpected status, with a one-line readable message (with the
+    reason phrase, and aiotus's "Wrong status code" for a success that is the wrong one)."""
     detail = " ".join(response.body.split())[:200]
     message = f"{method} {response.url} answered {response.status} {response.reason}".rstrip()
+    if expected and 200 <= response.status < 300:
+        wanted = " or ".join(str(status) for status in expected)
+        message = f"{message}: Wrong status code, expected {wanted}"
     if detail:
         message = f"{message}: {detail}"
     cls = UploadNotFound if response.status in (404, 410) else ResponseError
@@ -136,14 +146,22 @@ def response_error(response: ResponseHead, method: str) -> ResponseError:
 def _expect(response: ResponseHead, method: str, *statuses: int) -> None:
     ok = response.status in statuses if statuses else 200 <= response.status < 300
     if not ok:
-        raise response_error(response, method)
+        raise response_error(response, method, statuses)
 
 
 def _offset(response: ResponseHead, method: str) -> int:
+    """``Upload-Offset``, with aiotus's wording for a missing or malformed one."""
+    value = response.headers.get(headers.UPLOAD_OFFSET)
+    if value is None:
+        raise ProtocolError(
+            f'{method} {response.url}: HTTP header "Upload-Offset" not included in server response.'
+        )
     try:
-        return parse_offset(response.headers.get(headers.UPLOAD_OFFSET))
+        return parse_offset(value)
     except InvalidHeader as exc:
-        raise ProtocolError(f"{method} {response.url}: {exc.message}") from exc
+        raise ProtocolError(
+            f'{method} {response.url}: Unable to convert "Upload-Offset" header: {exc.message}'
+        ) from exc
 
 
 def _expires(response: ResponseHead) -> datetime | None:
@@ -228,7 +246,7 @@ def read_creation(response: ResponseHead, *, sent_body: int | None = None) -> Cr
     _expect(response, "POST", 201)
     location = response.headers.get(headers.LOCATION)
     if not location:
-        raise ProtocolError(f"POST {response.url} answered 201 without a Location header")
+        raise ProtocolError(f'POST {response.url} answered 201 with no "Location" header')
     resolved = resolve_location(response.url, location)
     offset: int | None = None
     if sent_body is not None and headers.UPLOAD_OFFSET in response.headers:
@@ -278,10 +296,21 @@ def read_offset(response: ResponseHead, location: URL) -> UploadStatus:
 
 def read_metadata(status: UploadStatus) -> dict[str, bytes | None]:
     """Decode the metadata a HEAD returned; a malformed header is a protocol error."""
+    return _decode_metadata(status.metadata_header, status.url)
+
+
+def read_head_metadata(response: ResponseHead) -> dict[str, bytes | None]:
+    """A HEAD answer read for its metadata alone: no ``Upload-Offset`` needed (aiotus's
+    ``metadata`` does not need it, and a final upload being concatenated may lack it)."""
+    _expect(response, "HEAD")
+    return _decode_metadata(response.headers.get(headers.UPLOAD_METADATA), response.url)
+
+
+def _decode_metadata(header: str | None, url: URL) -> dict[str, bytes | None]:
     try:
-        return decode_metadata(status.metadata_header, max_size=None, max_pairs=None)
+        return decode_metadata(header, max_size=None, max_pairs=None)
     except MetadataError as exc:
-        raise ProtocolError(f"HEAD {status.url}: {exc.message}") from exc
+        raise ProtocolError(f"HEAD {url}: Unable to parse metadata: {exc.message}") from exc
 
 
 # -- PATCH --------------------------------------------------------------------------------

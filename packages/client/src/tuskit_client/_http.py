@@ -1,7 +1,8 @@
 """The I/O edge: sends a :class:`RequestHead` (plus a body) over one aiohttp session.
 
 Everything below HTTP (refused or reset connections, timeouts, a peer that disappears
-mid-body) becomes :class:`TransportError` with the aiohttp error as ``__cause__``; anything
+mid-body) becomes :class:`TransportError` with the aiohttp error as ``__cause__``, except a
+:class:`SourceError` our own body raised (aiohttp wraps it), which comes out as itself; anything
 with a status goes back to ``_flow`` to judge. Only the first bytes of an error body are read.
 """
 
@@ -15,7 +16,7 @@ import aiohttp
 from tuskit_client._flow import RequestHead, ResponseHead, tus_headers, with_method_override
 from tuskit_client._sendfile import FileRangePayload
 from tuskit_client._types import SSLArgument
-from tuskit_client.exceptions import TransportError
+from tuskit_client.exceptions import SourceError, TransportError
 from tuskit_client.log import logger
 from tuskit_common import headers
 
@@ -115,5 +116,7 @@ class Http:
                     body=text,
                 )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            if isinstance(exc.__cause__, SourceError):
+                raise exc.__cause__ from None  # the source failed, not the network
             reason = str(exc) or type(exc).__name__
             raise TransportError(f"{head.method} {head.url} failed: {reason}") from exc

@@ -13,6 +13,7 @@ network error, timeout, 5xx but 501    RETRY after backoff (then HEAD)
 423                                    RETRY after backoff (then HEAD)
 460                                    RESEND the chunk, ``checksum_resends`` times
 any other 4xx, protocol/source error   FAIL
+the ``retry_attempts``-th failure      FAIL (N attempts in all, as in aiotus)
 =====================================  =========================================
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from tuskit_client.exceptions import ResponseError, TransportError
 from tuskit_common import headers
@@ -29,6 +30,10 @@ from tuskit_common.values import parse_http_date, parse_offset
 
 if TYPE_CHECKING:
     from tuskit_client._types import RetryConfiguration
+
+#: Progress that starts the attempt count again: a server that keeps a few bytes of every
+#: failed request must not keep an upload retrying without end.
+PROGRESS_RESET: Final = 1024 * 1024
 
 #: Statuses worth another try: overload and gateway trouble, plus lock contention.
 _TRANSIENT = frozenset({408, 423, 429})
@@ -47,17 +52,18 @@ class Action(StrEnum):
 @dataclass(slots=True)
 class Attempts:
     """Consecutive failures of one upload; the count restarts when the server's offset has
-    moved since the previous failure (tus-js-client ``_offsetBeforeRetry``), so a long upload
-    over a flaky link is not failed by errors spread over hours."""
+    moved by :data:`PROGRESS_RESET` or more since the failure that started it (as
+    tus-js-client's ``_offsetBeforeRetry``, with a floor), so a long upload over a flaky link
+    is not failed by errors spread over hours."""
 
     count: int = 0
     failed_at: int | None = None
 
     def failed(self, offset: int) -> int:
         """Record a failure at ``offset``; returns the attempt number to decide with."""
-        if self.failed_at is not None and offset > self.failed_at:
+        if self.failed_at is None or offset >= self.failed_at + PROGRESS_RESET:
             self.count = 0
-        self.failed_at = offset
+            self.failed_at = offset
         self.count += 1
         return self.count
 
@@ -127,7 +133,7 @@ def decide(
     Args:
         error: the failure of one request.
         attempt: consecutive failures so far, this one included (1-based), already reset
-            by the caller when the offset moved since the previous failure.
+            by the caller after progress (:class:`Attempts`); the ``retry_attempts``-th fails.
         resends: how often the current chunk was re-sent after a 460 already.
         config: the retry configuration.
         now: the current time, for an HTTP-date ``Retry-After``.
@@ -139,7 +145,7 @@ def decide(
         return Decision(Action.FAIL)
     verdict = config.should_retry(error, attempt) if config.should_retry is not None else None
     retryable = is_retryable(error) if verdict is None else verdict
-    if not retryable or attempt > config.retry_attempts:
+    if not retryable or attempt >= config.retry_attempts:
         return Decision(Action.FAIL)
     if isinstance(error, ResponseError) and error.status == 409:
         return Decision(Action.RESYNC, offset=conflict_offset(error.headers))

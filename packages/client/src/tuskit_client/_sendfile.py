@@ -23,7 +23,6 @@ platform without ``sendfile``), the payload streams its fallback pieces through 
 
 import asyncio
 import contextlib
-import errno
 import os
 import select
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 from aiohttp import payload
 from aiohttp.abc import AbstractStreamWriter
 
+from tuskit_client.exceptions import SourceTruncated
 from tuskit_common.stopping import StopSignal
 
 __all__ = ["AVAILABLE", "COPY_MAX", "FileRangePayload"]
@@ -70,7 +70,8 @@ class _FileToSocket:
         self._stop.set()
 
     def run(self) -> int:
-        """The bytes sent; raises OSError when the socket fails or the file ends early."""
+        """The bytes sent; raises OSError when the socket fails, SourceTruncated when the file
+        ends early (it shrank since its size was taken)."""
         try:
             if self._count <= COPY_MAX:
                 self._buffer = bytearray(min(self._count, _COPY_STEP))
@@ -93,7 +94,10 @@ class _FileToSocket:
                 poller.poll()
                 continue
             if moved == 0:
-                raise OSError(errno.EIO, f"the file ended {self._count - sent} bytes early")
+                raise SourceTruncated(
+                    f"Buffer returned unexpected EOF: the file ended {self._count - sent} bytes "
+                    "early"
+                )
             sent += moved
             if sent - notified >= _NOTIFY_EVERY or sent == self._count:
                 self._notify(sent)

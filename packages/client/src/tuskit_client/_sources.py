@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import BinaryIO, Final, TypeAlias
 
-from tuskit_client.exceptions import SourceError
+from tuskit_client.exceptions import SourceError, SourceTruncated
 
 #: Size of the pieces a streamed body is cut into (and progress is reported in).
 PIECE: Final = 1024 * 1024
@@ -43,6 +43,15 @@ class Source(ABC):
         Fewer bytes than asked only come at the end.
         """
 
+    async def read_exact(self, offset: int, size: int) -> tuple[bytes, bool]:
+        """:meth:`read` for a range the source must hold: fewer bytes mean it shrank."""
+        data, at_end = await self.read(offset, size)
+        if len(data) < size:
+            raise SourceTruncated(
+                f"Buffer returned unexpected EOF at {offset + len(data)}, expected {offset + size}"
+            )
+        return data, at_end
+
     async def stream(self, offset: int, end: int) -> AsyncIterator[bytes]:
         """The bytes of ``[offset, end)`` in pieces of at most :data:`PIECE` (seekable only).
 
@@ -58,7 +67,9 @@ class Source(ABC):
                 data, _ = await ahead
                 ahead = None
                 if not data:
-                    raise SourceError(f"source ended at {position}, before {end}")
+                    raise SourceTruncated(
+                        f"Buffer returned unexpected EOF at {position}, before {end}"
+                    )
                 position += len(data)
                 if position < end:
                     ahead = asyncio.ensure_future(self.read(position, min(PIECE, end - position)))
@@ -156,7 +167,7 @@ class StreamSource(Source):
                 self._exhausted = True
                 end = self._position + len(self._pending)
                 if self._declared is not None and end != self._declared:
-                    raise SourceError(
+                    raise SourceTruncated(
                         f"stream ended after {end} bytes, but its size was given as "
                         f"{self._declared}"
                     ) from None
@@ -214,10 +225,20 @@ async def _file_pieces(file: BinaryIO) -> AsyncIterator[bytes]:
 
 
 def _is_seekable(file: BinaryIO) -> bool:
+    """``seekable()`` when the object has it; without it, having ``seek`` is enough (aiotus
+    sizes every buffer by seeking to its end, and callers pass such minimal objects)."""
+    check = getattr(file, "seekable", None)
+    if check is None:
+        return callable(getattr(file, "seek", None))
     try:
-        return bool(file.seekable())
-    except (AttributeError, ValueError, OSError):
+        return bool(check())
+    except (ValueError, OSError):
         return False
+
+
+def _is_text(obj: object) -> bool:
+    """A file opened in text mode (typed callers cannot pass one; untyped ones can)."""
+    return isinstance(obj, io.TextIOBase)
 
 
 async def open_source(obj: SourceLike, *, size: int | None = None) -> Source:
@@ -236,6 +257,11 @@ async def open_source(obj: SourceLike, *, size: int | None = None) -> Source:
         return await FileSource.open(file, close=True, path=path)
     if isinstance(obj, AsyncIterable):
         return StreamSource(obj, size=size)
+    if _is_text(obj):
+        raise TypeError(
+            f"cannot upload from a text-mode file ({getattr(obj, 'name', type(obj).__name__)})"
+            ": open it in binary mode ('rb')"
+        )
     if hasattr(obj, "read"):
         if _is_seekable(obj):
             return await FileSource.open(obj)

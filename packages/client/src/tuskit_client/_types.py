@@ -42,8 +42,9 @@ class RetryConfiguration:
     """How requests are retried, and the ``ssl`` argument every request gets.
 
     Attributes:
-        retry_attempts: retries after a failure before giving up; the count starts again
-            whenever the server's offset has moved since the previous failure.
+        retry_attempts: attempts per request, the first included, as in aiotus (0 and 1
+            both mean one); during an upload the count starts again once the server's
+            offset has moved by 1 MiB or more since the failure that started it.
         max_retry_period_seconds: cap on one backoff delay (exponential, full jitter).
         ssl: passed to aiohttp on every request (bool, ``ssl.SSLContext`` or
             ``aiohttp.Fingerprint``).

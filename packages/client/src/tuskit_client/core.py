@@ -1,7 +1,9 @@
 """Low-level core-protocol calls shaped like ``aiotus.core``: one session, no retries.
 
-Each function does one protocol step and raises on any failure (the typed errors of
-:mod:`tuskit_client.exceptions`); retries are the high-level functions' and
+Each function does one protocol step and raises on any failure, as aiotus does: an
+unexpected status is a :class:`~tuskit_client.exceptions.ResponseError` (also an
+``aiohttp.ClientResponseError``), a malformed answer a ``ProtocolError``, a failure below
+HTTP aiohttp's own exception. Retries are the high-level functions' and
 :class:`tuskit_client.Client`'s job.
 """
 
@@ -13,17 +15,14 @@ import aiohttp
 from yarl import URL
 
 from tuskit_client import _flow
-from tuskit_client._engine import Engine, Progress, Span
+from tuskit_client._engine import Progress, Span
 from tuskit_client._http import Http
+from tuskit_client._lowlevel import aiohttp_errors, engine
 from tuskit_client._sources import open_source
-from tuskit_client._types import (
-    DEFAULT_CHUNK_SIZE,
-    Metadata,
-    ProgressCallback,
-    RetryConfiguration,
-    SSLArgument,
-)
+from tuskit_client._types import DEFAULT_CHUNK_SIZE, Metadata, ProgressCallback, SSLArgument
 from tuskit_client.exceptions import ProtocolError
+from tuskit_common import headers as tus
+from tuskit_common.values import parse_list
 
 __all__ = ["ServerConfiguration", "configuration", "metadata", "offset", "upload_buffer"]
 
@@ -38,16 +37,6 @@ class ServerConfiguration:
     checksum_algorithms: list[str] = field(default_factory=list)
 
 
-def _engine(
-    session: aiohttp.ClientSession,
-    ssl: SSLArgument | None,
-    headers: Mapping[str, str] | None,
-    chunksize: int | None = DEFAULT_CHUNK_SIZE,
-) -> Engine:
-    config = RetryConfiguration(retry_attempts=0, ssl=True if ssl is None else ssl)
-    return Engine(Http(session, ssl=ssl), config, headers=headers, chunk_size=chunksize)
-
-
 async def offset(
     session: aiohttp.ClientSession,
     location: str | URL,
@@ -55,7 +44,8 @@ async def offset(
     headers: Mapping[str, str] | None = None,
 ) -> int:
     """HEAD: the number of bytes the server has for the upload."""
-    return (await _engine(session, ssl, headers).status(URL(location))).offset
+    async with aiohttp_errors():
+        return (await engine(session, ssl, headers).status(URL(location))).offset
 
 
 async def metadata(
@@ -64,13 +54,16 @@ async def metadata(
     ssl: SSLArgument = True,
     headers: Mapping[str, str] | None = None,
 ) -> Metadata:
-    """HEAD: the upload's metadata (bytes values, None for key-only entries).
+    """HEAD: the upload's metadata (bytes values, None for key-only entries); the answer
+    needs no ``Upload-Offset``.
 
     Raises:
         ProtocolError: the ``Upload-Metadata`` header is malformed.
     """
-    status = await _engine(session, ssl, headers).status(URL(location))
-    return _flow.read_metadata(status)
+    http = Http(session, ssl=ssl)
+    async with aiohttp_errors():
+        response = await http.send(_flow.offset_request(URL(location), headers))
+    return _flow.read_head_metadata(response)
 
 
 async def upload_buffer(
@@ -91,22 +84,23 @@ async def upload_buffer(
         ProtocolError: the server's offset is beyond the buffer, or an answer is invalid.
         SourceError: the buffer is shorter than the upload.
     """
-    engine = _engine(session, ssl, headers, chunksize)
+    steps = engine(session, ssl, headers, chunksize)
     source = await open_source(buffer)
     url = URL(location)
-    status = await engine.status(url)
-    length = status.length if status.length is not None else source.size
-    if length is not None and status.offset > length:
-        raise ProtocolError(f"{url}: server offset {status.offset} is past {length}")
-    await engine.transfer(
-        url,
-        source,
-        Span(),
-        offset=status.offset,
-        length=length,
-        checksum=checksum,
-        progress=Progress(progress, length),
-    )
+    async with aiohttp_errors():
+        status = await steps.status(url)
+        length = status.length if status.length is not None else source.size
+        if length is not None and status.offset > length:
+            raise ProtocolError(f"{url}: Server offset too big ({status.offset} > {length} bytes)")
+        await steps.transfer(
+            url,
+            source,
+            Span(),
+            offset=status.offset,
+            length=length,
+            checksum=checksum,
+            progress=Progress(progress, length),
+        )
 
 
 async def configuration(
@@ -115,11 +109,15 @@ async def configuration(
     ssl: SSLArgument = True,
     headers: Mapping[str, str] | None = None,
 ) -> ServerConfiguration:
-    """OPTIONS: versions, max size, extensions and checksum algorithms of the server."""
-    caps = await _engine(session, ssl, headers).options(URL(url))
+    """OPTIONS: versions, max size, extensions (in the server's order, unknown names
+    included) and checksum algorithms of the server."""
+    http = Http(session, ssl=ssl)
+    async with aiohttp_errors():
+        response = await http.send(_flow.options_request(URL(url), headers))
+    caps = _flow.read_options(response)
     return ServerConfiguration(
         list(caps.versions),
         caps.max_size,
-        sorted(e.value for e in caps.extensions),
+        list(parse_list(response.headers.get(tus.TUS_EXTENSION))),
         list(caps.checksum_algorithms),
     )

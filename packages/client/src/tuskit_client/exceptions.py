@@ -11,13 +11,21 @@ exception instead, with the status, the response headers and a readable message:
         ├── TransportError           connection or timeout failure (the aiohttp error is __cause__)
         ├── CapabilityError          the server lacks what the call needs, or the size is too big
         └── SourceError              the data source cannot deliver what the upload needs
+            └── SourceTruncated      it ended before its size (a file that shrank)
 
 ``ProtocolError`` keeps aiotus's name and meaning - aiotus raises it for a wrong status on
 creation as well as for a malformed answer - so ``except aiotus.ProtocolError`` ports
-unchanged; catch :class:`ResponseError` to handle statuses alone.
+unchanged; catch :class:`ResponseError` to handle statuses alone. Code written against
+aiotus catches aiohttp's classes, so :class:`ResponseError` is also an
+``aiohttp.ClientResponseError`` (``.status``, ``.headers``, ``.request_info``) and
+:class:`TransportError` also an ``aiohttp.ClientError``.
 """
 
 from collections.abc import Mapping
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from tuskit_common import TusError
 
@@ -35,8 +43,11 @@ class ProtocolError(TusClientError):
     ``Upload-Offset``) or has a status the step does not accept (:class:`ResponseError`)."""
 
 
-class ResponseError(ProtocolError):
+class ResponseError(ProtocolError, aiohttp.ClientResponseError):
     """The server answered with a status the protocol step does not accept.
+
+    Also an ``aiohttp.ClientResponseError``, which is what aiotus lets through; its
+    ``message`` is the whole readable line (it includes the reason phrase).
 
     Attributes:
         status: the HTTP status code.
@@ -44,6 +55,8 @@ class ResponseError(ProtocolError):
         method / url: the request that got this answer.
         body: the first bytes of the response body as text, for the message.
     """
+
+    headers: Mapping[str, str]  # type: ignore[assignment]  # aiohttp's is a MultiMapping
 
     def __init__(
         self,
@@ -55,20 +68,36 @@ class ResponseError(ProtocolError):
         url: str,
         body: str = "",
     ) -> None:
-        super().__init__(message)
+        # The two bases' constructors take different arguments: aiohttp's runs explicitly,
+        # then the tuskit fields and the Exception args are set as TusClientError sets them.
+        request = aiohttp.RequestInfo(URL(url), method, CIMultiDictProxy(CIMultiDict()))
+        aiohttp.ClientResponseError.__init__(
+            self, request, (), status=status, message=message, headers=None
+        )
+        self.args = (message,)
+        self.message = message
         self.status = status
         self.headers = headers
         self.method = method
         self.url = url
         self.body = body
 
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, status={self.status})"
+
 
 class UploadNotFound(ResponseError):
     """404 or 410: the upload does not exist (any more); a new one has to be created."""
 
 
-class TransportError(TusClientError):
-    """The request failed below HTTP: connection refused or reset, or a timeout."""
+class TransportError(TusClientError, aiohttp.ClientError):
+    """The request failed below HTTP: connection refused or reset, or a timeout.
+
+    Also an ``aiohttp.ClientError``; the low-level :mod:`tuskit_client.core` and
+    :mod:`tuskit_client.creation` functions raise the aiohttp error itself, as aiotus does."""
 
 
 class CapabilityError(TusClientError):
@@ -79,3 +108,8 @@ class CapabilityError(TusClientError):
 class SourceError(TusClientError, ValueError):
     """The source cannot provide the bytes the upload needs: a non-seekable stream asked to
     rewind past its resend buffer, or a size that differs from the one declared."""
+
+
+class SourceTruncated(SourceError, RuntimeError):
+    """The source ended before the size it declared: a file that shrank during the upload.
+    Also a ``RuntimeError``, as in aiotus ("Buffer returned unexpected EOF")."""

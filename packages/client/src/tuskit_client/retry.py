@@ -42,6 +42,9 @@ async def upload(
 ) -> URL | None:
     """Create an upload at ``endpoint`` and send ``file``; the upload URL, or None on failure.
 
+    The steps are aiotus's: a POST, then a HEAD for the server's offset and the PATCHes
+    from there (:meth:`Client.upload` saves the HEAD, and uses creation-with-upload).
+
     Raises:
         MetadataError / TypeError: invalid metadata (before any request).
     """
@@ -50,7 +53,9 @@ async def upload(
         async with Client(
             endpoint, session=client_session, config=config, headers=headers, chunk_size=chunksize
         ) as client:
-            return (await client.upload(file, metadata=metadata)).url
+            location = await client.create(file, metadata=metadata)
+            result = await client.upload(file, metadata=metadata, url=location, resume=False)
+            return result.url
     except Exception as exc:
         logger.error("Unable to upload file: %s", exc)
     return None

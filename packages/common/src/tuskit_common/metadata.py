@@ -35,13 +35,13 @@ def _key_problem(key: str) -> str | None:
     for char in key:
         code = ord(char)
         if char == " ":
-            return "space in key"
+            return "spaces are not allowed in a key"
         if char == ",":
-            return "comma in key"
+            return "commas are not allowed in a key"
         if code < 0x21 or code == 0x7F:
             return "control character in key"
         if code > 0x7E:
-            return "non-ASCII character in key"
+            return "non-ASCII character in key (only ASCII characters are allowed)"
     return None
 
 
@@ -124,6 +124,7 @@ def encode_metadata(metadata: Metadata, *, max_size: int | None = None) -> str:
         else:
             raise TypeError(
                 f"metadata value for {key!r} must be bytes or None, not {type(value).__name__}"
+                " (a bytes-like object is required)"
             )
     header = ",".join(pairs)
     if max_size is not None and len(header) > max_size:
