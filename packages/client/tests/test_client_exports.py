@@ -38,7 +38,6 @@ EXPECTED = {
     "retry",
     "delete",
     "metadata",
-    "retry",
     "upload",
     "upload_multiple",
 }
