@@ -1,10 +1,13 @@
 """The servers under test, as subprocesses: tuskit-server (one process, or ``--workers N``
-behind one port), the three peer servers, and the raw aiohttp PUT handler. Also the process
-measurements (peak RSS and CPU time, over a server's whole process tree) and store clean-up.
+behind one port), the four peer servers (@tus/server, aiohttp-tus, tuspyserver and tusd, the
+Go reference server: one process using every core), and the raw aiohttp PUT handler. Also
+the process measurements (peak RSS and CPU time, over a server's whole process tree) and
+store clean-up.
 
 Peer servers are started with the interop suite's own commands
 (:func:`integration_tests.peers.drivers.server_command`), which need the peers installed by
-the ``interop`` (or ``bench``) nox session.
+the ``interop`` (or ``bench``) nox session; the session builds tusd with ``go install`` and
+passes its path in ``TUSKIT_INTEROP_TUSD``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ from integration_tests.processes import process_tree, stat_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 TUSKIT = "tuskit"
-SERVERS = (TUSKIT, str(PeerServer.TUS_NODE_SERVER), str(PeerServer.AIOHTTP_TUS), "tuspyserver")
+SERVERS = (
+    TUSKIT,
+    str(PeerServer.TUS_NODE_SERVER),
+    str(PeerServer.AIOHTTP_TUS),
+    str(PeerServer.TUSPYSERVER),
+    str(PeerServer.TUSD),
+)
 _WORKERS = f"{TUSKIT} --workers "
 #: aiohttp-tus reads a PATCH body whole, capped by aiohttp's client_max_size: it is raised to
 #: take an 8 MiB chunk (plus slack), which is the most a chunked client sends.
