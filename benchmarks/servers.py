@@ -43,6 +43,9 @@ _WORKERS = f"{TUSKIT} --workers "
 #: aiohttp-tus reads a PATCH body whole, capped by aiohttp's client_max_size: it is raised to
 #: take an 8 MiB chunk (plus slack), which is the most a chunked client sends.
 AIOHTTP_TUS_MAX_SIZE = 9 * 1024 * 1024
+#: tusd logs every request by default; the benchmark runs every server without a
+#: per-request log (tuskit-server's default, the peers' access logs switched off).
+TUSD_QUIET = "-verbose=false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,8 @@ def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
     argv = list(command.argv)
     if name == PeerServer.AIOHTTP_TUS:
         argv += ["--client-max-size", str(AIOHTTP_TUS_MAX_SIZE)]
+    if name == PeerServer.TUSD:
+        argv.append(TUSD_QUIET)
     return argv, command.ready
 
 
