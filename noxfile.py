@@ -133,13 +133,14 @@ PYTHON_PEERS = (
 NODE_PEERS = ROOT / "integration_tests" / "peers"
 
 
-def install_peers(session: nox.Session) -> Path:
-    """The locked workspace plus every peer, for the interop and bench sessions.
+def install_peers(session: nox.Session) -> dict[str, str]:
+    """The locked workspace plus every peer, for the interop and bench sessions; returns the
+    environment that tells the drivers where the peers are.
 
-    Installs the pinned Python peers into the session after the locked sync, and the npm
-    peers with ``npm ci`` into ``<nox cache>/<session>-npm``, whose path it returns (the
-    drivers read it from ``TUSKIT_INTEROP_NODE_PREFIX``). Node.js and npm must be on PATH;
-    without them the session fails (tusd has no package in the registries the suite uses).
+    Installs the pinned Python peers into the session after the locked sync, the npm peers
+    with ``npm ci`` into ``<nox cache>/<session>-npm`` (``TUSKIT_INTEROP_NODE_PREFIX``), and
+    builds tusd with :func:`tusd_binary` (``TUSKIT_INTEROP_TUSD``). Node.js and npm, and Go,
+    must be on PATH; without them the session fails.
     """
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
@@ -147,6 +148,7 @@ def install_peers(session: nox.Session) -> Path:
             f"{' and '.join(missing)} not found on PATH: the {session.name} session runs "
             "@tus/server and tus-js-client under Node.js >= 20.19 (install Node.js with npm)"
         )
+    tusd = tusd_binary(session)
     sync(session, "--all-packages", "--group", "test-aiohttp")
     session.install(*PYTHON_PEERS)
     prefix = Path(session.cache_dir) / f"{session.name}-npm"
@@ -163,24 +165,18 @@ def install_peers(session: nox.Session) -> Path:
         "--ignore-scripts",
         external=True,
     )
-    return prefix
+    return {"TUSKIT_INTEROP_NODE_PREFIX": str(prefix), "TUSKIT_INTEROP_TUSD": str(tusd)}
 
 
 @nox.session(python=PYTHON)
 def interop(session: nox.Session) -> None:
-    """tuskit against the official tus clients and servers (tests marked ``peers``).
+    """tuskit against the official tus clients and servers, tusd included (tests marked
+    ``peers``).
 
-    The peers are installed by :func:`install_peers`.
+    The peers are installed, and tusd built, by :func:`install_peers`.
     """
-    prefix = install_peers(session)
-    session.run(
-        "pytest",
-        "integration_tests",
-        "-m",
-        "peers",
-        *session.posargs,
-        env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
-    )
+    env = install_peers(session)
+    session.run("pytest", "integration_tests", "-m", "peers", *session.posargs, env=env)
 
 
 #: tusd, the Go reference server, built from source by the Go toolchain (never a prebuilt
@@ -317,16 +313,10 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --size 64MiB``). Not in the default run: a 1 GiB run takes long.
 
     Needs curl (installed with apt-get when missing and possible) and the peers, installed
-    as for ``interop``.
+    (and tusd built) as for ``interop``.
     """
-    prefix = install_peers(session)
-    session.run(
-        "python",
-        "-m",
-        "benchmarks",
-        *session.posargs,
-        env={"TUSKIT_INTEROP_NODE_PREFIX": str(prefix)},
-    )
+    env = install_peers(session)
+    session.run("python", "-m", "benchmarks", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)

@@ -10,9 +10,10 @@ raw limit (curl PUT into a plain aiohttp handler) followed by a large upload for
 server × client pair, in one request and in 8 MiB chunks (median MB/s, peak RSS and CPU
 seconds of the server and the client; each client's turn opens with one unmeasured
 upload); and the large upload while 500 slow uploads are held open. Last, issue 7's
-targets judged from those figures. On a VM that reports freed memory to its host, that
-reporting is held back for the run (``benchmarks/free_pages.py``), which otherwise makes
-the same upload several times slower or faster by when the previous file was deleted.
+and issue 24's (tusd) targets judged from those figures. On a VM that reports freed memory
+to its host, that reporting is held back for the run (``benchmarks/free_pages.py``), which
+otherwise makes the same upload several times slower or faster by when the previous file
+was deleted.
 Prints Markdown tables and writes every figure (each repetition too) as JSON. The peers must
 be installed as the ``interop``/``bench`` nox sessions install them.
 """

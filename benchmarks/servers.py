@@ -1,10 +1,13 @@
 """The servers under test, as subprocesses: tuskit-server (one process, or ``--workers N``
-behind one port), the three peer servers, and the raw aiohttp PUT handler. Also the process
-measurements (peak RSS and CPU time, over a server's whole process tree) and store clean-up.
+behind one port), the four peer servers (@tus/server, aiohttp-tus, tuspyserver and tusd, the
+Go reference server: one process using every core), and the raw aiohttp PUT handler. Also
+the process measurements (peak RSS and CPU time, over a server's whole process tree) and
+store clean-up.
 
 Peer servers are started with the interop suite's own commands
 (:func:`integration_tests.peers.drivers.server_command`), which need the peers installed by
-the ``interop`` (or ``bench``) nox session.
+the ``interop`` (or ``bench``) nox session; the session builds tusd with ``go install`` and
+passes its path in ``TUSKIT_INTEROP_TUSD``.
 """
 
 from __future__ import annotations
@@ -29,11 +32,20 @@ from integration_tests.processes import process_tree, stat_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 TUSKIT = "tuskit"
-SERVERS = (TUSKIT, str(PeerServer.TUS_NODE_SERVER), str(PeerServer.AIOHTTP_TUS), "tuspyserver")
+SERVERS = (
+    TUSKIT,
+    str(PeerServer.TUS_NODE_SERVER),
+    str(PeerServer.AIOHTTP_TUS),
+    str(PeerServer.TUSPYSERVER),
+    str(PeerServer.TUSD),
+)
 _WORKERS = f"{TUSKIT} --workers "
 #: aiohttp-tus reads a PATCH body whole, capped by aiohttp's client_max_size: it is raised to
 #: take an 8 MiB chunk (plus slack), which is the most a chunked client sends.
 AIOHTTP_TUS_MAX_SIZE = 9 * 1024 * 1024
+#: tusd logs every request by default; the benchmark runs every server without a
+#: per-request log (tuskit-server's default, the peers' access logs switched off).
+TUSD_QUIET = "-verbose=false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,8 @@ def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
     argv = list(command.argv)
     if name == PeerServer.AIOHTTP_TUS:
         argv += ["--client-max-size", str(AIOHTTP_TUS_MAX_SIZE)]
+    if name == PeerServer.TUSD:
+        argv.append(TUSD_QUIET)
     return argv, command.ready
 
 

@@ -1,4 +1,5 @@
-"""Issue 7's targets judged from one run's figures, as a Markdown table.
+"""Issue 7's targets, and issue 24's against tusd, judged from one run's figures, as a
+Markdown table.
 
 Why a script: a run has 24 large-upload cells and the comparisons behind "fastest for
 every peer" are easy to get wrong by eye (a README once claimed a cell its own table
@@ -18,11 +19,14 @@ from typing import Any
 
 from benchmarks.markdown import table
 from benchmarks.modes import MODES
-from benchmarks.servers import TUSKIT, is_tuskit
+from benchmarks.servers import TUSKIT, is_tuskit, tuskit_workers
 from integration_tests.peers.drivers import PeerServer
 
 # TUSKIT names tuskit's server and, in the benchmark's client list, its client alike.
 NODE_SERVER = str(PeerServer.TUS_NODE_SERVER)
+TUSD = str(PeerServer.TUSD)
+#: Issue 24 judges small uploads against tusd with tuskit-server as this many workers.
+TUSD_SMALL_WORKERS = 2
 RAW_FRACTION = 0.8
 SMALL_FACTOR = 1.5
 RSS_LIMIT = 80 * 2**20
@@ -144,6 +148,48 @@ def _small_rows(data: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _tusd_large_rows(data: dict[str, Any]) -> list[Row]:
+    """Issue 24: tuskit-server at least as fast as tusd for every peer client, per mode."""
+    rows: list[Row] = []
+    for mode, title in MODES.items():
+        for client in (name for name in data["clients"] if name != TUSKIT):
+            ours = _pair(data, mode, "server", TUSKIT, client)
+            theirs = _pair(data, mode, "server", TUSD, client)
+            if ours is None or theirs is None:
+                continue  # not run
+            mine, tusd = _mb_s(ours), _mb_s(theirs)
+            target = f"tuskit-server ≥ {TUSD} for {client}, {title}"
+            shown = "failed" if mine is None else f"{mine:.0f} MB/s"
+            if not tusd:
+                rows.append([target, shown, f"{TUSD} failed", "-", "-", _verdict(mine is not None)])
+            elif mine is None:
+                rows.append([target, shown, f"{TUSD} {tusd:.0f}", "-", "-", _verdict(False)])
+            else:
+                ahead = _rounds_ahead(ours, theirs)
+                ratio = f"{mine / tusd:.2f}"
+                rows.append(
+                    [target, shown, f"{TUSD} {tusd:.0f}", ratio, ahead, _verdict(mine >= tusd)]
+                )
+    return rows
+
+
+def _tusd_small_rows(data: dict[str, Any]) -> list[Row]:
+    """Issue 24: tuskit-server with ``--workers 2`` takes at least tusd's 4 KiB uploads/s."""
+    small = data.get("small", {})
+    name = tuskit_workers(TUSD_SMALL_WORKERS)
+    tusd = small.get(TUSD, {}).get("uploads_per_s")
+    if not tusd or name not in small:
+        return []
+    ours = small[name].get("uploads_per_s")
+    target = f"small uploads ≥ {TUSD} ({name})"
+    if not ours:
+        return [[target, "failed", f"{TUSD} {tusd:.0f}", "-", "-", _verdict(False)]]
+    ratio = ours / tusd
+    return [
+        [target, f"{ours:.0f}/s", f"{TUSD} {tusd:.0f}", f"{ratio:.2f}", "-", _verdict(ratio >= 1)]
+    ]
+
+
 def _rss_rows(data: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for side in ("server", "client"):
@@ -198,14 +244,16 @@ def _loaded_rows(data: dict[str, Any]) -> list[Row]:
 
 
 def targets_table(data: dict[str, Any]) -> str:
-    """Every target of issue 7 that this run's figures can judge, one row each."""
+    """Every target of issues 7 and 24 (tusd) that this run's figures can judge, one row
+    each."""
     rows = _raw_rows(data)
     rows += _fastest_rows(data, vary="server", label="tuskit-server fastest for")
     rows += _fastest_rows(data, vary="client", label="tuskit-client fastest against")
     rows += _small_rows(data) + _rss_rows(data) + _loaded_rows(data)
+    rows += _tusd_large_rows(data) + _tusd_small_rows(data)
     header = ["target", "tuskit", "best other", "ratio", "rounds ahead", ""]
     met = sum(row[-1] == "met" for row in rows)
-    heading = f"\n**Targets of issue 7** ({met} of {len(rows)} met)\n\n"
+    heading = f"\n**Targets of issues 7 and 24** ({met} of {len(rows)} met)\n\n"
     return heading + table(header, rows)
 
 

@@ -4,16 +4,20 @@
   :func:`integration_tests.harness.running_server`) and stops it when the test ends.
 - ``make_source(size)`` writes a file of ``size`` random bytes under ``tmp_path`` and returns
   a :class:`~integration_tests.harness.SourceFile` carrying its SHA-256.
+- ``api`` is the conformance table's raw-HTTP client on the ``endpoint`` fixture that each
+  conformance runner module defines (tuskit-server, tusd).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from integration_tests.conformance import Api
 from integration_tests.harness import (
     MakeSource,
     ReadyCheck,
@@ -58,3 +62,10 @@ def make_source(tmp_path: Path) -> MakeSource:
         return make_file(sources / (name or f"source-{size}-{len(list(sources.iterdir()))}"), size)
 
     return make
+
+
+@pytest.fixture
+async def api(endpoint: str) -> AsyncIterator[Api]:
+    """A raw-HTTP client on the module's server, with a session of its own per case."""
+    async with aiohttp.ClientSession() as session:
+        yield Api(session, endpoint)

@@ -110,3 +110,33 @@ def test_raw_fraction_rss_small_and_loaded() -> None:
     assert rows["≥ 0.7 of unloaded with 500 slow uploads, 8 MiB chunks"][0] == "failed"
     assert rows["peak RSS of tuskit's client < 80 MiB"][0] == "81 MiB"
     assert "(3 of 7 met)" in table
+
+
+def test_tusd_rows_per_peer_client_and_small_uploads() -> None:
+    """Issue 24: tuskit-server against tusd alone, for each peer client and mode (a tie
+    meets "at least as fast"), and ``--workers 2`` against tusd's small uploads."""
+    large = {
+        "single": {
+            "tuskit": {"tuskit": _cell([900, 900, 900]), "tus-js-client": _cell([500, 400, 450])},
+            "tusd": {"tuskit": _cell([990, 990, 990]), "tus-js-client": _cell([450, 450, 460])},
+        },
+        "chunked": {
+            "tuskit": {"tus-js-client": _cell([None, None, None])},
+            "tusd": {"tus-js-client": _cell([300, 300, 300])},
+        },
+    }
+    small = {
+        "tuskit": {"uploads_per_s": 900.0},
+        "tuskit --workers 2": {"uploads_per_s": 1500.0},
+        "tusd": {"uploads_per_s": 2000.0},
+    }
+    data = _run(large, small=small, servers=["tuskit", "tusd"])
+    rows = _rows(targets_table(data))
+    tie = rows["tuskit-server ≥ tusd for tus-js-client, one request"]
+    assert tie == ["450 MB/s", "tusd 450", "1.00", "1 of 3", "met"]
+    failed = rows["tuskit-server ≥ tusd for tus-js-client, 8 MiB chunks"]
+    assert failed == ["failed", "tusd 300", "-", "-", "**not met**"]
+    # The tuskit client is no peer client: its faster tusd cell sets no target.
+    assert not any(target.startswith("tuskit-server ≥ tusd for tuskit") for target in rows)
+    small_row = rows["small uploads ≥ tusd (tuskit --workers 2)"]
+    assert small_row == ["1500/s", "tusd 2000", "0.75", "-", "**not met**"]

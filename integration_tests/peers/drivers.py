@@ -6,12 +6,15 @@ The peers are the official tus implementations, installed by the ``interop`` nox
   the session's cache folder, whose path arrives in :data:`NODE_PREFIX_ENV`): @tus/server with
   @tus/file-store (server), tus-js-client (client);
 - PyPI (pinned in ``noxfile.py``): aiohttp-tus and tuspyserver (servers), tuspy and aiotus
-  (clients).
+  (clients);
+- Go: tusd (server), built from source by the session with ``go install``; its path arrives
+  in :data:`TUSD_ENV`.
 
-Each server runs as a subprocess that binds a free loopback port and prints its URL; each
-client runs one job (a JSON file) in a subprocess and prints one JSON result. A missing
-``node`` or an uninstalled peer fails the test with a message saying what to run; it never
-skips.
+Each server runs as a subprocess on a free loopback port: the Node and Python runners bind
+port 0 and print their URL, tusd is told a port from :func:`free_port` and probed over HTTP.
+Each client runs one job (a JSON file) in a subprocess and prints one JSON result. A missing
+``node``, tusd or an uninstalled peer fails the test with a message saying what to run; it
+never skips.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from integration_tests.harness import RunningServer, UrlLine
+from integration_tests.harness import (
+    LOOPBACK,
+    HttpProbe,
+    ReadyCheck,
+    RunningServer,
+    UrlLine,
+    free_port,
+)
 from tuskit_common import Resource
 from tuskit_server import FileStore
 
@@ -34,6 +44,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 #: Environment variable holding the npm prefix the interop session installed into.
 NODE_PREFIX_ENV = "TUSKIT_INTEROP_NODE_PREFIX"
+#: Environment variable holding the path of the tusd binary the interop session built.
+TUSD_ENV = "TUSKIT_INTEROP_TUSD"
+#: tusd's creation URL path (``-base-path``); its default, and where it answers OPTIONS.
+TUSD_BASE_PATH = "/files/"
 #: A peer client job may take this long (the 64 MiB cases on a slow CI core included).
 CLIENT_TIMEOUT = 240.0
 
@@ -46,6 +60,7 @@ class PeerServer(enum.StrEnum):
     TUS_NODE_SERVER = "@tus/server"
     AIOHTTP_TUS = "aiohttp-tus"
     TUSPYSERVER = "tuspyserver"
+    TUSD = "tusd"
 
 
 class PeerClient(enum.StrEnum):
@@ -80,6 +95,20 @@ def node_prefix() -> Path:
     return prefix
 
 
+def tusd() -> str:
+    """The tusd binary named by :data:`TUSD_ENV`, or :class:`PeerMissing` saying how to build it."""
+    value = os.environ.get(TUSD_ENV)
+    if not value:
+        raise PeerMissing(
+            f"{TUSD_ENV} is not set: tusd is built by `nox -s interop` (go install "
+            "github.com/tus/tusd/v2/cmd/tusd into nox's cache); run the interop tests through "
+            "that session"
+        )
+    if not os.access(value, os.X_OK):
+        raise PeerMissing(f"{TUSD_ENV}={value} is not an executable tusd; rerun `nox -s interop`")
+    return value
+
+
 def check_python_peer(module: str) -> None:
     """Fail with :class:`PeerMissing` unless ``module`` imports in this interpreter."""
     import importlib.util
@@ -96,7 +125,7 @@ class ServerCommand:
     """How to start one peer server: the command line and its readiness check."""
 
     argv: list[str]
-    ready: UrlLine
+    ready: ReadyCheck
     #: The Python runners are modules of this repository (``-m integration_tests.peers...``).
     cwd: Path = ROOT
 
@@ -107,6 +136,11 @@ def server_command(peer: PeerServer, directory: Path) -> ServerCommand:
         script = HERE / "tus_node_server.mjs"
         argv = [node(), str(script), "--modules", str(node_prefix()), "--dir", str(directory)]
         return ServerCommand(argv, UrlLine())
+    if peer is PeerServer.TUSD:
+        port = free_port()
+        argv = [tusd(), "-host", LOOPBACK, "-port", str(port), "-base-path", TUSD_BASE_PATH]
+        argv += ["-upload-dir", str(directory)]
+        return ServerCommand(argv, HttpProbe(f"http://{LOOPBACK}:{port}{TUSD_BASE_PATH}"))
     module = {PeerServer.AIOHTTP_TUS: "aiohttp_tus", PeerServer.TUSPYSERVER: "tuspyserver"}[peer]
     check_python_peer(module)
     argv = [sys.executable, "-m", "integration_tests.peers.pyservers", str(peer)]
@@ -117,8 +151,8 @@ def server_command(peer: PeerServer, directory: Path) -> ServerCommand:
 def stored_path(peer: PeerServer, directory: Path, url: str, filename: str | None) -> Path:
     """Where ``peer`` keeps the bytes of the finished upload at ``url``.
 
-    aiohttp-tus moves a finished upload to ``<dir>/<filename metadata>``; @tus/file-store and
-    tuspyserver keep it at ``<dir>/<upload id>``.
+    aiohttp-tus moves a finished upload to ``<dir>/<filename metadata>``; @tus/file-store,
+    tuspyserver and tusd's filestore keep it at ``<dir>/<upload id>``.
     """
     if peer is PeerServer.AIOHTTP_TUS:
         if filename is None:

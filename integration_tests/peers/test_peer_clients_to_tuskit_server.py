@@ -8,106 +8,15 @@ byte for byte as it was received.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
 from integration_tests.harness import MakeSource, sha256_file
+from integration_tests.peers.client_cases import CASES, EXPECTED, MiB, head, job_for
 from integration_tests.peers.drivers import PeerClient, RunPeerClient, TuskitServerHandle
 
 pytestmark = pytest.mark.peers
-
-MiB = 1024 * 1024
-#: Sent by every case: non-ASCII values and an empty value, which tus-js-client and tuspy
-#: send as ``flag `` and aiotus as a key-only ``flag`` (None); tuskit reads both as None.
-METADATA: dict[str, str | None] = {
-    "filename": "Zürich – 東京 ✓.bin",
-    "note": "naïve café, ß",
-    "flag": None,
-}
-EXPECTED = {k: (None if v is None else v.encode()) for k, v in METADATA.items()}
-
-
-def _metadata_for(peer: PeerClient) -> dict[str, str | None]:
-    if peer is PeerClient.AIOTUS:
-        return dict(METADATA)
-    # tus-js-client and tuspy take strings only: "" is as close to key-only as they get.
-    return {k: ("" if v is None else v) for k, v in METADATA.items()}
-
-
-@dataclass(frozen=True)
-class Case:
-    peer: PeerClient
-    size: int
-    options: dict[str, Any] = field(default_factory=dict)
-    parts: tuple[int, ...] = ()  # aiotus upload_multiple: the sizes of the files joined
-
-
-CASES: dict[str, Case] = {
-    # tus-js-client (Node) ------------------------------------------------------------
-    "tus-js-client-small": Case(PeerClient.TUS_JS_CLIENT, 1000),
-    "tus-js-client-empty": Case(PeerClient.TUS_JS_CLIENT, 0),
-    "tus-js-client-64MiB": Case(PeerClient.TUS_JS_CLIENT, 64 * MiB),
-    "tus-js-client-multi-chunk": Case(PeerClient.TUS_JS_CLIENT, 5 * MiB + 3, {"chunkSize": MiB}),
-    "tus-js-client-parallelUploads-4": Case(
-        PeerClient.TUS_JS_CLIENT, 8 * MiB + 1, {"parallelUploads": 4}
-    ),
-    "tus-js-client-uploadLengthDeferred": Case(
-        PeerClient.TUS_JS_CLIENT,
-        3 * MiB + 1,
-        {"uploadLengthDeferred": True, "chunkSize": MiB, "input": "stream"},
-    ),
-    "tus-js-client-uploadDataDuringCreation": Case(
-        PeerClient.TUS_JS_CLIENT, 3 * MiB, {"uploadDataDuringCreation": True, "chunkSize": MiB}
-    ),
-    "tus-js-client-resume-after-abort": Case(
-        PeerClient.TUS_JS_CLIENT, 4 * MiB, {"chunkSize": MiB, "abortAfterBytes": MiB}
-    ),
-    # tuspy ----------------------------------------------------------------------------
-    "tuspy-small": Case(PeerClient.TUSPY, 1000),
-    "tuspy-empty": Case(PeerClient.TUSPY, 0),
-    "tuspy-64MiB": Case(PeerClient.TUSPY, 64 * MiB),
-    "tuspy-multi-chunk": Case(PeerClient.TUSPY, 5 * MiB + 3, {"chunk_size": MiB}),
-    "tuspy-checksum-sha1": Case(
-        PeerClient.TUSPY, 3 * MiB + 7, {"chunk_size": MiB, "checksum": True}
-    ),
-    "tuspy-resume-after-abort": Case(
-        PeerClient.TUSPY, 4 * MiB, {"chunk_size": MiB, "abort_after_bytes": 2 * MiB}
-    ),
-    # aiotus ---------------------------------------------------------------------------
-    "aiotus-small": Case(PeerClient.AIOTUS, 1000),
-    "aiotus-empty": Case(PeerClient.AIOTUS, 0),
-    "aiotus-64MiB": Case(PeerClient.AIOTUS, 64 * MiB),
-    "aiotus-multi-chunk": Case(PeerClient.AIOTUS, 5 * MiB + 3, {"chunk_size": MiB}),
-    "aiotus-upload_multiple": Case(
-        PeerClient.AIOTUS, 0, {"chunk_size": MiB}, parts=(MiB + 1, 0, 3, 2 * MiB)
-    ),
-}
-
-
-async def _head(url: str) -> tuple[int, dict[str, str]]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.head(url, headers={"Tus-Resumable": "1.0.0"}) as response,
-    ):
-        return response.status, dict(response.headers)
-
-
-def _job(case: Case, endpoint: str, sources: list[Path], work: Path) -> dict[str, Any]:
-    job: dict[str, Any] = {"endpoint": endpoint, "metadata": _metadata_for(case.peer)}
-    if case.parts:
-        job["files"] = [str(p) for p in sources]
-    else:
-        job["file"] = str(sources[0])
-    job.update(case.options)
-    if "abortAfterBytes" in job:
-        job["urlStorage"] = str(work / "tus-js-client-urls.json")
-    if "abort_after_bytes" in job:
-        job["url_storage"] = str(work / "tuspy-urls.json")
-    return job
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -120,7 +29,7 @@ async def test_peer_client_to_tuskit_server(
 ) -> None:
     case = CASES[name]
     sources = [make_source(size) for size in (case.parts or (case.size,))]
-    job = _job(case, tuskit_server.url, [s.path for s in sources], tmp_path)
+    job = job_for(case, tuskit_server.url, [s.path for s in sources], tmp_path)
 
     result = await run_peer_client(case.peer, job)
 
@@ -137,7 +46,7 @@ async def test_peer_client_to_tuskit_server(
     else:
         assert sha256_file(tuskit_server.data(url)) == sources[0].sha256
     assert info.metadata == EXPECTED
-    status, headers = await _head(url)
+    status, headers = await head(url)
     assert status in (200, 204)
     assert headers["Upload-Offset"] == str(total)
     assert headers["Upload-Metadata"] == info.metadata_header
@@ -187,7 +96,7 @@ async def test_tus_js_client_deferred_length_on_a_chunk_boundary_never_finishes(
     assert [r["method"] for r in requests] == ["POST", "PATCH", "PATCH"]
     assert all("Upload-Length" not in r["headers"] for r in requests)
     upload_url = requests[1]["url"]
-    status, headers = await _head(upload_url)
+    status, headers = await head(upload_url)
     assert status in (200, 204)
     assert headers["Upload-Offset"] == str(2 * MiB)
     assert headers["Upload-Defer-Length"] == "1"

@@ -76,6 +76,8 @@ async def _check_stored(
 
 SIZES = {"small": 1000, "multi-chunk": 3 * MiB + 5, "64MiB": 64 * MiB}
 SERVERS = list(PeerServer)
+#: The peer servers that offer concatenation (OPTIONS ``Tus-Extension``).
+CONCATENATING = {PeerServer.TUSPYSERVER, PeerServer.TUSD}
 
 
 @pytest.mark.parametrize("size_name", list(SIZES))
@@ -149,7 +151,7 @@ async def test_parallel_4(peer: PeerServer, start_peer: StartPeer, make_source: 
             source.path, metadata=_metadata(peer, key_only=False), parallel=4
         )
     await _check_stored(server, result, source)
-    if peer is PeerServer.TUSPYSERVER:
+    if peer in CONCATENATING:
         assert len(result.parts) == 4
     else:
         # n.a. as parallel: no concatenation (OPTIONS lacks it), so tuskit-client falls back
@@ -165,7 +167,7 @@ async def test_upload_many(
     parts = [make_source(MiB + 1), make_source(7), make_source(2 * MiB)]
     metadata = _metadata(peer, key_only=False)
     async with _client(server) as client:
-        if peer is not PeerServer.TUSPYSERVER:
+        if peer not in CONCATENATING:
             # n.a.: @tus/file-store and aiohttp-tus do not offer concatenation.
             with pytest.raises(CapabilityError, match="concatenation"):
                 await client.upload_many([p.path for p in parts], metadata=metadata)
