@@ -23,6 +23,7 @@ def test_all_is_sorted_and_complete() -> None:
 def test_public_names_are_exported() -> None:
     public = {n for n in vars(tuskit_server) if not n.startswith("_")}
     modules = {"errors", "handlers", "hooks", "locks", "log", "stores"}
+    modules |= {"access_log", "command", "health", "launch", "metrics", "settings"}
     assert public - set(tuskit_server.__all__) <= modules
 
 
@@ -33,7 +34,7 @@ def test_main_help() -> None:
         text=True,
         check=True,
     )
-    assert "--dir" in out.stdout
+    assert "--storage" in out.stdout
     assert "--port" in out.stdout
 
 

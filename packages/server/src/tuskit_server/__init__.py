@@ -18,6 +18,7 @@ from tuskit_server._config import Cors, Decorator, Expiration, Handler, OnUpload
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import HookRejected, UploadExists, UploadInterrupted
+from tuskit_server.health import Health
 from tuskit_server.hooks import CreateChanges, Hooks
 from tuskit_server.locks import FileLocker, Lock, Locker, MemoryLocker
 from tuskit_server.stores.base import DataStore, StoreComposer
@@ -34,6 +35,7 @@ __all__ = [
     "FileLocker",
     "FileStore",
     "Handler",
+    "Health",
     "HookRejected",
     "Hooks",
     "Lock",

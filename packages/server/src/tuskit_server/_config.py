@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from aiohttp import web
 
@@ -12,6 +12,9 @@ from tuskit_common import Extension, Resource
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
+
+if TYPE_CHECKING:  # prometheus-client is an extra: imported only by whoever passes Metrics
+    from tuskit_server.metrics import Metrics
 
 __all__ = ["Cors", "Decorator", "Expiration", "Handler", "OnUploadDone", "TusConfig"]
 
@@ -95,3 +98,4 @@ class TusConfig:
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now
     id_factory: Callable[[], str] | None = None
+    metrics: "Metrics | None" = None

@@ -26,7 +26,7 @@ from tuskit_server._endpoint import Endpoint
 from tuskit_server._takeover import Takeover
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.hooks import call_hook
-from tuskit_server.log import logger
+from tuskit_server.log import RECEIVED_KEY, logger
 from tuskit_server.stores.base import StoreComposer
 
 __all__ = [
@@ -147,6 +147,10 @@ async def receive(
         offset,
         updated.offset,
     )
+    received = updated.offset - offset
+    request[RECEIVED_KEY] = received
+    if endpoint.metrics is not None:
+        endpoint.metrics.bytes_received.inc(received)
     if updated.offset != offset:
         await call_hook("post_receive", endpoint.config.hooks.post_receive, request, updated)
     if updated.is_complete and not was_complete:
@@ -163,6 +167,8 @@ async def finish(
 ) -> None:
     """Run pre_finish, post_finish and aiohttp-tus's on_upload_done, once per upload."""
     logger.info("upload %s complete (%s bytes)", resource.id, resource.length)
+    if endpoint.metrics is not None:
+        endpoint.metrics.finished.inc()
     hooks = endpoint.config.hooks
     await call_hook("pre_finish", hooks.pre_finish, request, resource)
     await call_hook("post_finish", hooks.post_finish, request, resource)
