@@ -57,8 +57,11 @@ def test_workers_reserve_a_port_they_can_all_bind() -> None:
 def test_workers_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")  # the upload directory cannot be created under a file
-    argv = [sys.executable, "-m", "tuskit_server", "--dir", str(blocker / "uploads")]
-    argv += ["--port", "0", "--workers", "2"]
+    program = (
+        "import sys\nfrom tuskit_server import serve\n"
+        "sys.exit(serve(upload_path=sys.argv[1], port=0, workers=2))"
+    )
+    argv = [sys.executable, "-c", program, str(blocker / "uploads")]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert "failed" in done.stderr

@@ -1,0 +1,141 @@
+"""Start the standalone server from its :class:`~tuskit_server.settings.ServerSettings`.
+
+The one code path behind ``tus serve`` and ``python -m tuskit_server``: it checks what can
+be checked before the port opens (the storage directory is writable, the certificate
+loads) and turns every start-up failure into a :class:`StartupError` of one line.
+"""
+
+import errno
+import logging
+import ssl
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from tuskit_server._app import serve
+from tuskit_server._config import Cors
+from tuskit_server.health import Health
+from tuskit_server.log import access_logger
+from tuskit_server.settings import ServerSettings
+
+__all__ = ["StartupError", "run"]
+
+
+class StartupError(RuntimeError):
+    """The server could not start; the message is one line for the operator."""
+
+
+def check_storage(settings: ServerSettings) -> None:
+    """Create the storage directory and prove it writable.
+
+    Raises:
+        StartupError: it cannot be created or written.
+    """
+    storage = settings.storage
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=storage, prefix=".tuskit-write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StartupError(f"storage {storage} cannot be used: {reason}") from exc
+
+
+def tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
+    """The server's TLS context, or None without ``tls_cert``.
+
+    Raises:
+        StartupError: the certificate or key cannot be read or do not match.
+    """
+    if settings.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise StartupError(f"TLS certificate {settings.tls_cert} cannot be used: {reason}") from exc
+    return context
+
+
+def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
+    """The :func:`setup_tus` keywords the settings ask for."""
+    options: dict[str, Any] = {
+        "upload_path": settings.storage,
+        "upload_url": settings.base_path,
+        "max_size": settings.max_size,
+        "metadata_limit": settings.metadata_limit,
+        "cors": Cors(origins=tuple(settings.cors_origin)),
+        "expiration": settings.expiration,
+        "checksum_algorithms": tuple(settings.checksum),
+        "download": settings.download,
+        "behind_proxy": settings.behind_proxy,
+        "lock_timeout": settings.lock_timeout,
+        "idle_timeout": settings.idle_timeout,
+        "splice_min": settings.splice_min or None,
+        "health": Health(live=settings.healthz_path, ready=settings.readyz_path)
+        if settings.health
+        else False,
+    }
+    if settings.extensions is not None:
+        options["extensions"] = settings.extensions
+    if settings.metrics:
+        from tuskit_server.metrics import Metrics
+
+        options["metrics"] = Metrics(path=settings.metrics_path)
+    return options
+
+
+def _log_requests(settings: ServerSettings) -> None:
+    """Access lines go to stderr as they are (each one is already complete)."""
+    if not settings.access_log or access_logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_logger.addHandler(handler)
+    access_logger.setLevel(logging.INFO)
+    access_logger.propagate = False
+
+
+def run(
+    settings: ServerSettings,
+    *,
+    on_ready: Callable[[str], None],
+    on_stopping: Callable[[], None] | None = None,
+) -> int:
+    """Check, then serve until SIGINT or SIGTERM; returns the exit status.
+
+    Raises:
+        StartupError: storage, certificate, address or an option the server refused.
+    """
+    check_storage(settings)
+    context = tls_context(settings)
+    try:
+        options = setup_tus_options(settings)
+    except ImportError as exc:
+        raise StartupError(
+            f"metrics need prometheus-client (pip install 'tuskit-server[metrics]'): {exc}"
+        ) from exc
+    _log_requests(settings)
+    try:
+        return serve(
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            shutdown_timeout=settings.shutdown_timeout,
+            print_url=False,
+            on_ready=on_ready,
+            on_stopping=on_stopping,
+            ssl_context=context,
+            unix_socket=settings.unix_socket,
+            access_log=settings.log_format if settings.access_log else None,
+            **options,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            where = settings.unix_socket or f"{settings.host}:{settings.port}"
+            raise StartupError(f"{where} is already in use (--port 0 picks a free port)") from exc
+        raise StartupError(f"cannot serve: {exc.strerror or exc}") from exc
+    except (ValueError, RuntimeError) as exc:
+        raise StartupError(str(exc).splitlines()[0]) from exc
