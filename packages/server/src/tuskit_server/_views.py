@@ -18,8 +18,9 @@ from tuskit_server._config import Handler
 from tuskit_server._cors import cors_headers, is_preflight
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._responses import error_response, finish_response, http_exception_response
+from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import HookFailed
-from tuskit_server.log import RECEIVED_KEY, logger
+from tuskit_server.log import logger
 
 __all__ = ["MethodHandler", "decorated", "make_view", "respond_error"]
 

@@ -8,14 +8,22 @@ formatted line per request and nothing per chunk.
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Final, Literal
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from tuskit_server.log import RECEIVED_KEY, access_logger
+from tuskit_server.log import access_logger
 
-__all__ = ["AccessLog", "LogFormat", "access_log_options"]
+__all__ = ["RECEIVED_KEY", "AccessLog", "LogFormat", "access_log_options"]
+
+#: The request key under which a PATCH or POST records how many upload bytes it stored
+#: (a typed ``RequestKey`` where aiohttp has them, 3.14 and later).
+RECEIVED_KEY: Final[Any] = (
+    web.RequestKey("tuskit_server.received", int)
+    if hasattr(web, "RequestKey")
+    else "tuskit_server.received"
+)
 
 LogFormat = Literal["text", "json"]
 
@@ -63,7 +71,7 @@ class AccessLog(AbstractAccessLogger):
         self.logger.info(line)
 
 
-def access_log_options(log_format: LogFormat | None) -> dict[str, object]:
+def access_log_options(log_format: LogFormat | None) -> dict[str, Any]:
     """``AppRunner`` keywords for the access log in ``log_format`` (None: aiohttp's own)."""
     if log_format is None:
         return {}

@@ -6,6 +6,3 @@ from typing import Final
 
 logger: Final = logging.getLogger("tuskit_server")
 access_logger: Final = logging.getLogger("tuskit_server.access")
-
-#: The request key under which a PATCH or POST records how many upload bytes it stored.
-RECEIVED_KEY: Final = "tuskit_server.received"

@@ -24,9 +24,10 @@ from tuskit_server import _rules
 from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._takeover import Takeover
+from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.hooks import call_hook
-from tuskit_server.log import RECEIVED_KEY, logger
+from tuskit_server.log import logger
 from tuskit_server.stores.base import StoreComposer
 
 __all__ = [
