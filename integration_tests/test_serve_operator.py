@@ -316,3 +316,21 @@ async def test_a_unix_socket(tmp_path: Path) -> None:
     code, _, err = await run("serve", "--unix-socket", str(path), "--workers", "2")
     assert code == 2
     assert "--unix-socket needs --workers 1" in err
+
+
+async def test_workers_count_their_metrics_together(tmp_path: Path) -> None:
+    args = ("--storage", str(tmp_path), "--port", "0", "--workers", "2")
+    async with serving(*args) as served:
+        connector = aiohttp.TCPConnector(force_close=True)  # new connections: either worker
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for _ in range(8):
+                async with session.post(
+                    served.url, headers={**HEADERS, "Upload-Length": "0"}
+                ) as response:
+                    assert response.status == 201
+            for _ in range(4):  # whichever worker answers, it reports the sum of both
+                async with session.get(root_of(served.url) + "/metrics") as response:
+                    text = await response.text()
+                assert "tuskit_uploads_created_total 8.0" in text
+                assert "tuskit_uploads_finished_total 8.0" in text
+                assert 'tuskit_requests_total{method="POST",status="201"} 8.0' in text

@@ -5,12 +5,14 @@ be checked before the port opens (the storage directory is writable, the certifi
 loads) and turns every start-up failure into a :class:`StartupError` of one line.
 """
 
+import contextlib
 import errno
 import logging
+import os
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuskit_server._app import serve
@@ -20,6 +22,9 @@ from tuskit_server.log import access_logger
 from tuskit_server.settings import ServerSettings
 
 __all__ = ["StartupError", "run"]
+
+#: Where prometheus-client's multiprocess mode keeps the counters of every process.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class StartupError(RuntimeError):
@@ -87,6 +92,27 @@ def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
     return options
 
 
+@contextlib.contextmanager
+def _shared_metrics(settings: ServerSettings) -> Iterator[None]:
+    """With several workers, prometheus-client's multiprocess mode in a directory that lives
+    as long as the server: it is chosen when prometheus-client is first imported, so this
+    must run before :func:`setup_tus_options`."""
+    if not settings.metrics or settings.workers == 1 or MULTIPROCESS_ENV in os.environ:
+        yield
+        return
+    if "prometheus_client" in sys.modules:
+        raise StartupError(
+            f"metrics of several workers need {MULTIPROCESS_ENV} set before prometheus-client"
+            " is imported (or --no-metrics)"
+        )
+    with tempfile.TemporaryDirectory(prefix="tuskit-metrics-") as directory:
+        os.environ[MULTIPROCESS_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_ENV]
+
+
 def _log_requests(settings: ServerSettings) -> None:
     """Access lines go to stderr as they are (each one is already complete)."""
     if not settings.access_log or access_logger.handlers:
@@ -111,6 +137,16 @@ def run(
     """
     check_storage(settings)
     context = tls_context(settings)
+    with _shared_metrics(settings):
+        return _serve(settings, context, on_ready, on_stopping)
+
+
+def _serve(
+    settings: ServerSettings,
+    context: ssl.SSLContext | None,
+    on_ready: Callable[[str], None],
+    on_stopping: Callable[[], None] | None,
+) -> int:
     try:
         options = setup_tus_options(settings)
     except ImportError as exc:

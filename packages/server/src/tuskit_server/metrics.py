@@ -4,14 +4,21 @@ Names follow tusd's (``tusd_requests_total`` -> ``tuskit_requests_total`` and so
 what tusd lacks: expired uploads, uploads in progress, lock waits and timeouts. Counting
 costs a few dictionary look-ups per request and nothing per chunk: bytes are added once
 per PATCH, gauges are read only when scraped.
+
+Several processes (``serve(workers=N)``) count together when prometheus-client runs in its
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set before it is imported; ``tus serve
+--workers N`` does that): any worker then answers a scrape with the sum of all, and each
+process refreshes its gauges once per request instead of at scrape time.
 """
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Final
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, values
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["METRICS_KEY", "Metrics"]
 
@@ -60,30 +67,54 @@ class Metrics:
             "tuskit_hook_errors", "Hooks that failed, by hook.", ["hooktype"], registry=r
         )
         self.in_progress = Gauge(
-            "tuskit_uploads_in_progress", "PATCH bodies being received now.", registry=r
-        )
+            "tuskit_uploads_in_progress", "PATCH bodies being received now.",
+            registry=r, multiprocess_mode="livesum",
+        )  # fmt: skip
         self.connections = Gauge(
-            "tuskit_connections_open", "Open client connections (when known).", registry=r
-        )
+            "tuskit_connections_open", "Open client connections (when known).",
+            registry=r, multiprocess_mode="livesum",
+        )  # fmt: skip
+        #: counting in files shared by the processes of one server
+        self.shared = values.ValueClass is not values.MutexValue
+        self._gauges: list[tuple[Gauge, Callable[[], float]]] = []
 
     def observe(self, method: str, status: int) -> None:
         """Count one answered tus request."""
         self.requests.labels(method, status).inc()
         if status == 423:
             self.lock_timeouts.inc()
+        if self.shared:
+            self._refresh()
+
+    def _follow(self, gauge: Gauge, read: Callable[[], float]) -> None:
+        """Let ``gauge`` show ``read()``: read at scrape time, or (shared) after each
+        request."""
+        if self.shared:
+            self._gauges.append((gauge, read))
+        else:
+            gauge.set_function(read)
+
+    def _refresh(self) -> None:
+        for gauge, read in self._gauges:
+            gauge.set(read())
 
     def count_in_progress(self, readers: Callable[[], Iterable[object]]) -> None:
-        """Read the uploads in progress from ``readers()`` (the bodies being read) at scrape
-        time."""
-        self.in_progress.set_function(lambda: float(sum(1 for _ in readers())))
+        """Read the uploads in progress from ``readers()`` (the bodies being read)."""
+        self._follow(self.in_progress, lambda: float(sum(1 for _ in readers())))
 
     def watch_connections(self, server: web.Server) -> None:
         """Report ``server``'s open connections (``AppRunner.server``; ``serve()`` does it)."""
-        self.connections.set_function(lambda: float(len(server.connections)))
+        self._follow(self.connections, lambda: float(len(server.connections)))
 
     async def view(self, _: web.Request) -> web.StreamResponse:
-        """The metrics in the Prometheus text format."""
-        body = generate_latest(self.registry)
+        """The metrics in the Prometheus text format (of every process, when shared)."""
+        if self.shared:  # reads every process's files: off the loop
+            self._refresh()
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            body = await asyncio.to_thread(generate_latest, registry)
+        else:
+            body = generate_latest(self.registry)
         response = web.Response(body=body)
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
