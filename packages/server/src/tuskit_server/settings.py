@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticUndefined
@@ -246,7 +246,7 @@ def _options() -> tuple[Option, ...]:
         kind: Literal["flag", "list", "value"] = "value"
         if field.annotation is bool:
             kind = "flag"
-        elif name in ("checksum", "cors_origin", "disable"):
+        elif get_origin(field.annotation) is list:
             kind = "list"
         default = field.default if field.default is not PydanticUndefined else None
         shown = _DEFAULTS.get(name) or _shown(default)
