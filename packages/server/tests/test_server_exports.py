@@ -43,3 +43,12 @@ def test_main_rejects_bad_port() -> None:
 
     with pytest.raises(SystemExit):
         main(["--port", "notanumber"])
+
+
+def test_the_core_runs_without_the_metrics_extra() -> None:
+    probe = (
+        "import sys, tuskit_server, tuskit_server.launch, tuskit_server.command\n"
+        "print('prometheus_client' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
