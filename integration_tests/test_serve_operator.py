@@ -236,9 +236,11 @@ async def test_a_port_in_use_exits_1_with_a_hint(tmp_path: Path, workers: str) -
 async def test_a_bad_certificate_exits_1(tmp_path: Path) -> None:
     junk = tmp_path / "cert.pem"
     junk.write_text("-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n")
-    code, out, err = await run("serve", "--storage", str(tmp_path), "--tls-cert", str(junk))
-    assert (code, out) == (1, "")
-    assert f"error: TLS certificate {junk} cannot be used: " in one_error_line(err)
+    args = ("--storage", str(tmp_path), "--tls-cert", str(junk))
+    for command, argv in ((TUS, ("serve", *args)), (SERVER, args)):
+        code, out, err = await run(*argv, command=command)
+        assert (code, out) == (1, "")
+        assert f"error: TLS certificate {junk} cannot be used: " in one_error_line(err)
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(url, flush=True)
         print(f"serving tus uploads into {settings.storage.resolve()}", file=sys.stderr)
 
+    def stopping() -> None:
+        print("shutting down: finishing in-flight requests", file=sys.stderr, flush=True)
+
     try:
-        status = run(settings, on_ready=ready)
+        status = run(settings, on_ready=ready, on_stopping=stopping)
     except StartupError as exc:
         if settings.verbose:
             traceback.print_exception(exc)
