@@ -198,6 +198,27 @@ async def test_operator_endpoints_can_move_or_go(tmp_path: Path) -> None:
     assert "PATCH" not in quiet.stderr
 
 
+async def test_proxy_headers_and_metadata_limit(tmp_path: Path) -> None:
+    forwarded = {"X-Forwarded-Host": "uploads.example.com", "X-Forwarded-Proto": "https"}
+    create = {**HEADERS, "Upload-Length": "1", **forwarded}
+    metadata = {"Upload-Metadata": ",".join(f"key{i} eA==" for i in range(20))}  # 180 bytes
+    args = ("--storage", str(tmp_path), "--port", "0")
+    limited = ("--behind-proxy", "--metadata-limit", "64")
+    async with serving(*args, *limited) as served, aiohttp.ClientSession() as session:
+        async with session.post(served.url, headers=create) as response:
+            assert response.status == 201
+            assert response.headers["Location"].startswith("https://uploads.example.com/files/")
+        async with session.post(served.url, headers={**create, **metadata}) as response:
+            assert response.status == 400
+    async with (
+        serving(*args) as served,
+        aiohttp.ClientSession() as session,
+        session.post(served.url, headers={**create, **metadata}) as response,
+    ):
+        assert response.status == 201
+        assert response.headers["Location"].startswith(served.url)  # forwarding ignored
+
+
 def one_error_line(err: str) -> str:
     assert "Traceback" not in err
     [line] = err.strip().splitlines()

@@ -182,8 +182,23 @@ def test_the_settings_become_setup_tus_options(tmp_path: Path) -> None:
         health=False,
         metrics=False,
         cors_origin=["https://a.example"],
+        behind_proxy=True,
+        download=False,
+        metadata_limit="1KiB",
+        lock_timeout="3s",
+        idle_timeout="2m",
+        max_size="1GB",
+        checksum=["sha1"],
     )
     options = setup_tus_options(settings)
+    assert options["behind_proxy"] is True
+    assert options["download"] is False
+    assert options["metadata_limit"] == 1024
+    assert options["lock_timeout"] == 3
+    assert options["idle_timeout"] == 120
+    assert options["max_size"] == 10**9
+    assert options["checksum_algorithms"] == ("sha1",)
+    assert options["upload_url"] == "/files/"
     assert options["upload_path"] == tmp_path
     assert Extension.TERMINATION not in options["extensions"]
     assert options["splice_min"] is None
