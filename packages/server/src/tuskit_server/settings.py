@@ -1,9 +1,10 @@
 """The settings of a standalone server (``tus serve``, ``python -m tuskit_server``).
 
-One :class:`ServerSettings` model is the only list of options: both command lines are
-generated from :data:`OPTIONS`, and every option is also read from a ``TUSKIT_<NAME>``
-environment variable and from a ``<name>`` key of an optional TOML file (``--config``).
-Precedence: flag > environment > file > default. No I/O but reading that file.
+One :class:`ServerSettings` model is the only list of options: the command line
+(:mod:`tuskit_server.command`) is generated from :data:`OPTIONS`, and every option is also
+read from a ``TUSKIT_<NAME>`` environment variable and from a ``<name>`` key of an optional
+TOML file (``--config``). Precedence: flag > environment > file > default. No I/O but
+reading that file.
 """
 
 import os
@@ -25,7 +26,15 @@ from pydantic_settings import (
 
 from tuskit_common import ALGORITHMS, Extension, units
 
-__all__ = ["ENV_PREFIX", "OPTIONS", "Option", "ServerSettings", "SettingsError", "load_settings"]
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_PREFIX",
+    "OPTIONS",
+    "Option",
+    "ServerSettings",
+    "SettingsError",
+    "load_settings",
+]
 
 ENV_PREFIX = "TUSKIT_"
 #: The option naming the TOML file (a flag and an environment variable, not a file key).
