@@ -225,8 +225,9 @@ async def test_access_log_has_one_line_per_request(
         assert entry["bytes_received"] == 5
         assert entry["duration_ms"] >= 0
         assert json.loads(lines[0])["status"] == 201
+        assert json.loads(lines[0])["upload_id"] == upload_id  # the created one
     else:
         assert f" PATCH {path} 204 id={upload_id} in=5 " in lines[1]
         assert lines[1].endswith("ms")
-        assert " POST /uploads 201 id=- in=0 " in lines[0]
+        assert f" POST /uploads 201 id={upload_id} in=0 " in lines[0]
         assert " GET /healthz 200 " in lines[2]

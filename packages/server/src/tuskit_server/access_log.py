@@ -44,6 +44,9 @@ class AccessLog(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         match_info = getattr(request, "match_info", None)
         upload_id = match_info.get("id") if match_info is not None else None
+        if upload_id is None and response.status == 201:  # a creation: the new upload's id
+            location = response.headers.get("Location")
+            upload_id = location.rsplit("/", 1)[-1] if location else None
         received = request.get(RECEIVED_KEY, 0)
         sent = response.body_length
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
