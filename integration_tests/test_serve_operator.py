@@ -357,3 +357,5 @@ async def test_workers_count_their_metrics_together(tmp_path: Path) -> None:
                 assert "tuskit_uploads_created_total 8.0" in text
                 assert "tuskit_uploads_finished_total 8.0" in text
                 assert 'tuskit_requests_total{method="POST",status="201"} 8.0' in text
+    posts = [line for line in served.stderr.splitlines() if " POST /files/ 201 " in line]
+    assert len(posts) == 8  # every worker's lines were written before it stopped

@@ -3,6 +3,7 @@
 import json
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from tuskit_common import Locked
 from tuskit_server import Expiration, Handler, Health, Hooks, MemoryLocker, setup_tus
 from tuskit_server._expiry import sweep
 from tuskit_server._setup import ENDPOINTS_KEY
-from tuskit_server.access_log import access_log_options
+from tuskit_server.access_log import LineWriter, access_log_options
 from tuskit_server.locks import Lock
 from tuskit_server.metrics import Metrics
 
@@ -231,3 +232,36 @@ async def test_access_log_has_one_line_per_request(
         assert lines[1].endswith("ms")
         assert f" POST /uploads 201 id={upload_id} in=0 " in lines[0]
         assert " GET /healthz 200 " in lines[2]
+
+
+class GatedStream:
+    """A stream whose writes wait until ``gate`` opens, like a stalled log reader."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.written: list[str] = []
+
+    def write(self, text: str) -> int:
+        assert self.gate.wait(30), "the gate never opened"
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_stalled_log_reader_never_blocks_the_caller() -> None:
+    stream = GatedStream()
+    writer = LineWriter(stream)  # type: ignore[arg-type]
+    log = logging.getLogger("tuskit_server.tests.line_writer")
+    log.propagate = False
+    log.addHandler(writer)
+    try:
+        for number in range(3):
+            log.warning("line %d", number)  # returns although nothing can be written
+        assert stream.written == []
+        stream.gate.set()
+        writer.drain()
+        assert stream.written == ["line 0\n", "line 1\n", "line 2\n"]
+    finally:
+        log.removeHandler(writer)

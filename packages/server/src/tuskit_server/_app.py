@@ -13,7 +13,7 @@ from aiohttp import web
 
 from tuskit_server._serving import run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
-from tuskit_server.access_log import LogFormat, access_log_options
+from tuskit_server.access_log import LogFormat, access_log_options, drain_access_log
 
 __all__ = ["create_app", "serve"]
 
@@ -94,6 +94,8 @@ def serve(
         raise ValueError("workers must be at least 1")
     if workers == 1:
         app = create_app(**setup_tus_kwargs)
+        if access_log is not None:
+            app.on_cleanup.append(drain_access_log)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 run_app_until_signal(
@@ -112,6 +114,8 @@ def serve(
 
         def run_worker(sock: socket.socket, ready: Callable[[], None], lifeline: int) -> None:
             app = create_app(**settings)
+            if access_log is not None:
+                app.on_cleanup.append(drain_access_log)
 
             def worker_site(runner: web.AppRunner) -> web.BaseSite:
                 watched(runner)

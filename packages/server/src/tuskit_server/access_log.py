@@ -2,20 +2,32 @@
 
 aiohttp calls :meth:`AccessLog.log` once a response is sent; the line is built from what
 the request already holds (its upload id, the bytes a PATCH stored), so logging costs one
-formatted line per request and nothing per chunk.
+formatted line per request and nothing per chunk. :class:`LineWriter` writes the lines from
+a thread of its own, so a slow reader of the log never stalls the event loop.
 """
 
+import asyncio
 import json
 import logging
+import os
+import queue
+import threading
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from tuskit_server.log import access_logger
 
-__all__ = ["RECEIVED_KEY", "AccessLog", "LogFormat", "access_log_options"]
+__all__ = [
+    "RECEIVED_KEY",
+    "AccessLog",
+    "LineWriter",
+    "LogFormat",
+    "access_log_options",
+    "drain_access_log",
+]
 
 #: The request key under which a PATCH or POST records how many upload bytes it stored
 #: (a typed ``RequestKey`` where aiohttp has them, 3.14 and later).
@@ -83,3 +95,58 @@ def access_log_options(log_format: LogFormat | None) -> dict[str, Any]:
         "access_log_format": log_format,
         "access_log": access_logger,
     }
+
+
+class LineWriter(logging.Handler):
+    """A handler that formats on the caller's thread and writes to ``stream`` on its own
+    thread; each process (a forked worker too) starts its thread on first use."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self.stream = stream
+        self._pid = -1
+        self._lines: queue.SimpleQueue[str | threading.Event] = queue.SimpleQueue()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+        except Exception:
+            self.handleError(record)
+            return
+        if self._pid != os.getpid():  # emit runs under self.lock: one thread starts it
+            self._pid = os.getpid()
+            self._lines = queue.SimpleQueue()
+            writer = threading.Thread(
+                target=self._write, args=(self._lines,), name="tuskit-log-writer", daemon=True
+            )
+            writer.start()
+        self._lines.put(line)
+
+    def _write(self, lines: "queue.SimpleQueue[str | threading.Event]") -> None:
+        while True:
+            item = lines.get()
+            try:
+                if isinstance(item, threading.Event):
+                    self.stream.flush()
+                    item.set()
+                    continue
+                self.stream.write(item)
+                if lines.empty():
+                    self.stream.flush()
+            except (OSError, ValueError):  # the stream is gone: the line is lost, not the server
+                continue
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait (blocking) until the lines logged so far in this process are written."""
+        if self._pid != os.getpid():
+            return
+        written = threading.Event()
+        self._lines.put(written)
+        written.wait(timeout)
+
+
+async def drain_access_log(_: web.Application) -> None:
+    """``on_cleanup``: let the access log's writers finish before the process ends."""
+    for handler in access_logger.handlers:
+        if isinstance(handler, LineWriter):
+            await asyncio.to_thread(handler.drain)

@@ -17,6 +17,7 @@ from typing import Any
 
 from tuskit_server._app import serve
 from tuskit_server._config import Cors
+from tuskit_server.access_log import LineWriter
 from tuskit_server.health import Health
 from tuskit_server.log import access_logger
 from tuskit_server.settings import ServerSettings
@@ -114,10 +115,11 @@ def _shared_metrics(settings: ServerSettings) -> Iterator[None]:
 
 
 def _log_requests(settings: ServerSettings) -> None:
-    """Access lines go to stderr as they are (each one is already complete)."""
+    """Access lines go to stderr as they are (each one is already complete), written off
+    the event loop."""
     if not settings.access_log or access_logger.handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = LineWriter(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     access_logger.addHandler(handler)
     access_logger.setLevel(logging.INFO)
