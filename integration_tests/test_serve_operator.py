@@ -339,6 +339,10 @@ async def test_a_unix_socket(tmp_path: Path) -> None:
     code, _, err = await run("serve", "--unix-socket", str(path), "--workers", "2")
     assert code == 2
     assert "--unix-socket needs --workers 1" in err
+    nowhere = tmp_path / "missing" / "tus.sock"
+    code, _, err = await run("serve", "--storage", str(tmp_path), "--unix-socket", str(nowhere))
+    assert code == 1
+    assert one_error_line(err) == f"error: cannot serve on {nowhere}: No such file or directory"
 
 
 async def test_workers_count_their_metrics_together(tmp_path: Path) -> None:

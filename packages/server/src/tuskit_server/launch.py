@@ -171,9 +171,10 @@ def _serve(
             **options,
         )
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            where = settings.unix_socket or f"{settings.host}:{settings.port}"
+        if exc.errno == errno.EADDRINUSE and settings.unix_socket is None:
+            where = f"{settings.host}:{settings.port}"
             raise StartupError(f"{where} is already in use (--port 0 picks a free port)") from exc
-        raise StartupError(f"cannot serve: {exc.strerror or exc}") from exc
+        place = settings.unix_socket or f"{settings.host}:{settings.port}"
+        raise StartupError(f"cannot serve on {place}: {exc.strerror or exc}") from exc
     except (ValueError, RuntimeError) as exc:
         raise StartupError(str(exc).splitlines()[0]) from exc
