@@ -45,7 +45,12 @@ def serve(ctx: typer.Context) -> None:
         _console.stderr.print("shutting down: finishing in-flight requests", highlight=False)
 
     try:
-        status = run(settings, on_ready=ready, on_stopping=stopping)
+        status = run(
+            settings,
+            on_ready=ready,
+            on_stopping=stopping,
+            on_notice=lambda text: _console.stderr.print(f"note: {text}", highlight=False),
+        )
     except StartupError as exc:
         _console.report(exc, verbose=settings.verbose)
         raise typer.Exit(_console.FAILURE) from None

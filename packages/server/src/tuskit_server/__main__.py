@@ -35,7 +35,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("shutting down: finishing in-flight requests", file=sys.stderr, flush=True)
 
     try:
-        status = run(settings, on_ready=ready, on_stopping=stopping)
+        status = run(
+            settings,
+            on_ready=ready,
+            on_stopping=stopping,
+            on_notice=lambda text: print(f"note: {text}", file=sys.stderr, flush=True),
+        )
     except StartupError as exc:
         if settings.verbose:
             traceback.print_exception(exc)

@@ -66,7 +66,11 @@ def tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
 
 
 def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
-    """The :func:`setup_tus` keywords the settings ask for."""
+    """The :func:`setup_tus` keywords the settings ask for.
+
+    Raises:
+        ImportError: metrics are on but prometheus-client is not installed.
+    """
     options: dict[str, Any] = {
         "upload_path": settings.storage,
         "upload_url": settings.base_path,
@@ -131,8 +135,12 @@ def run(
     *,
     on_ready: Callable[[str], None],
     on_stopping: Callable[[], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> int:
     """Check, then serve until SIGINT or SIGTERM; returns the exit status.
+
+    ``on_notice`` is told, in one line, what the server left out (metrics on by default
+    without prometheus-client installed).
 
     Raises:
         StartupError: storage, certificate, address or an option the server refused.
@@ -140,7 +148,7 @@ def run(
     check_storage(settings)
     context = tls_context(settings)
     with _shared_metrics(settings):
-        return _serve(settings, context, on_ready, on_stopping)
+        return _serve(settings, context, on_ready, on_stopping, on_notice)
 
 
 def _serve(
@@ -148,13 +156,17 @@ def _serve(
     context: ssl.SSLContext | None,
     on_ready: Callable[[str], None],
     on_stopping: Callable[[], None] | None,
+    on_notice: Callable[[str], None] | None,
 ) -> int:
     try:
         options = setup_tus_options(settings)
     except ImportError as exc:
-        raise StartupError(
-            f"metrics need prometheus-client (pip install 'tuskit-server[metrics]'): {exc}"
-        ) from exc
+        advice = "metrics need prometheus-client: pip install 'tuskit-server[metrics]'"
+        if "metrics" in settings.model_fields_set:  # asked for, not just the default
+            raise StartupError(f"{advice} ({exc})") from exc
+        if on_notice is not None:
+            on_notice(f"no metrics: {advice}, or pass --no-metrics")
+        options = setup_tus_options(settings.model_copy(update={"metrics": False}))
     _log_requests(settings)
     try:
         return serve(
