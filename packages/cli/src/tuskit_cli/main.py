@@ -22,7 +22,7 @@ app.command()(upload.upload)
 app.command()(metadata.metadata)
 app.command()(delete.delete)
 app.command()(options.options)
-app.command()(serve.serve)
+app.command(context_settings=serve.CONTEXT_SETTINGS, add_help_option=False)(serve.serve)
 
 
 def _show_version(value: bool) -> None:

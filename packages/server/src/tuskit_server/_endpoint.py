@@ -67,6 +67,7 @@ class Endpoint:
         self.config = config
         self._random_id = _RandomIds()
         self.locker: Locker = config.locker or MemoryLocker()
+        self.metrics = config.metrics
         self.readers: set[BodyReader] = set()
         #: bodies (``request.content``) whose socket a worker thread took: their
         #: connection closes after the response
@@ -217,6 +218,10 @@ class Endpoint:
         self, upload_id: str, on_release: Callable[[], None] = lambda: None
     ) -> AsyncIterator[None]:
         """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3)."""
+        if self.metrics is not None:
+            is_locked = getattr(self.locker, "is_locked", None)
+            if is_locked is not None and is_locked(upload_id):
+                self.metrics.lock_waits.inc()
         async with hold(
             self.locker, upload_id, wait=self.config.lock_timeout, on_release=on_release
         ):

@@ -32,6 +32,8 @@ async def sweep(endpoint: Endpoint) -> int:
                     if is_expired(resource, endpoint.now()):
                         await expirer.expire(upload_id)
                         count += 1
+                        if endpoint.metrics is not None:
+                            endpoint.metrics.expired.inc()
                         logger.info("upload %s expired", upload_id)
             except ProtocolError as exc:
                 logger.debug("upload %s not expired now: %s", upload_id, exc.message)

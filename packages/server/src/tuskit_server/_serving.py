@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -63,14 +63,16 @@ async def run_app_until_signal(
     ready: Ready,
     lifeline: int | None = None,
     on_stopping: Callable[[], None] | None = None,
+    runner_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Serve ``app`` on ``site(runner)`` (a TCP site, or a worker's socket) until SIGINT or
     SIGTERM (or, in a worker, until ``lifeline`` reads end-of-file: its supervisor is gone),
     then shut down gracefully: in-flight PATCHes persist what arrived and answer 503.
     ``ready(host, port)`` is called with the first address served, ``on_stopping()`` when
-    the shutdown begins."""
-    # aiohttp's access logger writes only where logging enables it (``-v``)
-    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
+    the shutdown begins (a Unix socket's address is its path, with port 0).
+    ``runner_options`` go to :class:`web.AppRunner` (e.g. the access log)."""
+    # the access logger writes only where logging enables it
+    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, **(runner_options or {}))
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -81,8 +83,11 @@ async def run_app_until_signal(
                 loop.add_signal_handler(sig, stop.set)
         if lifeline is not None:
             loop.add_reader(lifeline, stop.set)
-        bound_host, bound_port = runner.addresses[0][:2]
-        ready(bound_host, bound_port)
+        address = runner.addresses[0]
+        if isinstance(address, str):
+            ready(address, 0)
+        else:
+            ready(address[0], address[1])
         await stop.wait()
         if on_stopping is not None:
             on_stopping()

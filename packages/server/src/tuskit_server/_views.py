@@ -18,6 +18,8 @@ from tuskit_server._config import Handler
 from tuskit_server._cors import cors_headers, is_preflight
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._responses import error_response, finish_response, http_exception_response
+from tuskit_server.access_log import RECEIVED_KEY
+from tuskit_server.errors import HookFailed
 from tuskit_server.log import logger
 
 __all__ = ["MethodHandler", "decorated", "make_view", "respond_error"]
@@ -67,6 +69,7 @@ def make_view(
     allow = ", ".join(sorted(handlers))
 
     async def view(request: web.Request) -> web.StreamResponse:
+        original = request
         method = request.method
         cors: dict[str, str] = {}
         try:
@@ -81,6 +84,8 @@ def make_view(
             response = respond_error(endpoint, exc)
             response.headers[headers.ALLOW] = allow
         except (ProtocolError, web.HTTPException) as exc:
+            if isinstance(exc, HookFailed) and endpoint.metrics is not None:
+                endpoint.metrics.hook_errors.labels(exc.hook).inc()
             response = respond_error(endpoint, exc)
         except Exception as exc:
             logger.exception(
@@ -97,6 +102,10 @@ def make_view(
             cors.pop(headers.ACCESS_CONTROL_EXPOSE_HEADERS, None)
         if endpoint.socket_taken(request):
             response.force_close()  # "Connection: close": aiohttp's parser is mid-body
+        if request is not original and RECEIVED_KEY in request:
+            original[RECEIVED_KEY] = request[RECEIVED_KEY]  # for the access log
+        if endpoint.metrics is not None:
+            endpoint.metrics.observe(method, response.status)
         return finish_response(response, cors=cors)
 
     return view

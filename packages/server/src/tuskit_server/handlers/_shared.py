@@ -24,6 +24,7 @@ from tuskit_server import _rules
 from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._takeover import Takeover
+from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.handlers._placing import place
 from tuskit_server.hooks import call_hook
@@ -148,6 +149,10 @@ async def receive(
         offset,
         updated.offset,
     )
+    received = updated.offset - offset
+    request[RECEIVED_KEY] = received
+    if endpoint.metrics is not None:
+        endpoint.metrics.bytes_received.inc(received)
     if updated.offset != offset:
         await call_hook("post_receive", endpoint.config.hooks.post_receive, request, updated)
     if updated.is_complete and not was_complete:
@@ -165,6 +170,8 @@ async def finish(
     """Run pre_finish, move named files to their name, then post_finish and aiohttp-tus's
     on_upload_done (with that file's path), once per upload."""
     logger.info("upload %s complete (%s bytes)", resource.id, resource.length)
+    if endpoint.metrics is not None:
+        endpoint.metrics.finished.inc()
     hooks = endpoint.config.hooks
     await call_hook("pre_finish", hooks.pre_finish, request, resource)
     await place(endpoint, request, composer, resource)

@@ -121,6 +121,8 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     await check_name(endpoint, request, composer, resource)
     resource = await composer.core.create(resource)
     logger.info("upload %s created (length %s)", resource.id, resource.length)
+    if endpoint.metrics is not None:
+        endpoint.metrics.created.inc()
     location = endpoint.location(request, resource.id)
     await call_hook("post_create", endpoint.config.hooks.post_create, request, resource)
     result = {headers.LOCATION: location}
