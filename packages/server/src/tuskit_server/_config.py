@@ -95,3 +95,6 @@ class TusConfig:
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now
     id_factory: Callable[[], str] | None = None
+    accept_content_encoding: bool = False
+    takeover_after: float = 2.0
+    max_partials: int = 64

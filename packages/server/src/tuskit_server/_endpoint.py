@@ -198,12 +198,16 @@ class Endpoint:
 
     @asynccontextmanager
     async def locked(
-        self, upload_id: str, on_release: Callable[[], None] = lambda: None
+        self,
+        upload_id: str,
+        on_release: Callable[[], None] = lambda: None,
+        *,
+        wait: float | None = None,
     ) -> AsyncIterator[None]:
-        """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3)."""
-        async with hold(
-            self.locker, upload_id, wait=self.config.lock_timeout, on_release=on_release
-        ):
+        """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3).
+        Waits ``lock_timeout`` at most, or ``wait`` when shorter."""
+        limit = self.config.lock_timeout if wait is None else min(wait, self.config.lock_timeout)
+        async with hold(self.locker, upload_id, wait=limit, on_release=on_release):
             yield
 
     @asynccontextmanager

@@ -70,6 +70,9 @@ def setup_tus(
     protect_finished: bool = False,
     clock: Callable[[], datetime] = utc_now,
     id_factory: Callable[[], str] | None = None,
+    accept_content_encoding: bool = False,
+    takeover_after: float = 2.0,
+    max_partials: int = 64,
 ) -> web.Application:
     """Serve tus 1.0.0 uploads under ``upload_url`` and return ``app``.
 
@@ -118,6 +121,11 @@ def setup_tus(
         protect_finished: refuse (403) to terminate finished uploads.
         clock: time source (tests inject one). id_factory: upload ids (default 128 random
             bits); ids must match ``[A-Za-z0-9_-]{1,128}``.
+        accept_content_encoding: store PATCH/POST bodies sent with a ``Content-Encoding``
+            as aiohttp decodes them (default: 415, a tus body is the upload's raw bytes).
+        takeover_after: seconds without a body byte after which a PATCH is stale: only
+            then does a newer request for the upload interrupt it (it answers 400).
+        max_partials: the most partial uploads one ``Upload-Concat: final`` may list.
 
     Returns:
         ``app``, as aiohttp-tus did.
@@ -142,6 +150,8 @@ def setup_tus(
         raise ValueError("splice_threads must be positive")
     if isinstance(expiration, timedelta):
         expiration = Expiration(after=expiration)
+    if takeover_after < 0 or max_partials < 1:
+        raise ValueError("takeover_after must be >= 0 and max_partials >= 1")
     config = TusConfig(
         upload_url=upload_url,
         upload_path=Path(upload_path) if upload_path is not None else None,
@@ -169,6 +179,9 @@ def setup_tus(
         protect_finished=protect_finished,
         clock=clock,
         id_factory=id_factory,
+        accept_content_encoding=accept_content_encoding,
+        takeover_after=takeover_after,
+        max_partials=max_partials,
     )
     base = upload_url.rstrip("/")
     configs = app.get(TUS_CONFIG_KEY)

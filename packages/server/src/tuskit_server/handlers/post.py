@@ -19,6 +19,7 @@ from tuskit_common import (
 from tuskit_common.values import format_uint
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
+from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding, check_partial_list
 from tuskit_server._responses import error_response
 from tuskit_server.handlers._shared import (
     bad_partial,
@@ -65,6 +66,8 @@ def precheck_creation(endpoint: Endpoint, request: web.Request) -> CreationReque
         if Extension.CREATION_WITH_UPLOAD not in endpoint.extensions:
             raise ExtensionUnavailable("creation-with-upload is not supported")
         _rules.check_creation_body(plan, content_length)
+        if not endpoint.config.accept_content_encoding:
+            check_content_coding(request.headers.get(CONTENT_ENCODING))
         checksum = _rules.parse_checksum_header(
             request.headers.get(headers.UPLOAD_CHECKSUM), endpoint.algorithms
         )
@@ -76,9 +79,13 @@ async def _partials(
 ) -> list[Resource]:
     """Resolve and load the partials of a final upload, never fetching a URL (§3.8, §7)."""
     collection = endpoint.collection_path(request, on_upload=False)
+    ids = [
+        _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+        for url in urls
+    ]
+    check_partial_list(ids, limit=endpoint.config.max_partials)
     partials: list[Resource] = []
-    for url in urls:
-        partial = _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+    for url, partial in zip(urls, ids, strict=True):
         try:
             partials.append(await load(endpoint, composer, partial))
         except (NotFound, Gone) as exc:
@@ -128,7 +135,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         if resource.length is None and endpoint.config.max_size is not None:
             reader.limit = endpoint.config.max_size
         try:
-            async with endpoint.locked(resource.id, lambda: interrupt(reader)):
+            async with endpoint.locked(resource.id, lambda: interrupt(endpoint, reader)):
                 resource = await receive(
                     endpoint,
                     request,
