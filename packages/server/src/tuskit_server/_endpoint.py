@@ -106,7 +106,13 @@ class Endpoint:
             kwargs["json_dumps"] = self.config.json_dumps
         if self.config.json_loads is not None:
             kwargs["json_loads"] = self.config.json_loads
-        return FileStore(path, clock=self.config.clock, **kwargs)  # type: ignore[arg-type]
+        expiration = self.config.expiration
+        return FileStore(
+            path,
+            clock=self.config.clock,
+            expire_recovered_after=expiration.after if expiration is not None else None,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     # -- stores ------------------------------------------------------------------------------
 
