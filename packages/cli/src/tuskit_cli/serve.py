@@ -14,6 +14,9 @@ from tuskit_cli import _console
 from tuskit_cli._options import VerboseOption
 from tuskit_cli._sizes import parse_duration, parse_size
 
+#: ``--max-size`` when not given: finite, so one request cannot fill the disk unasked.
+DEFAULT_MAX_SIZE = "10GiB"
+
 
 def _serve(
     *,
@@ -60,6 +63,16 @@ def _serve(
     )
 
 
+def _check_storage(storage: Path) -> None:
+    """Create the folder and write, then remove, a probe file in it: a read-only or
+    uncreatable folder fails here, before the port opens, rather than on every upload."""
+    import tempfile
+
+    storage.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=storage, prefix=".tuskit-probe-"):
+        pass
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 1080,
@@ -70,8 +83,11 @@ def serve(
         str, typer.Option("--base-path", help="URL path of the creation endpoint.")
     ] = "/files/",
     max_size: Annotated[
-        str | None, typer.Option("--max-size", metavar="SIZE", help="Largest upload, e.g. 2GiB.")
-    ] = None,
+        str,
+        typer.Option(
+            "--max-size", metavar="SIZE", help="Largest upload, e.g. 2GiB; 'unlimited' for no cap."
+        ),
+    ] = DEFAULT_MAX_SIZE,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option("--cors-origin", help="Allowed browser origin (default: any). Repeatable."),
@@ -113,8 +129,17 @@ def serve(
                 f"{name!r} is not one of {', '.join(ALGORITHMS)}", param_hint="--checksum"
             )
     expiry = None if expire_after.strip().lower() == "never" else parse_duration(expire_after)
+    size_cap = None if max_size.strip().lower() == "unlimited" else parse_size(max_size)
     storage = storage.resolve()
-    storage.mkdir(parents=True, exist_ok=True)
+    try:
+        _check_storage(storage)
+    except OSError as exc:
+        _console.stderr.print(
+            f"[bold red]error:[/] storage folder {storage} is not usable: {exc.strerror or exc}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(_console.FAILURE) from None
     try:
         status = _serve(
             host=host,
@@ -122,7 +147,7 @@ def serve(
             workers=workers,
             storage=storage,
             base_path=base_path,
-            max_size=None if max_size is None else parse_size(max_size),
+            max_size=size_cap,
             cors_origins=cors_origin or [],
             expire_after=expiry,
             checksums=checksum,

@@ -25,6 +25,7 @@ from tuskit_common import Extension
 from tuskit_server.locks import FileLocker
 
 __all__ = [
+    "LOCK_FILE",
     "bind_shared",
     "run_app_until_signal",
     "supervise",
@@ -98,15 +99,15 @@ async def run_app_until_signal(
 @contextlib.contextmanager
 def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """``setup_tus`` options for workers: a :class:`FileLocker` on a lock file that lives
-    as long as the block, and no ``concatenation-unfinished`` (which final upload waits for
-    which partial is known to the one process that created the final)."""
+    as long as the block (under the storage folder, see :func:`_lock_file`), and no
+    ``concatenation-unfinished`` (which final upload waits for which partial is known to
+    the one process that created the final)."""
     wanted = setup_tus_kwargs.get("extensions")
     if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
         raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
     if setup_tus_kwargs.get("locker") is not None:
         raise ValueError("with several workers the server brings its own locker (a FileLocker)")
-    fd, lock_path = tempfile.mkstemp(prefix="tuskit-locks-")
-    os.close(fd)
+    lock_path = _lock_file(setup_tus_kwargs.get("upload_path"))
     try:
         settings = dict(setup_tus_kwargs)
         settings["locker"] = FileLocker(lock_path)
@@ -117,6 +118,29 @@ def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
+
+
+#: The lock file of ``--workers`` in a storage folder (the file store ignores it).
+LOCK_FILE = ".tuskit.locks"
+
+
+def _lock_file(upload_path: object) -> str:
+    """The workers' lock file: ``<upload_path>/.tuskit.locks``, so a supervisor killed
+    with SIGKILL leaves nothing in /tmp and the next start reuses it (it holds no data,
+    only the locks of live processes); a temporary file when the folder is not a plain
+    directory (named ``{placeholders}``, or a store without one)."""
+    if isinstance(upload_path, (str, os.PathLike)) and "{" not in str(upload_path):
+        path = os.path.join(str(upload_path), LOCK_FILE)
+        try:
+            os.makedirs(str(upload_path), exist_ok=True)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError:
+            pass  # the workers report the unusable folder themselves
+        else:
+            return path
+    fd, path = tempfile.mkstemp(prefix="tuskit-locks-")
+    os.close(fd)
+    return path
 
 
 def supervise(

@@ -1,0 +1,386 @@
+"""Issue 21 against a real ``tus serve`` process: malformed and coded bodies, a HEAD that
+must not stall a receiving PATCH, expiry from the last byte, unreadable info files, repeated
+headers, partial lists, the default ``--max-size``, unusable storage folders, the
+``--workers`` lock file, and termination on a full disk (a small tmpfs when the test may
+mount one, else a server whose store cannot write a byte).
+
+Every server binds port 0 on loopback (see :func:`integration_tests.test_cli_e2e.tus_serve`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+
+from integration_tests.test_cli_e2e import TUS, WAIT, tus_serve
+
+HEADERS = {"Tus-Resumable": "1.0.0"}
+OCTET = "application/offset+octet-stream"
+MiB = 1 << 20
+
+
+async def create(session: aiohttp.ClientSession, endpoint: str, length: int, **extra: str) -> str:
+    async with session.post(
+        endpoint, headers={**HEADERS, "Upload-Length": str(length), **extra}
+    ) as response:
+        assert response.status == 201, await response.text()
+        return response.headers["Location"]
+
+
+async def head(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
+    async with session.head(url, headers=HEADERS) as response:
+        return response
+
+
+@contextlib.asynccontextmanager
+async def raw(url: str) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+
+
+def request_head(method: str, url: str, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {urlsplit(url).path} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def status_of(reader: asyncio.StreamReader, wait: float = WAIT) -> tuple[int, str]:
+    block = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), wait)
+    text = block.decode("latin-1")
+    return int(text.split(" ", 2)[1]), text
+
+
+def data_file(storage: Path, url: str) -> Path:
+    return storage / url.rstrip("/").rsplit("/", 1)[1]
+
+
+async def test_malformed_chunked_body_is_400_at_once_and_keeps_the_bytes(tmp_path: Path) -> None:
+    storage = tmp_path / "uploads"
+    async with tus_serve(storage) as (endpoint, _), aiohttp.ClientSession() as session:
+        url = await create(session, endpoint, 100)
+        async with raw(url) as (reader, writer):
+            patch_head = request_head(
+                "PATCH",
+                url,
+                {
+                    **HEADERS,
+                    "Content-Type": OCTET,
+                    "Upload-Offset": "0",
+                    "Transfer-Encoding": "chunked",
+                },
+            )
+            writer.write(patch_head + b"5\r\nhello\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            writer.write(b"zz\r\nmore")
+            status, text = await status_of(reader)
+            assert time.monotonic() - started < 5  # not the 60 s idle timeout
+        assert status == 400, text
+        assert data_file(storage, url).read_bytes() == b"hello"
+        response = await asyncio.wait_for(head(session, url), 5)  # the lock is free
+        assert response.headers["Upload-Offset"] == "5"
+
+
+async def test_gzip_patch_is_refused_and_stores_nothing(tmp_path: Path) -> None:
+    storage = tmp_path / "uploads"
+    async with tus_serve(storage) as (endpoint, _), aiohttp.ClientSession() as session:
+        url = await create(session, endpoint, 64 * MiB)
+        bomb = gzip.compress(b"\0" * (64 * MiB))
+        async with session.patch(
+            url,
+            headers={
+                **HEADERS,
+                "Content-Type": OCTET,
+                "Upload-Offset": "0",
+                "Content-Encoding": "gzip",
+            },
+            data=bomb,
+        ) as response:
+            assert response.status == 415
+            assert (await response.text()).count("\n") == 1
+        assert data_file(storage, url).stat().st_size == 0
+        assert (await head(session, url)).headers["Upload-Offset"] == "0"
+
+
+async def test_heads_do_not_interrupt_a_receiving_patch(tmp_path: Path) -> None:
+    storage = tmp_path / "uploads"
+    async with tus_serve(storage) as (endpoint, _), aiohttp.ClientSession() as session:
+        url = await create(session, endpoint, 40)
+        statuses: list[int] = []
+
+        async def pester() -> None:
+            while True:
+                statuses.append((await head(session, url)).status)
+                await asyncio.sleep(0.05)
+
+        async with raw(url) as (reader, writer):
+            headers = {**HEADERS, "Content-Type": OCTET, "Upload-Offset": "0"}
+            writer.write(request_head("PATCH", url, {**headers, "Content-Length": "40"}))
+            pestering = asyncio.create_task(pester())
+            try:
+                for _ in range(40):  # 4 s of one byte per 0.1 s
+                    writer.write(b"x")
+                    await writer.drain()
+                    await asyncio.sleep(0.1)
+                status, text = await status_of(reader)
+            finally:
+                pestering.cancel()
+        assert status == 204, text
+        assert data_file(storage, url).read_bytes() == b"x" * 40
+        assert statuses
+        assert set(statuses) == {200}
+
+
+async def test_expiry_counts_from_the_last_byte(tmp_path: Path) -> None:
+    storage = tmp_path / "uploads"
+    async with (
+        tus_serve(storage, "--expire-after", "3s") as (endpoint, _),
+        aiohttp.ClientSession() as session,
+    ):
+        url = await create(session, endpoint, 100)
+        async with raw(url) as (reader, writer):
+            headers = {**HEADERS, "Content-Type": OCTET, "Upload-Offset": "0"}
+            writer.write(request_head("PATCH", url, {**headers, "Content-Length": "10"}))
+            for _ in range(10):  # 10 bytes over 5 s
+                writer.write(b"y")
+                await writer.drain()
+                await asyncio.sleep(0.5)
+            status, text = await status_of(reader)
+        assert status == 204, text
+        response = await head(session, url)
+        assert response.status == 200
+        assert response.headers["Upload-Offset"] == "10"
+        assert data_file(storage, url).read_bytes() == b"y" * 10
+
+
+@pytest.mark.parametrize("content", [b"", b'{"id": "', b"{}", bytes(range(256))])
+async def test_an_unreadable_info_file_is_recovered(tmp_path: Path, content: bytes) -> None:
+    storage = tmp_path / "uploads"
+    async with tus_serve(storage) as (endpoint, _), aiohttp.ClientSession() as session:
+        url = await create(session, endpoint, 10)
+        async with session.patch(
+            url,
+            headers={**HEADERS, "Content-Type": OCTET, "Upload-Offset": "0"},
+            data=b"abcd",
+        ) as response:
+            assert response.status == 204
+        info = data_file(storage, url).with_suffix(".info")
+        info.write_bytes(content)
+        os.utime(info, (time.time() - 60, time.time() - 60))  # as a crash long ago left it
+        response = await head(session, url)
+        assert response.status == 200
+        assert response.headers["Upload-Offset"] == "4"
+        async with session.patch(
+            url,
+            headers={
+                **HEADERS,
+                "Content-Type": OCTET,
+                "Upload-Offset": "4",
+                "Upload-Length": "10",
+            },
+            data=b"efghij",
+        ) as response:
+            assert response.status == 204, await response.text()
+        assert data_file(storage, url).read_bytes() == b"abcdefghij"
+        async with session.delete(url, headers=HEADERS) as response:
+            assert response.status == 204
+        assert (await head(session, url)).status == 410
+
+
+async def test_conflicting_repeated_headers_and_repeated_partials_are_400(tmp_path: Path) -> None:
+    async with tus_serve(tmp_path / "uploads") as (endpoint, _), aiohttp.ClientSession() as s:
+        async with raw(endpoint) as (reader, writer):
+            lines = request_head("POST", endpoint, {**HEADERS, "Content-Length": "0"})
+            writer.write(lines[:-2] + b"Upload-Length: 10\r\nUpload-Length: 99999\r\n\r\n")
+            status, text = await status_of(reader)
+        assert status == 400, text
+        partial = await create(s, endpoint, 1, **{"Upload-Concat": "partial"})
+        async with s.patch(
+            partial, headers={**HEADERS, "Content-Type": OCTET, "Upload-Offset": "0"}, data=b"z"
+        ) as response:
+            assert response.status == 204
+        path = urlsplit(partial).path
+        twice = {**HEADERS, "Upload-Concat": f"final;{path} {path}"}
+        async with s.post(endpoint, headers=twice) as response:
+            assert response.status == 400
+            assert "more than once" in await response.text()
+        many = {**HEADERS, "Upload-Concat": "final;" + " ".join([path] * 150)}
+        async with s.post(endpoint, headers=many) as response:
+            assert response.status == 400  # 150 listed: above the cap of 64
+            assert "at most 64" in await response.text()
+
+
+async def test_serve_has_a_finite_default_max_size(tmp_path: Path) -> None:
+    async with tus_serve(tmp_path / "a") as (endpoint, _), aiohttp.ClientSession() as session:
+        async with session.options(endpoint) as response:
+            assert response.headers["Tus-Max-Size"] == str(10 << 30)
+        async with session.post(
+            endpoint, headers={**HEADERS, "Upload-Length": str((10 << 30) + 1)}
+        ) as response:
+            assert response.status == 413
+    async with (
+        tus_serve(tmp_path / "b", "--max-size", "unlimited") as (endpoint, _),
+        aiohttp.ClientSession() as session,
+        session.options(endpoint) as response,
+    ):
+        assert "Tus-Max-Size" not in response.headers
+
+
+def _serve_once(storage: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TUS, "serve", "--port", "0", "--storage", str(storage)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+
+
+def _mount(folder: Path, options: str) -> bool:
+    """Mount a tmpfs on ``folder``; False when this process may not (or has no mount)."""
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return False
+    return mounted.returncode == 0
+
+
+@contextlib.contextmanager
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody may write into: permissions for a normal user, a read-only tmpfs
+    for root (whom permissions do not stop); a path below a file when neither works."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+        return
+    if not _mount(folder, "ro,size=1m"):
+        (tmp_path / "file").write_bytes(b"")
+        yield tmp_path / "file" / "below"
+        return
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_unusable_storage_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_bytes(b"")
+    with read_only_folder(tmp_path) as read_only:
+        for storage in (read_only, tmp_path / "a-file" / "uploads"):
+            result = _serve_once(storage)
+            assert result.returncode == 1, result
+            assert result.stdout == ""  # no URL: the port never opened
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+            assert "storage folder" in result.stderr
+            assert "Traceback" not in result.stderr
+
+
+def _temporary_lock_files() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("tuskit-locks-*")}
+
+
+async def test_workers_keep_their_lock_file_in_the_storage_folder(tmp_path: Path) -> None:
+    storage = tmp_path / "uploads"
+    before = _temporary_lock_files()
+    async with tus_serve(storage, "--workers", "2") as (endpoint, server):
+        assert (storage / ".tuskit.locks").exists()
+        server.kill()  # the supervisor, SIGKILLed
+        await server.wait()
+    assert _temporary_lock_files() <= before
+    await asyncio.sleep(1)  # the workers notice their supervisor is gone
+    async with (
+        tus_serve(storage, "--workers", "2") as (endpoint, _),
+        aiohttp.ClientSession() as session,
+    ):
+        url = await create(session, endpoint, 1)
+        assert (await head(session, url)).status == 200
+
+
+#: A ``tus serve`` whose file store cannot write one more byte into its tombstones or
+#: data (ENOSPC), for machines where the test cannot mount a small file system.
+_FULL_DISK_SERVER = """
+import errno, sys
+from tuskit_server.stores import _removal
+
+def full(fd, pieces):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+_removal.write_all = full
+from tuskit_cli.main import app
+app(prog_name="tus", args=sys.argv[1:])
+"""
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path) -> Iterator[Path | None]:
+    """A 4 MiB tmpfs, or None when this process may not mount one."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if not _mount(folder, "size=4m"):
+        yield None
+        return
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+async def test_termination_frees_space_on_a_full_disk(tmp_path: Path) -> None:
+    with small_disk(tmp_path) as disk:
+        storage = disk / "uploads" if disk is not None else tmp_path / "uploads"
+        command = (sys.executable, "-c", _FULL_DISK_SERVER) if disk is None else TUS
+        for restart in (False, True):
+            async with (
+                tus_serve(storage, command=command) as (endpoint, _),
+                aiohttp.ClientSession() as session,
+            ):
+                if not restart:
+                    url = await create(session, endpoint, 2 * MiB)
+                    async with session.patch(
+                        url,
+                        headers={**HEADERS, "Content-Type": OCTET, "Upload-Offset": "0"},
+                        data=io.BytesIO(os.urandom(2 * MiB)),
+                    ) as response:
+                        assert response.status == 204
+                    if disk is not None:
+                        filler = disk / "filler"
+                        with contextlib.suppress(OSError), filler.open("wb") as out:
+                            while True:
+                                out.write(b"\0" * 65536)
+                        assert os.statvfs(disk).f_bavail == 0  # full
+                    async with session.delete(url, headers=HEADERS) as response:
+                        assert response.status == 204, await response.text()
+                    assert not data_file(storage, url).exists()
+                    if disk is not None:
+                        assert os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize >= MiB
+                    upload_id = url.rsplit("/", 1)[1]
+                # the same answer from the server that terminated it and after a restart
+                assert (await head(session, endpoint + upload_id)).status == 410
