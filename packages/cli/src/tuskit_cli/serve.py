@@ -30,6 +30,8 @@ def _serve(
     expire_after: float | None,
     checksums: list[str] | None,
     shutdown_timeout: float,
+    keepalive_timeout: float = 15.0,
+    max_connections: int | None = None,
 ) -> int:
     from tuskit_common import ALGORITHMS
     from tuskit_server import Cors, Expiration, serve
@@ -49,6 +51,8 @@ def _serve(
         port=port,
         workers=workers,
         shutdown_timeout=shutdown_timeout,
+        keepalive_timeout=keepalive_timeout,
+        max_connections=max_connections,
         print_url=False,
         on_ready=ready,
         on_stopping=stopping,
@@ -115,6 +119,22 @@ def serve(
     shutdown_timeout: Annotated[
         float, typer.Option(help="Seconds to let in-flight requests finish on shutdown.")
     ] = 10.0,
+    keepalive_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a connection may go without a complete request head (after it "
+            "opens or after its previous response).",
+        ),
+    ] = 15.0,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Open connections per process; more get 503 (default: what fits below the "
+            "file descriptor limit).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Run a tus server with file storage (./uploads by default)."""
@@ -152,6 +172,8 @@ def serve(
             expire_after=expiry,
             checksums=checksum,
             shutdown_timeout=shutdown_timeout,
+            keepalive_timeout=keepalive_timeout,
+            max_connections=max_connections,
         )
     except (OSError, ValueError, RuntimeError) as exc:
         _console.report(exc, verbose=verbose)

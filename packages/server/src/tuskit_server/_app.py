@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tuskit_server._connections import Connections
 from tuskit_server._serving import run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
 
@@ -38,6 +39,8 @@ def serve(
     shutdown_timeout: float = 10.0,
     on_ready: Callable[[str], None] | None = None,
     on_stopping: Callable[[], None] | None = None,
+    keepalive_timeout: float = 15.0,
+    max_connections: int | None = None,
     **setup_tus_kwargs: Any,
 ) -> int:
     """Run a tus server until SIGINT or SIGTERM (blocking); returns the exit status.
@@ -51,6 +54,10 @@ def serve(
         shutdown_timeout: seconds in-flight requests get to finish on shutdown.
         on_ready: called with the endpoint URL once every process serves.
         on_stopping: called when SIGINT or SIGTERM begins the shutdown.
+        keepalive_timeout: seconds a connection may go without a complete request head,
+            from its start or its previous response (idle keep-alive and slow heads).
+        max_connections: open connections per process; more get 503 and are closed
+            (default: what fits below the descriptor limit, keeping 64 free).
         **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
     """
     upload_url = setup_tus_kwargs.get("upload_url", "/uploads")
@@ -65,6 +72,9 @@ def serve(
 
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    if keepalive_timeout <= 0 or (max_connections is not None and max_connections < 1):
+        raise ValueError("keepalive_timeout and max_connections must be positive")
+    limits = Connections(keepalive_timeout=keepalive_timeout, max_connections=max_connections)
     if workers == 1:
         app = create_app(**setup_tus_kwargs)
         with contextlib.suppress(KeyboardInterrupt):
@@ -75,6 +85,7 @@ def serve(
                     shutdown_timeout=shutdown_timeout,
                     ready=announce,
                     on_stopping=on_stopping,
+                    limits=limits,
                 )
             )
         return 0
@@ -89,6 +100,7 @@ def serve(
                     shutdown_timeout=shutdown_timeout,
                     ready=lambda _host, _port: ready(),
                     lifeline=lifeline,
+                    limits=limits,
                 )
             )
 

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from tuskit_common import Extension
+from tuskit_server._connections import Connections, GatedRunner, quiet_accept_errors
 from tuskit_server.locks import FileLocker
 
 __all__ = [
@@ -64,6 +65,7 @@ async def run_app_until_signal(
     ready: Ready,
     lifeline: int | None = None,
     on_stopping: Callable[[], None] | None = None,
+    limits: Connections | None = None,
 ) -> None:
     """Serve ``app`` on ``site(runner)`` (a TCP site, or a worker's socket) until SIGINT or
     SIGTERM (or, in a worker, until ``lifeline`` reads end-of-file: its supervisor is gone),
@@ -71,10 +73,11 @@ async def run_app_until_signal(
     ``ready(host, port)`` is called with the first address served, ``on_stopping()`` when
     the shutdown begins."""
     # aiohttp's access logger writes only where logging enables it (``-v``)
-    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
+    runner = GatedRunner(app, limits or Connections(), shutdown_timeout=shutdown_timeout)
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    undo_quiet = quiet_accept_errors(loop, runner.log)
     try:
         await site(runner).start()
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
@@ -88,6 +91,7 @@ async def run_app_until_signal(
         if on_stopping is not None:
             on_stopping()
     finally:
+        undo_quiet()
         if lifeline is not None:
             loop.remove_reader(lifeline)
         with contextlib.suppress(NotImplementedError):
