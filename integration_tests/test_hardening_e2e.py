@@ -484,3 +484,34 @@ async def test_running_out_of_descriptors_is_logged_once_per_interval(tmp_path: 
         log = (await asyncio.wait_for(server.stderr.read(), WAIT)).decode()
     assert "Traceback" not in log
     assert log.count("cannot accept connections") == 1, log
+
+
+async def _post(
+    session: aiohttp.ClientSession, endpoint: str, length: int
+) -> aiohttp.ClientResponse:
+    headers = {**HEADERS, "Upload-Length": str(length)}
+    async with session.post(endpoint, headers=headers) as response:
+        await response.read()
+        return response
+
+
+async def test_per_server_limits(tmp_path: Path) -> None:
+    async with (
+        tus_serve(tmp_path / "a", "--max-in-progress", "2", "--max-stored", "1MiB") as (url, _),
+        aiohttp.ClientSession() as session,
+    ):
+        assert (await _post(session, url, 2 * MiB)).status == 507  # past the stored bytes
+        assert (await _post(session, url, 10)).status == 201
+        assert (await _post(session, url, 10)).status == 201
+        busy = await _post(session, url, 10)
+        assert busy.status == 503  # two in progress
+        assert "Retry-After" in busy.headers
+    async with (
+        tus_serve(tmp_path / "b", "--uploads-per-minute", "2") as (url, _),
+        aiohttp.ClientSession() as session,
+    ):
+        assert (await _post(session, url, 0)).status == 201
+        assert (await _post(session, url, 0)).status == 201
+        limited = await _post(session, url, 0)
+        assert limited.status == 429  # the third creation of this minute
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60

@@ -32,9 +32,10 @@ def _serve(
     shutdown_timeout: float,
     keepalive_timeout: float = 15.0,
     max_connections: int | None = None,
+    limits: tuple[int | None, int | None, int | None] = (None, None, None),
 ) -> int:
     from tuskit_common import ALGORITHMS
-    from tuskit_server import Cors, Expiration, serve
+    from tuskit_server import Cors, Expiration, Limits, serve
 
     def ready(url: str) -> None:
         print(url, flush=True)
@@ -64,6 +65,7 @@ def _serve(
         if expire_after is None
         else Expiration(after=timedelta(seconds=expire_after)),
         checksum_algorithms=tuple(checksums or ALGORITHMS),
+        limits=Limits(*limits) if any(v is not None for v in limits) else None,
     )
 
 
@@ -135,6 +137,24 @@ def serve(
             "file descriptor limit).",
         ),
     ] = None,
+    max_stored: Annotated[
+        str | None,
+        typer.Option(
+            "--max-stored", metavar="SIZE", help="Bytes all uploads may take together (507)."
+        ),
+    ] = None,
+    max_in_progress: Annotated[
+        int | None,
+        typer.Option("--max-in-progress", min=1, help="Unfinished uploads at most (503)."),
+    ] = None,
+    uploads_per_minute: Annotated[
+        int | None,
+        typer.Option(
+            "--uploads-per-minute",
+            min=1,
+            help="Uploads one client address may create per minute (429).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Run a tus server with file storage (./uploads by default)."""
@@ -174,6 +194,11 @@ def serve(
             shutdown_timeout=shutdown_timeout,
             keepalive_timeout=keepalive_timeout,
             max_connections=max_connections,
+            limits=(
+                None if max_stored is None else parse_size(max_stored),
+                max_in_progress,
+                uploads_per_minute,
+            ),
         )
     except (OSError, ValueError, RuntimeError) as exc:
         _console.report(exc, verbose=verbose)

@@ -14,6 +14,7 @@ Usage::
 
 from tuskit_server._app import create_app, serve
 from tuskit_server._config import Cors, Expiration, TusConfig
+from tuskit_server._quotas import Limits
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import HookRejected, UploadExists, UploadInterrupted
@@ -33,6 +34,7 @@ __all__ = [
     "FileStore",
     "HookRejected",
     "Hooks",
+    "Limits",
     "Lock",
     "Locker",
     "MemoryLocker",

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 from aiohttp import web
 
 from tuskit_common import Extension, Resource
+from tuskit_server._quotas import Limits
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
@@ -98,3 +99,4 @@ class TusConfig:
     accept_content_encoding: bool = False
     takeover_after: float = 2.0
     max_partials: int = 64
+    limits: Limits | None = None

@@ -28,10 +28,11 @@ from tuskit_common import (
 )
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
+from tuskit_server._quotas import Quota
 from tuskit_server._sanitise import external_origin
 from tuskit_server._splice import Slots
 from tuskit_server.locks import Locker, MemoryLocker, hold
-from tuskit_server.stores.base import StoreComposer
+from tuskit_server.stores.base import StoreComposer, UsageReporter
 from tuskit_server.stores.file import FileStore
 
 __all__ = ["Endpoint"]
@@ -99,6 +100,10 @@ class Endpoint:
             config.checksum_algorithms if Extension.CHECKSUM in self.extensions else ()
         )
         self.can_download = config.download and probe.downloader is not None
+        self.quota = Quota(config.limits) if config.limits is not None else None
+        counted = config.limits is not None and config.limits.counts_store
+        if counted and not isinstance(probe.core, UsageReporter):
+            raise ValueError("limits on stored bytes or uploads need a store that counts them")
 
     def _file_store(self, path: Path) -> FileStore:
         kwargs = {}
@@ -171,6 +176,12 @@ class Endpoint:
             if composer.concatenator is not None:
                 for final in await composer.concatenator.pending_finals():
                     self.wait_for_partials(final)
+        if self.quota is not None and self.quota.limits.counts_store:
+            await self.quota.recount(await self._reporters())
+            self.quota.start(self._reporters)
+
+    async def _reporters(self) -> list[UsageReporter]:
+        return [c.core for c in await self.stores() if isinstance(c.core, UsageReporter)]
 
     def wait_for_partials(self, final: Resource) -> None:
         """Remember that ``final`` is built once its partials finish."""
@@ -179,6 +190,8 @@ class Endpoint:
 
     async def close(self) -> None:
         """Close every store, and end the idle transfer threads."""
+        if self.quota is not None:
+            await self.quota.stop()
         for composer in await self.stores():
             await composer.core.close()
         self.splice_slots.threads.close()

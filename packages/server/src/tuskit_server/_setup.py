@@ -25,6 +25,7 @@ from tuskit_server._config import Cors, Decorator, Expiration, OnUploadDone, Tus
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._expect import make_expect_handler
 from tuskit_server._expiry import run_sweeper
+from tuskit_server._quotas import Limits
 from tuskit_server._views import MethodHandler, make_view
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
@@ -73,6 +74,7 @@ def setup_tus(
     accept_content_encoding: bool = False,
     takeover_after: float = 2.0,
     max_partials: int = 64,
+    limits: Limits | None = None,
 ) -> web.Application:
     """Serve tus 1.0.0 uploads under ``upload_url`` and return ``app``.
 
@@ -126,6 +128,8 @@ def setup_tus(
         takeover_after: seconds without a body byte after which a PATCH is stale: only
             then does a newer request for the upload interrupt it (it answers 400).
         max_partials: the most partial uploads one ``Upload-Concat: final`` may list.
+        limits: per-server :class:`Limits` on creation (bytes stored, uploads in
+            progress, creations per client address per minute); None: no limits.
 
     Returns:
         ``app``, as aiohttp-tus did.
@@ -182,6 +186,7 @@ def setup_tus(
         accept_content_encoding=accept_content_encoding,
         takeover_after=takeover_after,
         max_partials=max_partials,
+        limits=limits,
     )
     base = upload_url.rstrip("/")
     configs = app.get(TUS_CONFIG_KEY)

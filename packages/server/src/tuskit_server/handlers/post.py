@@ -1,5 +1,6 @@
 """POST on the collection: create an upload (spec §3.1-3.3, §3.8)."""
 
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -110,6 +111,9 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         length = _rules.final_length(partials)
         if length is not None:
             _rules.check_size(length, endpoint.config.max_size)
+    quota = endpoint.quota
+    if quota is not None:
+        quota.check(request.remote or "", length, time.monotonic())
     resource = Resource(
         id=endpoint.new_id(),
         length=length,
@@ -125,6 +129,8 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     if changes is not None:
         resource = _apply(resource, changes)
     resource = await composer.core.create(resource)
+    if quota is not None:
+        quota.created(request.remote or "", resource.length, time.monotonic())
     logger.info("upload %s created (length %s)", resource.id, resource.length)
     location = endpoint.location(request, resource.id)
     await call_hook("post_create", endpoint.config.hooks.post_create, request, resource)

@@ -45,7 +45,7 @@ from tuskit_server.stores._files import (
 from tuskit_server.stores._pour_into import PourInto
 from tuskit_server.stores._removal import forget_tombstones, remove_files
 from tuskit_server.stores._salvage import BAD_SUFFIX, decode_info, salvage
-from tuskit_server.stores.base import PourableBody
+from tuskit_server.stores.base import PourableBody, Usage, usage_of
 
 __all__ = ["FileStore"]
 
@@ -505,6 +505,10 @@ class FileStore:
     async def forget(self, before: datetime) -> int:
         """Remove tombstones older than ``before``."""
         return await asyncio.to_thread(forget_tombstones, self.root, before, self._loads)
+
+    async def usage(self) -> Usage:
+        """Bytes reserved and unfinished uploads, from every readable info file."""
+        return await asyncio.to_thread(usage_of, self._scan)
 
     async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
         """Copy the partials' bytes into the final's data file, in order."""
