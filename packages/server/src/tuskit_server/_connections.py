@@ -16,6 +16,7 @@ the process runs out of file descriptors.
 
 import asyncio
 import errno
+import logging
 import resource
 import time
 from collections.abc import Callable
@@ -23,10 +24,17 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from tuskit_server.log import logger
 
-__all__ = ["Connections", "GatedRunner", "default_max_connections", "quiet_accept_errors"]
+__all__ = [
+    "Connections",
+    "GatedRunner",
+    "QuietBadRequests",
+    "default_max_connections",
+    "quiet_accept_errors",
+]
 
 #: Descriptors kept free for files, the lock file and the loop's own when capping.
 _RESERVE = 64
@@ -154,3 +162,44 @@ def quiet_accept_errors(loop: asyncio.AbstractEventLoop, log: _Throttled) -> Cal
 
     loop.set_exception_handler(handler)
     return lambda: loop.set_exception_handler(previous)
+
+
+def _client_caused(exc: BaseException | None) -> BaseException | None:
+    """The parse error or lost connection behind ``exc`` (aiohttp wraps a body's decoding
+    error in its ``RequestPayloadError``), or None."""
+    for _ in range(5):
+        if exc is None or isinstance(exc, (HttpProcessingError, ConnectionError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+class QuietBadRequests(logging.Filter):
+    """On aiohttp's server logger: a request aiohttp could not parse (its own 400), or a
+    client gone before aiohttp could answer (e.g. its ``100 Continue``), is the client's
+    doing, yet aiohttp logs each with a traceback. They are summed up instead, one line per
+    ``interval`` seconds with the count and the last one."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__()
+        self._interval = interval
+        self._last = -interval
+        self._count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = _client_caused(record.exc_info[1] if record.exc_info else None)
+        if exc is None:
+            return True
+        self._count += 1
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            return False
+        self._last = now
+        text = str(exc.message if isinstance(exc, HttpProcessingError) else exc) or repr(exc)
+        record.msg = "%d request(s) with malformed data or from clients gone; the last: %s"
+        record.args = (self._count, text.strip().splitlines()[0])
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        self._count = 0
+        return True

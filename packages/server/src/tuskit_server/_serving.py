@@ -10,6 +10,7 @@ stays behind to pass signals on and to notice a worker that dies. The workers sh
 
 import asyncio
 import contextlib
+import logging
 import os
 import select
 import signal
@@ -22,7 +23,12 @@ from typing import Any
 from aiohttp import web
 
 from tuskit_common import Extension
-from tuskit_server._connections import Connections, GatedRunner, quiet_accept_errors
+from tuskit_server._connections import (
+    Connections,
+    GatedRunner,
+    QuietBadRequests,
+    quiet_accept_errors,
+)
 from tuskit_server.locks import FileLocker
 
 __all__ = [
@@ -78,6 +84,9 @@ async def run_app_until_signal(
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     undo_quiet = quiet_accept_errors(loop, runner.log)
+    bad_requests = QuietBadRequests((limits or Connections()).log_interval)
+    aiohttp_server_log = logging.getLogger("aiohttp.server")
+    aiohttp_server_log.addFilter(bad_requests)
     try:
         await site(runner).start()
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
@@ -92,6 +101,7 @@ async def run_app_until_signal(
             on_stopping()
     finally:
         undo_quiet()
+        aiohttp_server_log.removeFilter(bad_requests)
         if lifeline is not None:
             loop.remove_reader(lifeline)
         with contextlib.suppress(NotImplementedError):
