@@ -407,15 +407,19 @@ async def _closed_within(reader: asyncio.StreamReader, writer: asyncio.StreamWri
 
 
 async def test_slow_request_heads_and_idle_connections_are_closed(tmp_path: Path) -> None:
-    async with tus_serve(tmp_path / "uploads", "--keepalive-timeout", "1") as (endpoint, _):
+    timeouts = ("--header-timeout", "1", "--keepalive-timeout", "3")
+    async with tus_serve(tmp_path / "uploads", *timeouts) as (endpoint, _):
         async with raw(endpoint) as (reader, writer):
-            assert await _closed_within(reader, writer) < 5  # slowloris: cut off
+            assert await _closed_within(reader, writer) < 2.5  # slowloris: cut off at 1 s
         async with raw(endpoint) as (reader, writer):
             writer.write(request_head("OPTIONS", endpoint, {}))
             status, _ = await status_of(reader)
             assert status in (200, 204)
-            await reader.read()  # the idle keep-alive connection is closed by the server
-            assert reader.at_eof()
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):  # idle after a response: open past 1 s
+                await asyncio.wait_for(reader.read(1), 1.5)
+            assert await asyncio.wait_for(reader.read(), 10) == b""  # closed at 3 s
+            assert 2.5 < time.monotonic() - started < 6
 
 
 #: ``tus serve`` with a soft and hard limit of 128 file descriptors.

@@ -33,6 +33,7 @@ def _serve(
     keepalive_timeout: float = 15.0,
     max_connections: int | None = None,
     limits: tuple[int | None, int | None, int | None] = (None, None, None),
+    header_timeout: float = 10.0,
 ) -> int:
     from tuskit_common import ALGORITHMS
     from tuskit_server import Cors, Expiration, Limits, serve
@@ -54,6 +55,7 @@ def _serve(
         shutdown_timeout=shutdown_timeout,
         keepalive_timeout=keepalive_timeout,
         max_connections=max_connections,
+        header_timeout=header_timeout,
         print_url=False,
         on_ready=ready,
         on_stopping=stopping,
@@ -125,10 +127,13 @@ def serve(
         float,
         typer.Option(
             min=0.1,
-            help="Seconds a connection may go without a complete request head (after it "
-            "opens or after its previous response).",
+            help="Seconds an idle connection is kept open after a response.",
         ),
     ] = 15.0,
+    header_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds a new connection has to send its request head."),
+    ] = 10.0,
     max_connections: Annotated[
         int | None,
         typer.Option(
@@ -194,6 +199,7 @@ def serve(
             shutdown_timeout=shutdown_timeout,
             keepalive_timeout=keepalive_timeout,
             max_connections=max_connections,
+            header_timeout=header_timeout,
             limits=(
                 None if max_stored is None else parse_size(max_stored),
                 max_in_progress,

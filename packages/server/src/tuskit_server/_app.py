@@ -41,6 +41,7 @@ def serve(
     on_stopping: Callable[[], None] | None = None,
     keepalive_timeout: float = 15.0,
     max_connections: int | None = None,
+    header_timeout: float = 10.0,
     **setup_tus_kwargs: Any,
 ) -> int:
     """Run a tus server until SIGINT or SIGTERM (blocking); returns the exit status.
@@ -54,8 +55,9 @@ def serve(
         shutdown_timeout: seconds in-flight requests get to finish on shutdown.
         on_ready: called with the endpoint URL once every process serves.
         on_stopping: called when SIGINT or SIGTERM begins the shutdown.
-        keepalive_timeout: seconds a connection may go without a complete request head,
-            from its start or its previous response (idle keep-alive and slow heads).
+        keepalive_timeout: seconds a connection may go without a complete request head
+            after its previous response (idle keep-alive), or after it opened.
+        header_timeout: seconds a new connection has to complete its first request head.
         max_connections: open connections per process; more get 503 and are closed
             (default: what fits below the descriptor limit, keeping 64 free).
         **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
@@ -72,9 +74,13 @@ def serve(
 
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    if keepalive_timeout <= 0 or (max_connections is not None and max_connections < 1):
-        raise ValueError("keepalive_timeout and max_connections must be positive")
-    limits = Connections(keepalive_timeout=keepalive_timeout, max_connections=max_connections)
+    if min(keepalive_timeout, header_timeout, max_connections or 1) <= 0:
+        raise ValueError("keepalive_timeout, header_timeout and max_connections must be positive")
+    limits = Connections(
+        keepalive_timeout=keepalive_timeout,
+        max_connections=max_connections,
+        header_timeout=header_timeout,
+    )
     if workers == 1:
         app = create_app(**setup_tus_kwargs)
         with contextlib.suppress(KeyboardInterrupt):

@@ -2,10 +2,11 @@
 connections and request heads, a cap on open connections, and a log that stays quiet when
 the process runs out of file descriptors.
 
+- ``header_timeout``: a new connection whose first request head is not complete this long
+  after it was accepted is closed (a client sending its head one byte a second is cut off).
 - ``keepalive_timeout``: aiohttp closes a connection that has no complete request head
-  this long after it opened or after its previous response (its keep-alive timer runs from
-  the connection's start): a client sending its head one byte a second is cut off, and
-  idle keep-alive connections go. aiohttp's default is about an hour.
+  this long after its previous response (idle keep-alive; its timer also runs from the
+  connection's start). aiohttp's default is about an hour.
 - ``max_connections``: a connection accepted beyond the cap gets ``503`` with
   ``Retry-After`` and is closed at once, so the descriptors it would hold stay free for the
   uploads' files. The default keeps a reserve below the process's descriptor limit.
@@ -63,6 +64,7 @@ class Connections:
 
     keepalive_timeout: float = 15.0
     max_connections: int | None = None
+    header_timeout: float = 10.0
     log_interval: float = 60.0
 
     def cap(self) -> int:
@@ -101,10 +103,13 @@ class _Gate:
     of them registers with the server (``connection_made`` runs later), so handlers handed
     out but not yet connected count too, for up to a second."""
 
-    def __init__(self, server: web.Server, cap: int, log: _Throttled) -> None:
+    def __init__(
+        self, server: web.Server, cap: int, log: _Throttled, header_timeout: float
+    ) -> None:
         self._server = server
         self._cap = cap
         self._log = log
+        self._header_timeout = header_timeout
         self._fresh: list[tuple[web.RequestHandler, float]] = []
 
     def __call__(self) -> asyncio.Protocol:
@@ -116,7 +121,15 @@ class _Gate:
             return _Busy()
         handler = self._server()
         self._fresh.append((handler, now))
+        asyncio.get_running_loop().call_later(self._header_timeout, _head_overdue, handler)
         return handler
+
+
+def _head_overdue(handler: web.RequestHandler) -> None:
+    """The header deadline: close the connection if its first request head is still not
+    complete (aiohttp counts the heads it parsed)."""
+    if handler.transport is not None and getattr(handler, "_request_count", 1) == 0:
+        handler.force_close()
 
 
 def _pending(handler: web.RequestHandler) -> bool:
@@ -141,7 +154,8 @@ class GatedRunner(web.AppRunner):
         if server is None:
             return None
         if self._gate is None:
-            self._gate = _Gate(server, self._limits.cap(), self.log)
+            limits = self._limits
+            self._gate = _Gate(server, limits.cap(), self.log, limits.header_timeout)
         return cast(web.Server, self._gate)
 
 
