@@ -60,6 +60,7 @@ class Quota:
         self.limits = limits
         self.reserved_bytes = 0
         self.unfinished = 0
+        self._created = (0, 0)  # creations and their bytes so far, for recounts
         self._recent: dict[str, deque[float]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -96,6 +97,10 @@ class Quota:
         """Count a creation (until the next recount sees it in the store)."""
         self.unfinished += 1 if length != 0 else 0
         self.reserved_bytes += length or 0
+        self._created = (
+            self._created[0] + (1 if length != 0 else 0),
+            self._created[1] + (length or 0),
+        )
         if self.limits.creations_per_minute is None:
             return
         recent = self._recent.pop(address, None) or deque()
@@ -105,13 +110,17 @@ class Quota:
             del self._recent[next(iter(self._recent))]
 
     async def recount(self, stores: list[UsageReporter]) -> None:
-        """Replace the counts with the stores' own."""
+        """Replace the counts with the stores' own, plus the creations made while they
+        counted (which the count may have seen already: a recount errs on the full side,
+        the next one corrects it)."""
+        count_before, bytes_before = self._created
         reserved = unfinished = 0
         for store in stores:
             usage = await store.usage()
             reserved += usage.reserved_bytes
             unfinished += usage.unfinished
-        self.reserved_bytes, self.unfinished = reserved, unfinished
+        self.unfinished = unfinished + self._created[0] - count_before
+        self.reserved_bytes = reserved + self._created[1] - bytes_before
 
     def start(self, list_stores: StoresSource) -> None:
         """Recount every ``recount_every`` seconds in a task (after a first count by the
