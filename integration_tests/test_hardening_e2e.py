@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
+from integration_tests.processes import process_tree
 from integration_tests.test_cli_e2e import TUS, WAIT, tus_serve
 
 HEADERS = {"Tus-Resumable": "1.0.0"}
@@ -304,18 +304,32 @@ def test_unusable_storage_is_one_line_and_exit_1(tmp_path: Path) -> None:
             assert "Traceback" not in result.stderr
 
 
-def _temporary_lock_files() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("tuskit-locks-*")}
+def _open_lock_files(pid: int) -> set[str]:
+    """The lock files the processes of the server ``pid`` hold open (Linux ``/proc``)."""
+    found = set()
+    for process in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{process}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if "tuskit" in target and "lock" in target:
+                        found.add(target)
+    return found
 
 
 async def test_workers_keep_their_lock_file_in_the_storage_folder(tmp_path: Path) -> None:
     storage = tmp_path / "uploads"
-    before = _temporary_lock_files()
-    async with tus_serve(storage, "--workers", "2") as (endpoint, server):
-        assert (storage / ".tuskit.locks").exists()
+    async with (
+        tus_serve(storage, "--workers", "2") as (endpoint, server),
+        aiohttp.ClientSession() as session,
+    ):
+        for _ in range(4):  # a HEAD takes the lock: the lock file is opened on first use
+            url = await create(session, endpoint, 1)
+            assert (await head(session, url)).status == 200
+        # not a temporary file that a SIGKILLed supervisor would leave behind
+        assert _open_lock_files(server.pid) == {str(storage / ".tuskit.locks")}
         server.kill()  # the supervisor, SIGKILLed
         await server.wait()
-    assert _temporary_lock_files() <= before
     await asyncio.sleep(1)  # the workers notice their supervisor is gone
     async with (
         tus_serve(storage, "--workers", "2") as (endpoint, _),
