@@ -122,9 +122,14 @@ async def test_gzip_patch_is_refused_and_stores_nothing(tmp_path: Path) -> None:
         assert (await head(session, url)).headers["Upload-Offset"] == "0"
 
 
-async def test_heads_do_not_interrupt_a_receiving_patch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_heads_do_not_interrupt_a_receiving_patch(tmp_path: Path, workers: str) -> None:
     storage = tmp_path / "uploads"
-    async with tus_serve(storage) as (endpoint, _), aiohttp.ClientSession() as session:
+    connector = aiohttp.TCPConnector(force_close=True)  # new connections: both workers
+    async with (
+        tus_serve(storage, "--workers", workers) as (endpoint, _),
+        aiohttp.ClientSession(connector=connector) as session,
+    ):
         url = await create(session, endpoint, 40)
         statuses: list[int] = []
 
