@@ -19,6 +19,7 @@ def test_worker_settings_share_one_lock_file_that_goes_with_them(tmp_path: Path)
     with worker_settings(given) as settings:
         locker = settings["locker"]
         assert isinstance(locker, FileLocker)
+        assert locker.path == tmp_path / ".tuskit.locks"  # never left behind in /tmp
         assert locker.path.exists()
         assert settings["upload_path"] == tmp_path
         assert settings["max_size"] == 10

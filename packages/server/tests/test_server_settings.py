@@ -30,7 +30,7 @@ def test_defaults() -> None:
     settings = load_settings({})
     assert (settings.host, settings.port, settings.base_path) == ("127.0.0.1", 1080, "/files/")
     assert settings.storage == Path("uploads")
-    assert settings.max_size is None
+    assert settings.max_size == 10 << 30  # finite by default (issue 21)
     assert settings.expiration == timedelta(days=7)
     assert settings.extensions is None
     assert settings.download
@@ -47,7 +47,7 @@ def test_defaults() -> None:
         ("3000", "2000", "1000", 3000),
         (None, "2000", "1000", 2000),
         (None, None, "1000", 1000),
-        (None, None, None, None),
+        (None, None, None, 10 << 30),  # the default: 10 GiB
     ],
 )
 def test_flag_beats_environment_beats_file_beats_default(

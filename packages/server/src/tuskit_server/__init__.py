@@ -23,6 +23,7 @@ from tuskit_server._config import (
     OnUploadDone,
     TusConfig,
 )
+from tuskit_server._quotas import Limits
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import FileExists, HookRejected, UploadExists, UploadInterrupted
@@ -48,6 +49,7 @@ __all__ = [
     "Health",
     "HookRejected",
     "Hooks",
+    "Limits",
     "Lock",
     "Locker",
     "MemoryLocker",

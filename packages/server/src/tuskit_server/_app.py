@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from tuskit_server._connections import Connections
 from tuskit_server._serving import run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
 from tuskit_server.access_log import LogFormat, access_log_options, drain_access_log
@@ -47,6 +48,9 @@ def serve(
     ssl_context: ssl.SSLContext | None = None,
     unix_socket: str | Path | None = None,
     access_log: LogFormat | None = None,
+    keepalive_timeout: float = 15.0,
+    max_connections: int | None = None,
+    header_timeout: float = 10.0,
     **setup_tus_kwargs: Any,
 ) -> int:
     """Run a tus server until SIGINT or SIGTERM (blocking); returns the exit status.
@@ -64,6 +68,11 @@ def serve(
         unix_socket: listen on this Unix socket instead of ``host``:``port`` (one worker).
         access_log: one line per request on the ``tuskit_server.access`` logger, as
             ``"text"`` or ``"json"``; None keeps aiohttp's own access log.
+        keepalive_timeout: seconds a connection may go without a complete request head
+            after its previous response (idle keep-alive), or after it opened.
+        header_timeout: seconds a new connection has to complete its first request head.
+        max_connections: open connections per process; more get 503 and are closed
+            (default: what fits below the descriptor limit, keeping 64 free).
         **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
     """
     upload_url = setup_tus_kwargs.get("upload_url", "/uploads")
@@ -94,6 +103,13 @@ def serve(
 
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    if min(keepalive_timeout, header_timeout, max_connections or 1) <= 0:
+        raise ValueError("keepalive_timeout, header_timeout and max_connections must be positive")
+    limits = Connections(
+        keepalive_timeout=keepalive_timeout,
+        max_connections=max_connections,
+        header_timeout=header_timeout,
+    )
     if workers == 1:
         app = create_app(**setup_tus_kwargs)
         if access_log is not None:
@@ -107,6 +123,7 @@ def serve(
                     ready=announce,
                     on_stopping=on_stopping,
                     runner_options=runner_options,
+                    limits=limits,
                 )
             )
         return 0
@@ -131,6 +148,7 @@ def serve(
                     ready=lambda _host, _port: ready(),
                     lifeline=lifeline,
                     runner_options=runner_options,
+                    limits=limits,
                 )
             )
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from tuskit_common import Extension, Resource
 from tuskit_server._paths import format_upload_path
+from tuskit_server._quotas import Limits
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
@@ -104,6 +105,10 @@ class TusConfig:
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now
     id_factory: Callable[[], str] | None = None
+    accept_content_encoding: bool = False
+    takeover_after: float = 2.0
+    max_partials: int = 64
+    limits: Limits | None = None
     metrics: "Metrics | None" = None
 
     def resolve_upload_path(self, match_info: Mapping[str, str]) -> Path:

@@ -10,6 +10,7 @@ stays behind to pass signals on and to notice a worker that dies. The workers sh
 
 import asyncio
 import contextlib
+import logging
 import os
 import select
 import signal
@@ -22,9 +23,16 @@ from typing import Any
 from aiohttp import web
 
 from tuskit_common import Extension
+from tuskit_server._connections import (
+    Connections,
+    GatedRunner,
+    QuietBadRequests,
+    quiet_accept_errors,
+)
 from tuskit_server.locks import FileLocker
 
 __all__ = [
+    "LOCK_FILE",
     "bind_shared",
     "run_app_until_signal",
     "supervise",
@@ -64,6 +72,7 @@ async def run_app_until_signal(
     lifeline: int | None = None,
     on_stopping: Callable[[], None] | None = None,
     runner_options: Mapping[str, Any] | None = None,
+    limits: Connections | None = None,
 ) -> None:
     """Serve ``app`` on ``site(runner)`` (a TCP site, or a worker's socket) until SIGINT or
     SIGTERM (or, in a worker, until ``lifeline`` reads end-of-file: its supervisor is gone),
@@ -72,10 +81,16 @@ async def run_app_until_signal(
     the shutdown begins (a Unix socket's address is its path, with port 0).
     ``runner_options`` go to :class:`web.AppRunner` (e.g. the access log)."""
     # the access logger writes only where logging enables it
-    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, **(runner_options or {}))
+    runner = GatedRunner(
+        app, limits or Connections(), shutdown_timeout=shutdown_timeout, **(runner_options or {})
+    )
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    undo_quiet = quiet_accept_errors(loop, runner.log)
+    bad_requests = QuietBadRequests((limits or Connections()).log_interval)
+    aiohttp_server_log = logging.getLogger("aiohttp.server")
+    aiohttp_server_log.addFilter(bad_requests)
     try:
         await site(runner).start()
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
@@ -92,6 +107,8 @@ async def run_app_until_signal(
         if on_stopping is not None:
             on_stopping()
     finally:
+        undo_quiet()
+        aiohttp_server_log.removeFilter(bad_requests)
         if lifeline is not None:
             loop.remove_reader(lifeline)
         with contextlib.suppress(NotImplementedError):
@@ -103,15 +120,15 @@ async def run_app_until_signal(
 @contextlib.contextmanager
 def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """``setup_tus`` options for workers: a :class:`FileLocker` on a lock file that lives
-    as long as the block, and no ``concatenation-unfinished`` (which final upload waits for
-    which partial is known to the one process that created the final)."""
+    as long as the block (under the storage folder, see :func:`_lock_file`), and no
+    ``concatenation-unfinished`` (which final upload waits for which partial is known to
+    the one process that created the final)."""
     wanted = setup_tus_kwargs.get("extensions")
     if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
         raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
     if setup_tus_kwargs.get("locker") is not None:
         raise ValueError("with several workers the server brings its own locker (a FileLocker)")
-    fd, lock_path = tempfile.mkstemp(prefix="tuskit-locks-")
-    os.close(fd)
+    lock_path = _lock_file(setup_tus_kwargs.get("upload_path"))
     try:
         settings = dict(setup_tus_kwargs)
         settings["locker"] = FileLocker(lock_path)
@@ -122,6 +139,29 @@ def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
+
+
+#: The lock file of ``--workers`` in a storage folder (the file store ignores it).
+LOCK_FILE = ".tuskit.locks"
+
+
+def _lock_file(upload_path: object) -> str:
+    """The workers' lock file: ``<upload_path>/.tuskit.locks``, so a supervisor killed
+    with SIGKILL leaves nothing in /tmp and the next start reuses it (it holds no data,
+    only the locks of live processes); a temporary file when the folder is not a plain
+    directory (named ``{placeholders}``, or a store without one)."""
+    if isinstance(upload_path, (str, os.PathLike)) and "{" not in str(upload_path):
+        path = os.path.join(str(upload_path), LOCK_FILE)
+        try:
+            os.makedirs(str(upload_path), exist_ok=True)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError:
+            pass  # the workers report the unusable folder themselves
+        else:
+            return path
+    fd, path = tempfile.mkstemp(prefix="tuskit-locks-")
+    os.close(fd)
+    return path
 
 
 def supervise(

@@ -36,6 +36,7 @@ from tuskit_server._endpoint import Endpoint
 from tuskit_server._expect import make_expect_handler
 from tuskit_server._expiry import run_sweeper
 from tuskit_server._paths import canonical_url
+from tuskit_server._quotas import Limits
 from tuskit_server._views import MethodHandler, make_view
 from tuskit_server.health import Health, add_health_routes
 from tuskit_server.hooks import Hooks
@@ -89,6 +90,10 @@ def setup_tus(
     id_factory: Callable[[], str] | None = None,
     health: Health | bool = False,
     metrics: "Metrics | None" = None,
+    accept_content_encoding: bool = False,
+    takeover_after: float = 2.0,
+    max_partials: int = 64,
+    limits: Limits | None = None,
 ) -> web.Application:
     """Serve tus 1.0.0 uploads under ``upload_url`` and return ``app``.
 
@@ -146,6 +151,13 @@ def setup_tus(
             once per app, checking every endpoint. Off by default.
         metrics: count into this :class:`tuskit_server.metrics.Metrics` and serve it at its
             ``path`` (needs ``tuskit-server[metrics]``); one per app. Off by default.
+        accept_content_encoding: store PATCH/POST bodies sent with a ``Content-Encoding``
+            as aiohttp decodes them (default: 415, a tus body is the upload's raw bytes).
+        takeover_after: seconds without a body byte after which a PATCH is stale: only
+            then does a newer request for the upload interrupt it (it answers 400).
+        max_partials: the most partial uploads one ``Upload-Concat: final`` may list.
+        limits: per-server :class:`Limits` on creation (bytes stored, uploads in
+            progress, creations per client address per minute); None: no limits.
 
     Returns:
         ``app``, as aiohttp-tus did.
@@ -172,6 +184,8 @@ def setup_tus(
         raise ValueError("splice_threads must be positive")
     if isinstance(expiration, timedelta):
         expiration = Expiration(after=expiration)
+    if takeover_after < 0 or max_partials < 1:
+        raise ValueError("takeover_after must be >= 0 and max_partials >= 1")
     config = TusConfig(
         upload_url=upload_url,
         upload_path=Path(upload_path) if upload_path is not None else None,
@@ -201,6 +215,10 @@ def setup_tus(
         clock=clock,
         id_factory=id_factory,
         metrics=metrics,
+        accept_content_encoding=accept_content_encoding,
+        takeover_after=takeover_after,
+        max_partials=max_partials,
+        limits=limits,
     )
     base = upload_url.rstrip("/")
     key = canonical_url(upload_url)

@@ -59,6 +59,24 @@ class HookFailed(ServerError):
         self.hook = hook
 
 
+class TooManyRequests(ProtocolError):
+    """429: this client created too many uploads lately; ``Retry-After`` says when to retry."""
+
+    status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(ProtocolError):
+    """507: the server's storage quota would be exceeded."""
+
+    status = 507
+    default_code = "storage_quota"
+
+
 def status_of(error: ProtocolError) -> int:
     """The HTTP status an error is answered with."""
     if isinstance(error, HookRejected):

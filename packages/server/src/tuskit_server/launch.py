@@ -17,6 +17,7 @@ from typing import Any
 
 from tuskit_server._app import serve
 from tuskit_server._config import Cors
+from tuskit_server._quotas import Limits
 from tuskit_server.access_log import LineWriter
 from tuskit_server.health import Health
 from tuskit_server.log import access_logger
@@ -90,6 +91,9 @@ def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
     }
     if settings.extensions is not None:
         options["extensions"] = settings.extensions
+    limits = (settings.max_stored, settings.max_in_progress, settings.uploads_per_minute)
+    if any(limit is not None for limit in limits):
+        options["limits"] = Limits(*limits)
     if settings.metrics:
         from tuskit_server.metrics import Metrics
 
@@ -180,6 +184,9 @@ def _serve(
             ssl_context=context,
             unix_socket=settings.unix_socket,
             access_log=settings.log_format if settings.access_log else None,
+            keepalive_timeout=settings.keepalive_timeout,
+            header_timeout=settings.header_timeout,
+            max_connections=settings.max_connections,
             **options,
         )
     except OSError as exc:

@@ -100,7 +100,7 @@ class ServerSettings(BaseSettings):
     storage: Path = Field(Path("uploads"), description="Upload directory (created if missing).")
     base_path: str = Field("/files/", description="URL path of the creation endpoint.")
     max_size: Annotated[int | None, Field(ge=0), BeforeValidator(_size_or_unlimited)] = Field(
-        None, description="Largest upload, e.g. 2GiB, or 'unlimited'."
+        10 << 30, description="Largest upload, e.g. 2GiB, or 'unlimited'."
     )
     metadata_limit: Size = Field(4096, description="Largest Upload-Metadata header.")
     expire_after: Annotated[float | None, Field(gt=0), BeforeValidator(_duration_or_never)] = Field(
@@ -121,6 +121,24 @@ class ServerSettings(BaseSettings):
     lock_timeout: Seconds = Field(20.0, description="Wait for a busy upload before 423.")
     idle_timeout: Seconds = Field(60.0, description="Longest stall of a PATCH body.")
     shutdown_timeout: Seconds = Field(10.0, description="Grace for requests on shutdown.")
+    header_timeout: Seconds = Field(
+        10.0, description="Time a new connection has to send its request head."
+    )
+    keepalive_timeout: Seconds = Field(
+        15.0, description="Time an idle connection is kept open after a response."
+    )
+    max_connections: int | None = Field(
+        None, ge=1, description="Open connections per process; more get 503 (default: fd limit)."
+    )
+    max_stored: Annotated[int | None, Field(ge=1), BeforeValidator(_size)] = Field(
+        None, description="Bytes all uploads may take together; more: 507."
+    )
+    max_in_progress: int | None = Field(
+        None, ge=1, description="Unfinished uploads at most; more: 503."
+    )
+    uploads_per_minute: int | None = Field(
+        None, ge=1, description="Uploads one client address may create per minute; more: 429."
+    )
     workers: int = Field(1, ge=1, description="Server processes sharing the port.")
     splice_min: Size = Field(
         1 << 20, description="Bodies this large move socket-to-file in the kernel; 0: never."
@@ -221,6 +239,12 @@ _METAVARS = {
     "lock_timeout": "DURATION",
     "idle_timeout": "DURATION",
     "shutdown_timeout": "DURATION",
+    "header_timeout": "DURATION",
+    "keepalive_timeout": "DURATION",
+    "max_connections": "N",
+    "max_stored": "SIZE",
+    "max_in_progress": "N",
+    "uploads_per_minute": "N",
     "checksum": "ALG",
     "cors_origin": "ORIGIN",
     "disable": "EXTENSION",
@@ -230,11 +254,13 @@ _METAVARS = {
     "log_format": "text|json",
 }
 _DEFAULTS = {
-    "max_size": "unlimited",
+    "max_size": "10GiB",
     "expire_after": "7d",
     "lock_timeout": "20s",
     "idle_timeout": "60s",
     "shutdown_timeout": "10s",
+    "header_timeout": "10s",
+    "keepalive_timeout": "15s",
     "splice_min": "1MiB",
 }
 
