@@ -54,8 +54,7 @@ class AccessLog(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        match_info = getattr(request, "match_info", None)
-        upload_id = match_info.get("id") if match_info is not None else None
+        upload_id = _routed_id(request)
         if upload_id is None and response.status == 201:  # a creation: the new upload's id
             location = response.headers.get("Location")
             upload_id = location.rsplit("/", 1)[-1] if location else None
@@ -84,6 +83,17 @@ class AccessLog(AbstractAccessLogger):
                 f"{response.status} id={upload_id or '-'} in={received} out={sent} {millis}ms"
             )
         self.logger.info(line)
+
+
+def _routed_id(request: web.BaseRequest) -> str | None:
+    """The upload id of the route that served ``request``; None when it never reached one
+    (a malformed request: aiohttp asserts that ``match_info`` was set)."""
+    try:
+        match_info = request.match_info  # type: ignore[attr-defined]
+    except (AttributeError, AssertionError):
+        return None
+    found = match_info.get("id")
+    return found if isinstance(found, str) else None
 
 
 def access_log_options(log_format: LogFormat | None) -> dict[str, Any]:
