@@ -128,11 +128,15 @@ def test_checksum_option_sends_digests(server: ThreadServer, source: Path) -> No
     assert digests == expected
 
 
-def test_unknown_checksum_fails_cleanly(server: ThreadServer, source: Path) -> None:
+def test_unknown_checksum_is_a_usage_error_before_any_request(
+    server: ThreadServer, source: Path
+) -> None:
     result = tus("upload", "--checksum", "sha3", server.endpoint, str(source))
-    assert result.exit_code == 1
-    assert "sha3" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.exit_code == 2  # as for tus serve --checksum sha3
+    assert result.stderr.splitlines() == [
+        "error: --checksum: 'sha3' is not one of sha1, md5, sha256, sha512, crc32"
+    ]
+    assert server.requests == []
 
 
 def test_parallel_concatenates_parts(server: ThreadServer, source: Path) -> None:

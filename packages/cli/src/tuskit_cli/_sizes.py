@@ -25,25 +25,41 @@ _DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|h|d|w|)\s*")
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, *, param_hint: str | None = None) -> int:
     """Parse ``8MiB``, ``500kB``, ``1.5GB`` or plain bytes into a byte count.
 
     Decimal units (kB, MB, GB, TB) are powers of 1000 and binary ones (KiB, MiB, GiB, TiB)
-    powers of 1024, as their names say. Raises ``typer.BadParameter`` (exit code 2) otherwise.
+    powers of 1024, as their names say. Raises ``typer.BadParameter`` (exit code 2) otherwise,
+    naming the option (``param_hint``, or the option Typer parses it for).
     """
     match = _SIZE.fullmatch(text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
-        raise typer.BadParameter(f"{text!r} is not a size such as 8MiB, 500kB or 1048576")
+        raise typer.BadParameter(
+            f"expected a size like 8MiB, 500kB or 1048576, got {text!r}", param_hint=param_hint
+        )
     value = float(match.group(1)) * _SIZE_UNITS[unit]
     if value != int(value):
-        raise typer.BadParameter(f"{text!r} is not a whole number of bytes")
+        raise typer.BadParameter(
+            f"expected a whole number of bytes, got {text!r}", param_hint=param_hint
+        )
     return int(value)
 
 
-def parse_duration(text: str) -> float:
+def parse_chunk_size(text: str | int) -> int:
+    """A size of at least one byte (a chunk of 0 bytes would never end); an int is the
+    option's default, already a byte count."""
+    size = text if isinstance(text, int) else parse_size(text)
+    if size < 1:
+        raise typer.BadParameter(f"expected a size of at least 1 byte, like 8MiB, got {text!r}")
+    return size
+
+
+def parse_duration(text: str, *, param_hint: str | None = None) -> float:
     """Parse ``90s``, ``30m``, ``24h``, ``7d``, ``2w`` or plain seconds into seconds."""
     match = _DURATION.fullmatch(text)
     if match is None:
-        raise typer.BadParameter(f"{text!r} is not a duration such as 30m, 24h or 7d")
+        raise typer.BadParameter(
+            f"expected a duration like 90s, 30m, 24h or 7d, got {text!r}", param_hint=param_hint
+        )
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]

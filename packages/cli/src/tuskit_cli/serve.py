@@ -112,17 +112,21 @@ def serve(
             raise typer.BadParameter(
                 f"{name!r} is not one of {', '.join(ALGORITHMS)}", param_hint="--checksum"
             )
-    expiry = None if expire_after.strip().lower() == "never" else parse_duration(expire_after)
+    expiry = (
+        None
+        if expire_after.strip().lower() == "never"
+        else parse_duration(expire_after, param_hint="--expire-after")
+    )
     storage = storage.resolve()
-    storage.mkdir(parents=True, exist_ok=True)
     try:
+        storage.mkdir(parents=True, exist_ok=True)
         status = _serve(
             host=host,
             port=port,
             workers=workers,
             storage=storage,
             base_path=base_path,
-            max_size=None if max_size is None else parse_size(max_size),
+            max_size=None if max_size is None else parse_size(max_size, param_hint="--max-size"),
             cors_origins=cors_origin or [],
             expire_after=expiry,
             checksums=checksum,
