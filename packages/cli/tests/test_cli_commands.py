@@ -244,3 +244,29 @@ def test_insecure_accepts_an_untrusted_certificate(tls_server: ThreadServer, sou
     accepted = tus("upload", "--insecure", "--retries", "0", tls_server.endpoint, str(source))
     assert accepted.exit_code == 0, accepted.stderr
     assert accepted.urls()[0].startswith("https://127.0.0.1:")
+
+
+def test_a_wrong_endpoint_is_one_line_with_a_hint(server: ThreadServer, source: Path) -> None:
+    root = server.endpoint.removesuffix("files/")
+    hint = f"(is ENDPOINT the server's creation URL, e.g. {root}files/?)"
+    result = tus("upload", "--retries", "0", root, str(source))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {source}: POST {root} answered 404 Not Found {hint}"
+    ]
+    shown = tus("options", "--retries", "0", root + "elsewhere/")
+    assert shown.exit_code == 1
+    assert shown.stderr.splitlines() == [
+        f"error: OPTIONS {root}elsewhere/ answered 404 Not Found {hint}"
+    ]
+    missing = tus("metadata", "--retries", "0", server.endpoint + "0123456789abcdef")
+    assert missing.exit_code == 1
+    [line] = missing.stderr.splitlines()
+    assert "404" in line
+    assert "ENDPOINT" not in line  # an upload URL that is gone is not a wrong endpoint
+
+
+def test_debug_before_the_command_name(server: ThreadServer, source: Path) -> None:
+    result = tus("--debug", "upload", server.endpoint, str(source))
+    assert result.exit_code == 0, result.stderr
+    assert "complete" in result.stderr
