@@ -1,5 +1,6 @@
 """Pure pieces of the commands: metadata and header options, metadata display."""
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -95,3 +96,18 @@ def test_a_response_error_is_described_by_its_own_line() -> None:
         url="http://h/f/1",
     )
     assert _console.describe(error) == "PATCH http://h/f/1 answered 503 Service Unavailable"
+
+
+def test_without_verbose_library_warnings_print_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as outside pytest
+    names = ("tuskit_client", "asyncio")
+    try:
+        _console.setup_logging(False)
+        for name in names:  # Python's last-resort handler would print these on stderr
+            logging.getLogger(name).error("Task exception was never retrieved")
+        assert capsys.readouterr().err == ""
+    finally:
+        for name in names:
+            logging.getLogger(name).handlers.clear()

@@ -44,8 +44,8 @@ _LOGGERS = ("tuskit_client", "tuskit_server", "tuskit_cli", "aiohttp.access")
 def setup_logging(verbose: bool) -> None:
     """Send the tuskit loggers to stderr at DEBUG with ``--verbose``; stay silent otherwise
     (a NullHandler keeps Python's last-resort handler from printing every retry warning)."""
-    if not verbose:
-        for name in _LOGGERS:
+    if not verbose:  # asyncio's too: its "never retrieved" reports carry tracebacks
+        for name in (*_LOGGERS, "asyncio"):
             logger = logging.getLogger(name)
             if not logger.handlers:
                 logger.addHandler(logging.NullHandler())
