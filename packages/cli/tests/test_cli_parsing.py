@@ -1,5 +1,6 @@
 """Pure pieces of the commands: metadata and header options, metadata display."""
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -7,11 +8,11 @@ import pytest
 import typer
 from yarl import URL
 
-from tuskit_cli import _console
+from tuskit_cli import _console, upload
 from tuskit_cli._options import parse_headers
 from tuskit_cli.metadata import format_json, format_lines
 from tuskit_cli.upload import metadata_for, parse_metadata
-from tuskit_client import ResponseError, UploadInfo
+from tuskit_client import MemoryStore, ResponseError, StoredUpload, UploadInfo
 
 
 def test_parse_metadata() -> None:
@@ -111,3 +112,26 @@ def test_without_verbose_library_warnings_print_nothing(
     finally:
         for name in names:
             logging.getLogger(name).handlers.clear()
+
+
+def test_after_ctrl_c_each_upload_says_where_it_is() -> None:
+    async def scenario() -> list[str]:
+        watched = upload.WatchedStore(MemoryStore())
+        for name, stored in [
+            ("a.bin", StoredUpload("http://h/files/1", 10)),
+            ("p.bin", StoredUpload(None, 10, ("http://h/files/2", None))),
+            ("c.bin", StoredUpload("http://h/files/3", 10)),
+            ("gone.bin", StoredUpload("http://h/files/4", 10)),
+        ]:
+            upload._current.set(name)  # as each file's upload task does
+            await watched.save(name, stored)
+        await watched.remove("gone.bin")  # the client dropped it (the server forgot it)
+        files = ["a.bin", "p.bin", "c.bin", "gone.bin", "never.bin"]
+        return watched.interrupted(files, {"c.bin": "http://h/files/3"})
+
+    resume = "run the same tus upload again to resume it"
+    assert asyncio.run(scenario()) == [
+        f"interrupted: a.bin is unfinished at http://h/files/1; {resume}",
+        f"interrupted: p.bin is unfinished at parts http://h/files/2; {resume}",
+        "interrupted: c.bin is complete at http://h/files/3",
+    ]

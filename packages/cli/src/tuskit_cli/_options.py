@@ -63,7 +63,7 @@ def parse_url(text: str) -> str:
         raise typer.BadParameter(
             f"expected an http(s) URL like http://127.0.0.1:1080/files/, got {text!r}"
         )
-    return str(url)
+    return text.strip()  # as given: re-quoting could change an upload URL
 
 
 EndpointArgument = Annotated[

@@ -87,16 +87,21 @@ class WatchedStore:
         self.store = store
         self.urls: dict[str, str] = {}
 
+    def _note(self, upload: StoredUpload | None) -> None:
+        parts = [part for part in upload.parts if part is not None] if upload else []
+        if upload is not None and upload.url is not None:
+            self.urls[_current.get()] = upload.url
+        elif parts:  # a parallel upload before its final one exists
+            self.urls[_current.get()] = "parts " + ", ".join(parts)
+
     async def load(self, fingerprint: str) -> StoredUpload | None:
         found = await self.store.load(fingerprint)
-        if found is not None and found.url is not None:
-            self.urls[_current.get()] = found.url
+        self._note(found)
         return found
 
     async def save(self, fingerprint: str, upload: StoredUpload) -> None:
         await self.store.save(fingerprint, upload)
-        if upload.url is not None:
-            self.urls[_current.get()] = upload.url
+        self._note(upload)
 
     async def remove(self, fingerprint: str) -> None:
         await self.store.remove(fingerprint)
