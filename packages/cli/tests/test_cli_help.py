@@ -44,7 +44,7 @@ def test_help_shows_no_python_types(command: str) -> None:
                 "  ENDPOINT ",
                 "  FILE... ",
                 "--metadata KEY=VALUE",
-                "--header 'NAME: VALUE'",
+                "--header 'Name: value'",
                 "--chunk-size SIZE",
                 "--parallel N",
                 "--checksum ALG",
@@ -53,7 +53,7 @@ def test_help_shows_no_python_types(command: str) -> None:
             ],
         ),
         ("metadata", "Usage: tus metadata [OPTIONS] URL", ["  URL ", "--retries N"]),
-        ("delete", "Usage: tus delete [OPTIONS] URL", ["  URL ", "--header 'NAME: VALUE'"]),
+        ("delete", "Usage: tus delete [OPTIONS] URL", ["  URL ", "--header 'Name: value'"]),
         ("options", "Usage: tus options [OPTIONS] ENDPOINT", ["  ENDPOINT "]),
         (
             "serve",

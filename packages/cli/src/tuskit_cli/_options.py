@@ -20,7 +20,7 @@ HeaderOption = Annotated[
     typer.Option(
         "--header",
         "-H",
-        metavar="'NAME: VALUE'",
+        metavar="'Name: value'",
         help="Extra request header, e.g. -H 'Authorization: Bearer x'. Repeatable.",
     ),
 ]
