@@ -41,6 +41,8 @@ def test_unreachable_names_host_port_and_reason_but_not_tls_failures() -> None:
     assert unreachable(TransportError("PATCH stalled")) is None
     tls = aiohttp.ClientSSLError(KEY, OSError(1, "certificate verify failed"))
     assert unreachable(tls) is None
+    dns = aiohttp.ClientConnectorDNSError(KEY, socket.gaierror(-2, "Name or service not known"))
+    assert unreachable(dns) == "127.0.0.1:1080: name or service not known"
 
 
 def test_refused_connections_are_retried_within_the_budget_only() -> None:

@@ -7,6 +7,7 @@ backoff sleeps cut to fit, with one updating line on a terminal while it waits.
 """
 
 import asyncio
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -29,8 +30,13 @@ def unreachable(error: BaseException) -> str | None:
     if isinstance(cause, aiohttp.ClientSSLError):
         return None
     if isinstance(cause, aiohttp.ClientConnectorError):
-        errno = cause.os_error.errno
-        reason = os.strerror(errno) if errno else str(cause.os_error) or "cannot connect"
+        error = cause.os_error
+        # asyncio words a refusal "Connect call failed (...)": the errno's name says more;
+        # a DNS failure's errno is negative, and its strerror is the readable one.
+        if error.errno and error.errno in errno.errorcode:
+            reason = os.strerror(error.errno)
+        else:
+            reason = error.strerror or str(error) or "cannot connect"
         return f"{cause.host}:{cause.port}: {reason[:1].lower()}{reason[1:]}"
     if isinstance(cause, aiohttp.ConnectionTimeoutError):
         return "the connection timed out"
