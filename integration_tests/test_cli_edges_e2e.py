@@ -6,8 +6,12 @@ a wrong ENDPOINT and Ctrl-C mid-upload. Each failure is one line with the right 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import pty
+import re
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -34,6 +38,45 @@ async def test_a_server_that_is_down_fails_within_the_budget_in_one_line(tmp_pat
         f"error: {source}: cannot connect to 127.0.0.1:{port}: connection refused "
         "(retried for 10 s)"
     ]
+
+
+def _read_all(fd: int, into: bytearray) -> None:
+    """Read a pty until the other side is closed (EIO on Linux)."""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(fd, 4096):
+            into += chunk
+
+
+async def test_on_a_terminal_the_wait_is_one_updating_line_then_the_error(tmp_path: Path) -> None:
+    port = free_port()
+    controller, terminal = pty.openpty()
+    seen = bytearray()
+    reader = threading.Thread(target=_read_all, args=(controller, seen), daemon=True)
+    reader.start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *TUS,
+            "metadata",
+            "--retries",
+            "1",
+            f"http://127.0.0.1:{port}/files/x",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=terminal,
+            env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), WAIT)
+    finally:
+        os.close(terminal)
+    reader.join(WAIT)
+    os.close(controller)
+    assert process.returncode == 1
+    assert out == b""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    waiting = f"cannot connect to 127.0.0.1:{port}: connection refused; retrying, 10 s left"
+    assert waiting in text  # the updating line (redrawn in place, erased at the end)
+    lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines[-1] == f"error: cannot connect to 127.0.0.1:{port}: connection refused"
+    assert "Traceback" not in text
 
 
 @pytest.mark.parametrize(

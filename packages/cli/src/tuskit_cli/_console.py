@@ -164,7 +164,8 @@ class Bars(Progress):
     def show(self, text: str | None) -> None:
         """Set or clear the notice line."""
         self.notice = text
-        self.refresh()
+        if self.live.is_started:
+            self.refresh()
 
 
 @contextmanager

@@ -94,7 +94,9 @@ class Reachability:
             self.show(None)
 
     def note(self, error: BaseException) -> str:
-        """What to add to the final error line: how long it was retried, if it was."""
+        """What to add to the final error line: how long it was retried, if it was. The
+        updating line goes first, so the error line is the last one."""
+        self.show(None)
         if self.gave_up and unreachable(error) is not None:
             return f" (retried for {self.budget:.0f} s)"
         return ""
