@@ -247,26 +247,23 @@ def upload(
         else None
     )
     done: dict[str, str] = {}
-    with _console.status_line(show and bar is None) as line:
-        reach = Reachability(bar.show if bar is not None else line)
-        client = options.client(endpoint, reach=reach, chunk_size=chunk_size, store=watched)
-        coroutine = _upload_all(
-            client,
-            files,
-            parse_metadata(metadata),
-            parallel=parallel,
-            checksum=checksum,
-            resume=not no_resume,
-            bar=bar,
-            reach=reach,
-            done=done,
+    reach = Reachability(bar.show if bar is not None else None)  # the notice: below the bars
+    client = options.client(endpoint, reach=reach, chunk_size=chunk_size, store=watched)
+    coroutine = _upload_all(
+        client,
+        files,
+        parse_metadata(metadata),
+        parallel=parallel,
+        checksum=checksum,
+        resume=not no_resume,
+        bar=bar,
+        reach=reach,
+        done=done,
+    )
+    with bar if bar is not None else contextlib.nullcontext():
+        results = _console.run(
+            coroutine, verbose=verbose, interrupted=lambda: watched.interrupted(files, done)
         )
-        with bar if bar is not None else contextlib.nullcontext():
-            results = _console.run(
-                coroutine,
-                verbose=verbose,
-                interrupted=lambda: watched.interrupted(files, done),
-            )
     failed = False
     for name, result in zip(files, results, strict=True):
         if isinstance(result, UploadResult):
