@@ -267,7 +267,7 @@ async def test_a_bad_certificate_exits_1(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "env", "expected"),
     [
-        (["--max-size", "2 gigs"], {}, "error: --max-size: '2 gigs' is not a size such as 8MiB"),
+        (["--max-size", "2 gigs"], {}, "error: --max-size: expected a size like 8MiB"),
         ([], {"TUSKIT_PORT": "http"}, "error: TUSKIT_PORT: 'http' is not valid: Input should be"),
         (["--disable", "uploads"], {}, "error: --disable: 'uploads' is not one of creation"),
         (["--prot", "1"], {}, "tus serve: error: unrecognized arguments: --prot 1"),

@@ -21,7 +21,7 @@ CONTEXT_SETTINGS = {
 
 
 def serve(ctx: typer.Context) -> None:
-    """Run a tus server with file storage (./uploads by default); see tus serve --help."""
+    """Run a tus server with file storage (./uploads by default)."""
     from tuskit_server.command import settings_from_argv
     from tuskit_server.launch import StartupError, run
     from tuskit_server.settings import SettingsError

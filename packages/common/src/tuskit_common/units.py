@@ -41,10 +41,10 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
-        raise ValueError(f"{text!r} is not a size such as 8MiB, 500kB or 1048576")
+        raise ValueError(f"expected a size like 8MiB, 500kB or 1048576, got {text!r}")
     value = float(match.group(1)) * _SIZE_UNITS[unit]
     if value != int(value):
-        raise ValueError(f"{text!r} is not a whole number of bytes")
+        raise ValueError(f"expected a whole number of bytes, got {text!r}")
     return int(value)
 
 
@@ -56,5 +56,5 @@ def parse_duration(text: str) -> float:
     """
     match = _DURATION.fullmatch(text)
     if match is None:
-        raise ValueError(f"{text!r} is not a duration such as 30m, 24h or 7d")
+        raise ValueError(f"expected a duration like 90s, 30m, 24h or 7d, got {text!r}")
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]

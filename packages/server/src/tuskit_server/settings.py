@@ -343,6 +343,8 @@ def _describe(
         where, value = option.env, environ[env[option.env]]
     else:
         where, value = f"{name} in {config}", error.get("input")
-    if (isinstance(value, Sequence) and not isinstance(value, str)) or message.startswith("'"):
+    if (isinstance(value, Sequence) and not isinstance(value, str)) or message.startswith(
+        ("'", "expected ")
+    ):
         return f"{where}: {message}"
     return f"{where}: {value!r} is not valid: {message}"

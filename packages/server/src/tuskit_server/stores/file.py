@@ -40,6 +40,7 @@ from tuskit_server.stores._files import (
     InfoCache,
     read_whole,
     signature,
+    umask,
     write_all,
 )
 from tuskit_server.stores._placed import PLACED, PlacedFiles
@@ -88,6 +89,8 @@ class FileStore(PlacedFiles):
         self._ready = False
         self._cache: InfoCache[Resource] = InfoCache()
         self._expire_recovered = expire_recovered_after
+        # A rewritten info file keeps a new one's mode (0644 less the umask), not mkstemp's 0600.
+        self._info_mode = 0o644 & ~umask()
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"
@@ -158,6 +161,7 @@ class FileStore(PlacedFiles):
         fd, temp = tempfile.mkstemp(dir=self.root, prefix=f".{resource.id}.", suffix=".tmp")
         try:
             try:
+                os.fchmod(fd, self._info_mode)
                 write_all(fd, [text])
             finally:
                 os.close(fd)
