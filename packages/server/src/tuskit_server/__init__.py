@@ -26,8 +26,10 @@ from tuskit_server._config import (
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import FileExists, HookRejected, UploadExists, UploadInterrupted
+from tuskit_server.file_hooks import FileHooks
 from tuskit_server.health import Health
 from tuskit_server.hooks import CreateChanges, Hooks
+from tuskit_server.http_hooks import HttpHooks
 from tuskit_server.locks import FileLocker, Lock, Locker, MemoryLocker
 from tuskit_server.stores.base import DataStore, StoreComposer
 from tuskit_server.stores.file import FileStore
@@ -41,6 +43,7 @@ __all__ = [
     "Decorator",
     "Expiration",
     "FileExists",
+    "FileHooks",
     "FileLocker",
     "FileNames",
     "FileStore",
@@ -48,6 +51,7 @@ __all__ = [
     "Health",
     "HookRejected",
     "Hooks",
+    "HttpHooks",
     "Lock",
     "Locker",
     "MemoryLocker",
