@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from tuskit_server._demo import add_demo_routes
 from tuskit_server._serving import run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
 from tuskit_server.access_log import LogFormat, access_log_options, drain_access_log
@@ -20,10 +21,11 @@ __all__ = ["create_app", "serve"]
 READ_BUFSIZE = 1024 * 1024
 
 
-def create_app(**setup_tus_kwargs: Any) -> web.Application:
+def create_app(*, demo: bool = False, **setup_tus_kwargs: Any) -> web.Application:
     """A new :class:`aiohttp.web.Application` with one :func:`setup_tus` applied.
 
     Args:
+        demo: also serve a browser upload page at ``/`` (``tus serve --demo``).
         **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``);
             ``file_names`` defaults to ``"id"`` here: a standalone server keeps tusd's layout.
     """
@@ -32,6 +34,8 @@ def create_app(**setup_tus_kwargs: Any) -> web.Application:
     # far less often during a large PATCH; memory per request stays bounded.
     app = web.Application(handler_args={"read_bufsize": READ_BUFSIZE})
     setup_tus(app, **setup_tus_kwargs)
+    if demo:
+        add_demo_routes(app, setup_tus_kwargs.get("upload_url", "/uploads"))
     return app
 
 
