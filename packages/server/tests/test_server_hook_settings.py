@@ -28,15 +28,17 @@ def hooked(options: dict[str, object]) -> set[str]:
     return {name for name in names if getattr(hooks, name) is not None}
 
 
-def test_http_hooks_from_flags_with_tusds_default_events(tmp_path: Path) -> None:
+def test_http_hooks_from_flags_and_tusds_default_events(tmp_path: Path) -> None:
     argv = ["--storage", str(tmp_path), "--hooks-http", "http://127.0.0.1:8081/hooks"]
     argv += ["--hooks-http-retry", "0", "--hooks-http-backoff", "0.25s"]
-    argv += ["--hooks-http-timeout", "5s"]
+    argv += ["--hooks-http-timeout", "5s", "--hooks-enabled-events", "pre-create,post-finish"]
+    argv += ["--hooks-enabled-events", "pre-terminate"]
     settings = settings_from_argv(argv, prog="tus serve")
     assert (settings.hooks_http_retry, settings.hooks_http_backoff) == (0, 0.25)
     assert settings.hooks_http_timeout == 5
-    options = setup_tus_options(settings)
-    assert hooked(options) == {
+    assert hooked(setup_tus_options(settings)) == {"pre_create", "post_finish", "pre_terminate"}
+    default = load_settings({"storage": tmp_path, "hooks_http": "http://127.0.0.1:8081/"})
+    assert hooked(setup_tus_options(default)) == {
         "pre_create",
         "post_create",
         "pre_finish",

@@ -170,8 +170,9 @@ class ServerSettings(BaseSettings):
     @field_validator("hooks_enabled_events", mode="after")
     @classmethod
     def _known_events(cls, value: list[str]) -> list[str]:
-        check_events(value)
-        return value
+        """Also ``--hooks-enabled-events pre-create,post-finish``, as tusd spells it."""
+        events = [part.strip() for item in value for part in item.split(",") if part.strip()]
+        return list(check_events(events))
 
     @field_validator("hooks_http", mode="after")
     @classmethod
