@@ -105,6 +105,28 @@ async def test_a_missing_script_is_no_hook_and_a_slow_one_times_out(
     assert (await client.head(path, headers=TUS)).status == 200
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped does not)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_a_timeout_kills_the_script_and_what_it_started(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    script(
+        tmp_path / "hooks", "pre-create", f"#!/bin/sh\nsleep 300 &\necho $! > {pid_file}\nwait\n"
+    )
+    client = await make_client(hooks=FileHooks(tmp_path / "hooks", timeout=0.5).hooks())
+    response = await client.post("/uploads", headers={**TUS, "Upload-Length": "1"})
+    assert response.status == 500
+    assert not running(int(pid_file.read_text()))
+
+
 @pytest.mark.parametrize(
     ("text", "mode"),
     [("#!/bin/sh\nexit 0\n", 0o644), ("#!/bin/sh\necho '{not json'\n", 0o755)],

@@ -2,14 +2,16 @@
 
 The hook request arrives as JSON on stdin (``TUS_ID``, ``TUS_OFFSET`` and ``TUS_SIZE`` in
 the environment too); exit 0 with tusd's hook response (or nothing) on stdout goes on, any
-other exit or a timeout is a failure (a pre-hook answers 500). A missing file means the
-event is not hooked. stderr is the server's, for the script's own logging.
+other exit or a timeout is a failure (a pre-hook answers 500; the script's process group is
+killed). A missing file means the event is not hooked. stderr is the server's, for the
+script's own logging.
 """
 
 import asyncio
 import contextlib
 import json
 import os
+import signal
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,7 @@ class FileHooks:
                 stdout=asyncio.subprocess.PIPE,
                 env=env,
                 cwd=self.directory,
+                start_new_session=True,  # a timeout kills the script and what it started
             )
         except FileNotFoundError:
             return None  # no hook for this event
@@ -72,7 +75,7 @@ class FileHooks:
             )
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
             raise DeliveryError(f"{script} ran longer than {self.timeout:g}s") from None
         if process.returncode != 0:
