@@ -68,7 +68,8 @@ def serve(
         unix_socket: listen on this Unix socket instead of ``host``:``port`` (one worker).
         access_log: one line per request on the ``tuskit_server.access`` logger, as
             ``"text"`` or ``"json"``; None keeps aiohttp's own access log.
-        **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
+        **setup_tus_kwargs: passed to :func:`create_app` (``demo``) and :func:`setup_tus`
+            (e.g. ``upload_path``).
     """
     upload_url = setup_tus_kwargs.get("upload_url", "/uploads")
     scheme = "https" if ssl_context is not None else "http"
