@@ -192,6 +192,7 @@ async def test_an_unreachable_receiver_fails_a_pre_hook_with_500_and_counts_it(
     assert errors == 1
     lines = [r.getMessage() for r in caplog.records if "pre-create hook failed" in r.getMessage()]
     assert len(lines) == 1
+    assert lines[0].startswith("pre-create hook failed for a new upload: ")
     assert "cannot be reached" in lines[0]
     assert "tried 2 times" in lines[0]
     assert all(r.exc_info is None for r in caplog.records)

@@ -77,7 +77,8 @@ class HookRunner:
                 await self._deliver(event, hook_request(event, request, resource))
             )
         except (DeliveryError, ValueError) as exc:
-            logger.warning("%s hook failed for upload %s: %s", event, resource.id, exc)
+            upload = "a new upload" if event == "pre-create" else f"upload {resource.id}"
+            logger.warning("%s hook failed for %s: %s", event, upload, exc)
             raise HookFailed(EVENTS[event]) from None
         return outcome(event, response)
 
