@@ -35,9 +35,11 @@ async def click(page: Page, button: str) -> None:
 
 
 async def choose_file(page: Page, path: Path) -> None:
-    root = await page.send("DOM.getDocument")
-    node = await page.send("DOM.querySelector", nodeId=root["root"]["nodeId"], selector="#file")
-    await page.send("DOM.setFileInputFiles", files=[str(path)], nodeId=node["nodeId"])
+    # The input as a remote object of the live page: DOM node ids from DOM.getDocument go
+    # stale when the document is replaced in between (seen once in a few runs).
+    found = await page.send("Runtime.evaluate", expression="document.getElementById('file')")
+    object_id = found["result"]["objectId"]
+    await page.send("DOM.setFileInputFiles", files=[str(path)], objectId=object_id)
 
 
 async def hold_second_patch(page: Page) -> str:
