@@ -7,7 +7,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from tuskit_client import ProtocolError, ResponseError, UploadNotFound
-from tuskit_client._flow import (
+from tuskit_client._steps import (
     ResponseHead,
     append_request,
     checksum_header,

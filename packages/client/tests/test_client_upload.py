@@ -17,8 +17,8 @@ from tuskit_client import (
     UploadNotFound,
     _retry,
 )
-from tuskit_client._engine import Span
-from tuskit_client._single import RESUMABLE_CREATION_BODY
+from tuskit_client._plan import RESUMABLE_CREATION_BODY
+from tuskit_client._progress import Span
 from tuskit_client._sources import BytesSource
 
 DATA = os.urandom(50_000)

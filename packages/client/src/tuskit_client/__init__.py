@@ -1,9 +1,11 @@
 """tuskit_client: an asyncio tus 1.0.0 client on aiohttp, call-compatible with aiotus.
 
-Design, from the wire up: ``_flow`` builds and checks message heads (pure), ``_retry``
-decides what a failure means (pure), ``_http`` moves heads and bodies over one
-``aiohttp.ClientSession``, ``_engine`` runs the upload loop, ``_client`` adds sources,
-resume stores and parallel parts. Two front doors sit on top:
+Design, from the wire up: ``_steps`` builds and checks message heads (pure), ``_retry``
+decides what a failure means (pure), ``_flow`` makes every decision of an upload as a
+generator of commands (pure), ``_http`` moves heads and bodies over one
+``aiohttp.ClientSession``, ``_engine`` carries out the flow's commands, ``_client`` adds
+sources, resume stores and parallel parts; :mod:`tuskit_client.sync` drives the same flow
+over blocking sockets. Two front doors sit on top:
 
 - aiotus's: :func:`upload`, :func:`metadata`, :func:`upload_multiple`,
   :class:`RetryConfiguration`, and the low-level :mod:`tuskit_client.core` and

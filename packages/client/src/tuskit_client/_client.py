@@ -8,20 +8,22 @@ the end of ``async with``). Failures raise the typed errors of
 
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Final, Self
 
 import aiohttp
 from yarl import URL
 
-from tuskit_client._engine import Engine, Progress
+from tuskit_client._commands import Remember
+from tuskit_client._engine import Engine
 from tuskit_client._http import Http
 from tuskit_client._parallel import part_store, upload_joined, upload_split
+from tuskit_client._plan import UploadPlan
+from tuskit_client._progress import Progress
 from tuskit_client._requests import Requests
 from tuskit_client._results import UploadResult
 from tuskit_client._resume import JSONFileStore, StoredUpload, URLStore, fingerprint
-from tuskit_client._single import check_capabilities, continue_upload, create_and_send
 from tuskit_client._sources import Source, SourceLike, open_source
 from tuskit_client._types import (
     DEFAULT_CHUNK_SIZE,
@@ -29,8 +31,7 @@ from tuskit_client._types import (
     ProgressCallback,
     RetryConfiguration,
 )
-from tuskit_client.exceptions import CapabilityError, ProtocolError, ResponseError, UploadNotFound
-from tuskit_client.log import logger
+from tuskit_client.exceptions import CapabilityError
 from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, encode_metadata
 
 #: Timeouts of a session the client opens itself: no total cap, 30 s to connect, 120 s
@@ -254,83 +255,67 @@ class Client(Requests):
         progress: Progress,
         remove_on_success: bool,
     ) -> UploadResult:
+        """Look the source up in the store, then run the upload flow with the store and
+        the parallel parts as its effects."""
         engine = self._get_engine()
         store = self.store
         fp = None
         if store is not None:
             fp = await fingerprint(source, str(endpoint or url), key=key)
         stored = await store.load(fp) if store is not None and fp and resume else None
-        if url is not None:
-            result = await continue_upload(engine, url, source, checksum, progress)
-            if result is not None:
-                return result
-            if endpoint is None:
-                raise UploadNotFound(
-                    f"{url} cannot be continued and no endpoint is known",
-                    status=404,
-                    headers={},
-                    method="HEAD",
-                    url=str(url),
-                )
-        elif stored is not None and stored.url is not None:
-            result = await continue_upload(engine, URL(stored.url), source, checksum, progress)
-            if result is not None:
-                return await self._finish(result, fp, remove_on_success)
-            if not stored.parts and store is not None and fp is not None:
-                await store.remove(fp)
-        assert endpoint is not None
-        caps = await self._capabilities(endpoint)
-        check_capabilities(caps, source, checksum)
-        save = None
-        if store is not None and fp is not None:
-            fp_key, the_store = fp, store
-
-            async def save(entry: StoredUpload) -> None:
-                await the_store.save(fp_key, entry)
-
-        if parallel > 1 or (stored is not None and stored.parts):
-            if (
-                caps is not None
-                and caps.supports(Extension.CONCATENATION)
-                and source.seekable
-                and source.size is not None
-            ):
-                result = await upload_split(
-                    engine,
-                    endpoint,
-                    source,
-                    parts=max(parallel, len(stored.parts) if stored else 0),
-                    boundaries=boundaries,
-                    metadata_header=metadata_header,
-                    checksum=checksum,
-                    progress=progress,
-                    stored=stored,
-                    save=save,
-                    part_metadata_header=part_metadata_header,
-                )
-                return await self._finish(result, fp, remove_on_success)
-            logger.info("parallel upload not possible here; using one upload")
-        result = await create_and_send(
-            engine, endpoint, source, caps, metadata_header, checksum, progress, save
+        plan = UploadPlan(
+            endpoint,
+            source.size,
+            progress,
+            seekable=source.seekable,
+            url=url,
+            stored_url=None if stored is None or stored.url is None else URL(stored.url),
+            stored_parts=stored is not None and bool(stored.parts),
+            metadata_header=metadata_header,
+            checksum=checksum,
+            split=parallel > 1 or (stored is not None and bool(stored.parts)),
+            resumable=store is not None and fp is not None,
+            remove_on_success=remove_on_success,
         )
-        return await self._finish(result, fp, remove_on_success)
 
-    async def _finish(
-        self, result: UploadResult, fp: str | None, remove_on_success: bool
-    ) -> UploadResult:
-        if remove_on_success and self.store is not None and fp is not None:
-            await self.store.remove(fp)
-        logger.info("upload %s complete: %s bytes", result.url, result.offset)
-        return result
+        async def remember(command: Remember) -> None:
+            if store is not None and fp is not None:
+                entry = StoredUpload(
+                    str(command.location), command.size, (), datetime.now(UTC).isoformat()
+                )
+                await store.save(fp, entry)
+
+        async def forget() -> None:
+            if store is not None and fp is not None:
+                await store.remove(fp)
+
+        async def save(entry: StoredUpload) -> None:
+            if store is not None and fp is not None:
+                await store.save(fp, entry)
+
+        async def split() -> UploadResult:
+            assert endpoint is not None
+            return await upload_split(
+                engine,
+                endpoint,
+                source,
+                parts=max(parallel, len(stored.parts) if stored else 0),
+                boundaries=boundaries,
+                metadata_header=metadata_header,
+                checksum=checksum,
+                progress=progress,
+                stored=stored,
+                save=save if plan.resumable else None,
+                part_metadata_header=part_metadata_header,
+            )
+
+        flow = engine.flow.upload(plan)
+        return await engine.run(flow, source, remember=remember, forget=forget, split=split)
 
     async def _capabilities(self, endpoint: URL) -> ServerCapabilities | None:
-        """OPTIONS, or None when the server does not answer it usefully (then optional
-        extensions stay unused)."""
-        try:
-            return await self._get_engine().options(endpoint)
-        except (ResponseError, ProtocolError) as exc:
-            logger.info("OPTIONS %s gave no capabilities (%s)", endpoint, exc.message)
-            return None
+        """OPTIONS, or None when the server does not answer it usefully."""
+        engine = self._get_engine()
+        return await engine.run(engine.flow.capabilities(endpoint))
 
     async def upload_many(
         self,

@@ -1,20 +1,22 @@
-"""The tus client protocol as pure functions over message heads. No I/O, no clock.
+"""The tus client protocol steps as pure functions over message heads. No I/O, no clock.
 
 Each protocol step is a pair: ``*_request`` builds the :class:`RequestHead` to send and
 ``read_*`` checks the :class:`ResponseHead` that came back, returning typed values or raising
-the client's errors. The I/O layer (``_http``) only moves heads and body bytes, so every rule
-here - which headers go on which request, what a valid answer is, how ``Location`` resolves -
-is testable with hand-built heads.
+the client's errors. The heads are :mod:`tuskit_common.messages`' (the server's rules speak
+the same header vocabulary); ``_flow`` decides which step comes next, and the I/O layers only
+move heads and body bytes, so every rule here - which headers go on which request, what a
+valid answer is, how ``Location`` resolves - is testable with hand-built heads.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeAlias
 
 from yarl import URL
 
 from tuskit_client.exceptions import ProtocolError, ResponseError, UploadNotFound
-from tuskit_common import Checksum, ServerCapabilities, headers, new_hasher
+from tuskit_common import Checksum, ServerCapabilities, headers, messages, new_hasher
 from tuskit_common.errors import InvalidHeader, MetadataError
 from tuskit_common.metadata import decode_metadata
 from tuskit_common.values import (
@@ -26,26 +28,11 @@ from tuskit_common.values import (
     parse_offset,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class RequestHead:
-    """A request line and headers; the body travels separately."""
-
-    method: str
-    url: URL
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseHead:
-    """A response status and headers (a case-insensitive mapping), for the request's URL
-    after redirects; ``body`` holds the start of an error body for messages."""
-
-    status: int
-    headers: Mapping[str, str]
-    url: URL
-    reason: str = ""
-    body: str = ""
+#: A request head addressed by ``yarl.URL``; the body travels separately.
+RequestHead: TypeAlias = messages.RequestHead[URL]
+#: A response head for the request's URL after redirects; ``body`` holds the start of an
+#: error body for messages.
+ResponseHead: TypeAlias = messages.ResponseHead[URL]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +84,7 @@ def with_method_override(head: RequestHead) -> RequestHead:
     if head.method not in ("PATCH", "DELETE"):
         return head
     extra = {headers.X_HTTP_METHOD_OVERRIDE: head.method}
-    return RequestHead("POST", head.url, tus_headers(head.headers, extra))
+    return messages.RequestHead("POST", head.url, tus_headers(head.headers, extra))
 
 
 def resolve_location(base: URL, location: str) -> URL:
@@ -186,7 +173,7 @@ def checksum_header(algorithm: str, data: bytes) -> str:
 
 def options_request(url: URL, extra: Mapping[str, str] | None = None) -> RequestHead:
     """OPTIONS: clients SHOULD NOT send ``Tus-Resumable`` here (spec §1.2)."""
-    return RequestHead("OPTIONS", url, tus_headers(extra, {}))
+    return messages.RequestHead("OPTIONS", url, tus_headers(extra, {}))
 
 
 def read_options(response: ResponseHead) -> ServerCapabilities:
@@ -238,7 +225,7 @@ def creation_request(
         tus[headers.CONTENT_LENGTH] = format_uint(body_length)
         if checksum is not None:
             tus[headers.UPLOAD_CHECKSUM] = checksum
-    return RequestHead("POST", url, tus_headers(extra, tus))
+    return messages.RequestHead("POST", url, tus_headers(extra, tus))
 
 
 def read_creation(response: ResponseHead, *, sent_body: int | None = None) -> Created:
@@ -264,7 +251,7 @@ def read_creation(response: ResponseHead, *, sent_body: int | None = None) -> Cr
 
 def offset_request(location: URL, extra: Mapping[str, str] | None = None) -> RequestHead:
     """HEAD that reads an upload's offset, length and metadata."""
-    return RequestHead(
+    return messages.RequestHead(
         "HEAD", location, tus_headers(extra, {headers.TUS_RESUMABLE: headers.PROTOCOL_VERSION})
     )
 
@@ -343,7 +330,7 @@ def append_request(
         tus[headers.UPLOAD_LENGTH] = format_uint(declare_length)
     if checksum is not None:
         tus[headers.UPLOAD_CHECKSUM] = checksum
-    return RequestHead("PATCH", location, tus_headers(extra, tus))
+    return messages.RequestHead("PATCH", location, tus_headers(extra, tus))
 
 
 def read_append(response: ResponseHead, *, offset: int, body_length: int | None) -> Appended:
@@ -365,7 +352,7 @@ def read_append(response: ResponseHead, *, offset: int, body_length: int | None)
 
 def termination_request(location: URL, extra: Mapping[str, str] | None = None) -> RequestHead:
     """DELETE that terminates an upload (spec §3.7)."""
-    return RequestHead(
+    return messages.RequestHead(
         "DELETE", location, tus_headers(extra, {headers.TUS_RESUMABLE: headers.PROTOCOL_VERSION})
     )
 
