@@ -11,13 +11,20 @@ over blocking sockets. Two front doors sit on top:
   :class:`RetryConfiguration`, and the low-level :mod:`tuskit_client.core` and
   :mod:`tuskit_client.creation` modules. They return None on failure and log why.
 - the raising one: :class:`Client`, whose failures are the typed errors of
-  :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`.
+  :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`; and
+  its blocking twin, :class:`tuskit_client.sync.Client`.
 """
 
-from tuskit_client import core, creation, retry
+from tuskit_client import core, creation, retry, sync
 from tuskit_client._client import Client
 from tuskit_client._results import UploadInfo, UploadResult
-from tuskit_client._resume import JSONFileStore, MemoryStore, StoredUpload, URLStore
+from tuskit_client._resume import (
+    JSONFileStore,
+    MemoryStore,
+    StoredUpload,
+    SyncURLStore,
+    URLStore,
+)
 from tuskit_client._sources import SourceLike
 from tuskit_client._types import (
     DEFAULT_CHUNK_SIZE,
@@ -59,6 +66,7 @@ __all__ = [
     "SourceLike",
     "SourceTruncated",
     "StoredUpload",
+    "SyncURLStore",
     "TransportError",
     "TusClientError",
     "URLStore",
@@ -71,6 +79,7 @@ __all__ = [
     "delete",
     "metadata",
     "retry",
+    "sync",
     "upload",
     "upload_multiple",
 ]

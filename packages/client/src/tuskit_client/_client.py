@@ -19,7 +19,7 @@ from tuskit_client._commands import Remember
 from tuskit_client._engine import Engine
 from tuskit_client._http import Http
 from tuskit_client._parallel import part_store, upload_joined, upload_split
-from tuskit_client._plan import UploadPlan
+from tuskit_client._plan import check_arguments, plan_upload
 from tuskit_client._progress import Progress
 from tuskit_client._requests import Requests
 from tuskit_client._results import UploadResult
@@ -32,7 +32,7 @@ from tuskit_client._types import (
     RetryConfiguration,
 )
 from tuskit_client.exceptions import CapabilityError
-from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, encode_metadata
+from tuskit_common import Extension, ServerCapabilities, encode_metadata
 
 #: Timeouts of a session the client opens itself: no total cap, 30 s to connect, 120 s
 #: without a byte of the answer.
@@ -209,13 +209,11 @@ class Client(Requests):
             parallel = len(boundaries)
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
-        if checksum is not None:
-            if checksum not in ALGORITHMS:
-                raise ValueError(f"unknown checksum algorithm {checksum!r}")
-            if self.chunk_size is None:
-                raise ValueError("checksums need a chunk size: one digest per request")
-        if url is None and endpoint is None and self.endpoint is None:
-            raise ValueError("no endpoint: pass one to Client() or to this call")
+        check_arguments(
+            checksum=checksum,
+            chunk_size=self.chunk_size,
+            has_endpoint=url is not None or endpoint is not None or self.endpoint is not None,
+        )
         opened = await open_source(source, size=size)
         try:
             if self.chunk_size is None and (opened.size is None or not opened.seekable):
@@ -263,18 +261,17 @@ class Client(Requests):
         if store is not None:
             fp = await fingerprint(source, str(endpoint or url), key=key)
         stored = await store.load(fp) if store is not None and fp and resume else None
-        plan = UploadPlan(
+        plan = plan_upload(
             endpoint,
-            source.size,
-            progress,
+            size=source.size,
             seekable=source.seekable,
+            progress=progress,
             url=url,
-            stored_url=None if stored is None or stored.url is None else URL(stored.url),
-            stored_parts=stored is not None and bool(stored.parts),
+            stored=stored,
+            resumable=store is not None and fp is not None,
             metadata_header=metadata_header,
             checksum=checksum,
-            split=parallel > 1 or (stored is not None and bool(stored.parts)),
-            resumable=store is not None and fp is not None,
+            parallel=parallel,
             remove_on_success=remove_on_success,
         )
 

@@ -5,18 +5,19 @@ The flow (``_flow``) is a generator that yields these commands. A driver - the a
 :class:`ResponseHead` for :class:`Send`, bytes for :class:`Read`), or throws in the
 :class:`~tuskit_client.exceptions.TusClientError` it failed with, so a failure surfaces at
 the ``yield`` as it would in straight-line code. The helpers (:func:`send`, :func:`read`,
-:func:`sleep`) give each answer its type.
+:func:`sleep`) give each answer its type; :class:`Turns` is the driver's side of the exchange.
 """
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import TypeAlias, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 from yarl import URL
 
 from tuskit_client._progress import Progress
 from tuskit_client._results import UploadResult
 from tuskit_client._steps import RequestHead, ResponseHead
+from tuskit_client.exceptions import TusClientError
 from tuskit_common import messages
 
 T = TypeVar("T")
@@ -121,3 +122,46 @@ def read(position: int, size: int, *, exact: bool) -> Flow[tuple[bytes, bool]]:
 def sleep(seconds: float) -> Flow[None]:
     """Wait ``seconds``."""
     yield Sleep(seconds)
+
+
+class Turns(Generic[T]):
+    """A flow's commands one at a time, for a driver: iterate, settle each command with
+    :meth:`answer` or :meth:`fail` before the next, and read :attr:`result` at the end."""
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self._flow = flow
+        self._answer: Answer = None
+        self._failure: TusClientError | None = None
+        self.result: T
+
+    def __iter__(self) -> Iterator[Command]:
+        try:
+            while True:
+                answer, failure = self._answer, self._failure
+                self._answer, self._failure = None, None
+                try:
+                    if failure is None:
+                        command = self._flow.send(answer)
+                    else:
+                        command = self._flow.throw(failure)
+                except StopIteration as stop:
+                    self.result = stop.value
+                    return
+                yield command
+        finally:
+            self._flow.close()
+
+    def answer(self, value: Answer) -> None:
+        """What the last command gave."""
+        self._answer = value
+
+    def fail(self, error: TusClientError) -> None:
+        """How the last command failed; the flow sees it raised at its ``yield``."""
+        self._failure = error
+
+    def settle(self, carry_out: Callable[[], Answer]) -> None:
+        """Carry out the last command (blocking) and take its answer or its failure."""
+        try:
+            self._answer = carry_out()
+        except TusClientError as error:
+            self._failure = error

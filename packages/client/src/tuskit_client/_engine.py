@@ -27,6 +27,7 @@ from tuskit_client._commands import (
     Send,
     Sleep,
     Split,
+    Turns,
 )
 from tuskit_client._flow import Transferred, UploadFlow
 from tuskit_client._http import Body as HttpBody
@@ -91,22 +92,13 @@ class Engine:
         split: OnSplit | None = None,
     ) -> T:
         """Drive ``flow`` to its result; a failure it does not handle comes out as raised."""
-        answer: Answer = None
-        failure: TusClientError | None = None
-        try:
-            while True:
-                try:
-                    command = flow.send(answer) if failure is None else flow.throw(failure)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                answer, failure = None, None
-                try:
-                    answer = await self._carry_out(command, source, remember, forget, split)
-                except TusClientError as exc:
-                    failure = exc
-        finally:
-            flow.close()
+        turns = Turns(flow)
+        for command in turns:
+            try:
+                turns.answer(await self._carry_out(command, source, remember, forget, split))
+            except TusClientError as exc:
+                turns.fail(exc)
+        return turns.result
 
     async def _carry_out(
         self,

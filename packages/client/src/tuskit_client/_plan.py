@@ -5,13 +5,16 @@ A driver turns the caller's arguments (and what its resume store holds) into an
 """
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from yarl import URL
 
 from tuskit_client._progress import Progress
 from tuskit_client.exceptions import CapabilityError
-from tuskit_common import Extension, ServerCapabilities, headers
+from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, headers
+
+if TYPE_CHECKING:  # _resume does file I/O; only the entry's type is needed here
+    from tuskit_client._resume import StoredUpload
 
 #: With a resume store, the POST carries at most this much: its URL is saved only once the
 #: POST is answered, so bytes sent inside an interrupted POST could not be resumed. Small
@@ -50,6 +53,49 @@ class UploadPlan:
     split: bool = False
     resumable: bool = False
     remove_on_success: bool = False
+
+
+def plan_upload(
+    endpoint: URL | None,
+    *,
+    size: int | None,
+    seekable: bool,
+    progress: Progress,
+    url: URL | None,
+    stored: "StoredUpload | None",
+    resumable: bool,
+    metadata_header: str | None,
+    checksum: str | None,
+    parallel: int = 1,
+    remove_on_success: bool = False,
+) -> UploadPlan:
+    """The plan for one upload from the caller's arguments and the store's entry."""
+    parts = stored is not None and bool(stored.parts)
+    return UploadPlan(
+        endpoint,
+        size,
+        progress,
+        seekable=seekable,
+        url=url,
+        stored_url=None if stored is None or stored.url is None else URL(stored.url),
+        stored_parts=parts,
+        metadata_header=metadata_header,
+        checksum=checksum,
+        split=parallel > 1 or parts,
+        resumable=resumable,
+        remove_on_success=remove_on_success,
+    )
+
+
+def check_arguments(*, checksum: str | None, chunk_size: int | None, has_endpoint: bool) -> None:
+    """Refuse, before any I/O, what cannot work whatever the server says."""
+    if checksum is not None:
+        if checksum not in ALGORITHMS:
+            raise ValueError(f"unknown checksum algorithm {checksum!r}")
+        if chunk_size is None:
+            raise ValueError("checksums need a chunk size: one digest per request")
+    if not has_endpoint:
+        raise ValueError("no endpoint: pass one to Client() or to this call")
 
 
 def check_capabilities(
