@@ -20,32 +20,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from tuskit_client import TransportError
-from tuskit_client._commands import (
-    Answer,
-    Command,
-    Flow,
-    Forget,
-    Memory,
-    Read,
-    Remember,
-    Send,
-    Sleep,
-    Split,
-    Turns,
-)
+from tuskit_client import _commands as commands
 from tuskit_client._steps import RequestHead, ResponseHead
-from tuskit_common import (
-    ChecksumMismatch,
-    Extension,
-    ExtensionUnavailable,
-    Gone,
-    NotFound,
-    ProtocolError,
-    Resource,
-    headers,
-    messages,
-    new_hasher,
-)
+from tuskit_common import Extension, Resource, errors, headers, messages, new_hasher
 from tuskit_common.values import format_uint
 from tuskit_server import _rules
 
@@ -99,7 +76,7 @@ class RulesServer:
                 status, answer = 204, self._patch(head.url, request_headers, body)
             else:
                 status, answer = 204, self._delete(head.url)
-        except ProtocolError as error:
+        except errors.ProtocolError as error:
             return self._head(error.status, head.url, {}, error.message)
         return self._head(status, head.url, answer)
 
@@ -117,9 +94,9 @@ class RulesServer:
     def _find(self, url: URL) -> Stored:
         stored = self.uploads.get(_rules.check_id(url.name))
         if stored is None:
-            raise NotFound("no such upload")
+            raise errors.NotFound("no such upload")
         if _rules.is_expired(stored.resource, self.now):
-            raise Gone("the upload expired")
+            raise errors.Gone("the upload expired")
         return stored
 
     def _post(self, url: URL, request: Mapping[str, str], body: bytes) -> dict[str, str]:
@@ -129,7 +106,7 @@ class RulesServer:
         has_body = bool(body) and _rules.is_tus_body(request.get(headers.CONTENT_TYPE))
         if has_body:
             if Extension.CREATION_WITH_UPLOAD not in self.extensions:
-                raise ExtensionUnavailable("creation-with-upload is not supported")
+                raise errors.ExtensionUnavailable("creation-with-upload is not supported")
             _rules.check_creation_body(plan, len(body))
         length, partials = plan.length, []
         if plan.concat is not None and plan.concat.is_final:
@@ -190,7 +167,7 @@ class RulesServer:
             hasher = new_hasher(checksum.algorithm)
             hasher.update(body)
             if hasher.digest() != checksum.digest:
-                raise ChecksumMismatch("the body does not match Upload-Checksum")
+                raise errors.ChecksumMismatch("the body does not match Upload-Checksum")
         del stored.data[offset:]
         stored.data += body
         stored.resource = stored.resource.model_copy(update={"offset": len(stored.data)})
@@ -205,7 +182,7 @@ class RulesServer:
 
     def _delete(self, url: URL) -> dict[str, str]:
         if Extension.TERMINATION not in self.extensions:
-            raise ExtensionUnavailable("termination is not supported")
+            raise errors.ExtensionUnavailable("termination is not supported")
         del self.uploads[self._find(url).resource.id]
         return {}
 
@@ -232,31 +209,31 @@ class Pair:
         self.remembered: list[URL] = []
         self.forgotten = 0
 
-    def run(self, flow: Flow[T]) -> T:
-        turns = Turns(flow)
+    def run(self, flow: commands.Flow[T]) -> T:
+        turns = commands.Turns(flow)
         for command in turns:
             turns.settle(partial(self._carry_out, command))
         return turns.result
 
-    def _carry_out(self, command: Command) -> Answer:
-        if isinstance(command, Send):
+    def _carry_out(self, command: commands.Command) -> commands.Answer:
+        if isinstance(command, commands.Send):
             return self._send(command)
-        if isinstance(command, Read):
+        if isinstance(command, commands.Read):
             end = command.position + command.size
             return self.source[command.position : end], end >= len(self.source)
-        if isinstance(command, Sleep):
+        if isinstance(command, commands.Sleep):
             self.sleeps.append(command.seconds)
-        elif isinstance(command, Remember):
+        elif isinstance(command, commands.Remember):
             self.remembered.append(command.location)
-        elif isinstance(command, Forget):
+        elif isinstance(command, commands.Forget):
             self.forgotten += 1
-        elif isinstance(command, Split):
+        elif isinstance(command, commands.Split):
             raise AssertionError("the pair runs parts one by one through UploadFlow.part")
         return None
 
-    def _send(self, command: Send) -> ResponseHead:
+    def _send(self, command: commands.Send) -> ResponseHead:
         body = b""
-        if isinstance(command.body, Memory):
+        if isinstance(command.body, commands.Memory):
             body = command.body.data
         elif command.body is not None:
             body = self.source[command.body.start : command.body.end]

@@ -19,7 +19,7 @@ from tuskit_client._commands import Remember
 from tuskit_client._engine import Engine
 from tuskit_client._http import Http
 from tuskit_client._parallel import part_store, upload_joined, upload_split
-from tuskit_client._plan import check_arguments, plan_upload
+from tuskit_client._plan import check_arguments, choose_endpoint, plan_upload
 from tuskit_client._progress import Progress
 from tuskit_client._requests import Requests
 from tuskit_client._results import UploadResult
@@ -30,6 +30,7 @@ from tuskit_client._types import (
     Metadata,
     ProgressCallback,
     RetryConfiguration,
+    client_config,
 )
 from tuskit_client.exceptions import CapabilityError
 from tuskit_common import Extension, ServerCapabilities, encode_metadata
@@ -77,10 +78,8 @@ class Client(Requests):
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
     ) -> None:
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError("chunk_size must be positive or None")
+        self.config = client_config(config, chunk_size)
         self.endpoint = None if endpoint is None else URL(endpoint)
-        self.config = config if config is not None else RetryConfiguration()
         self.chunk_size = chunk_size
         self.headers = dict(headers or {})
         self.store: URLStore | None = (
@@ -141,11 +140,7 @@ class Client(Requests):
         return self._engine
 
     def _endpoint(self, endpoint: str | URL | None) -> URL:
-        if endpoint is not None:
-            return URL(endpoint)
-        if self.endpoint is None:
-            raise ValueError("no endpoint: pass one to Client() or to this call")
-        return self.endpoint
+        return choose_endpoint(endpoint, self.endpoint)
 
     async def find_previous(
         self, source: SourceLike, *, key: str | None = None, endpoint: str | URL | None = None

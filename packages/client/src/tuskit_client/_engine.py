@@ -29,10 +29,10 @@ from tuskit_client._commands import (
     Split,
     Turns,
 )
-from tuskit_client._flow import Transferred, UploadFlow
+from tuskit_client._flow import UploadFlow
 from tuskit_client._http import Body as HttpBody
 from tuskit_client._http import Http
-from tuskit_client._progress import Progress, Span
+from tuskit_client._progress import Progress
 from tuskit_client._results import UploadResult
 from tuskit_client._sendfile import AVAILABLE as SENDFILE
 from tuskit_client._sendfile import FileRangePayload
@@ -209,28 +209,3 @@ class Engine:
             endpoint, length=length, metadata_header=metadata_header, concat=concat
         )
         return await self.run(flow)
-
-    async def transfer(
-        self,
-        location: URL,
-        source: Source,
-        span: Span,
-        *,
-        offset: int | None,
-        length: int | None,
-        checksum: str | None = None,
-        progress: Progress | None = None,
-        expires: datetime | None = None,
-    ) -> Transferred:
-        """Append ``source`` until the server holds everything (see ``UploadFlow.transfer``)."""
-        flow = self.flow.transfer(
-            location,
-            span,
-            offset=offset,
-            length=length,
-            checksum=checksum,
-            progress=progress,
-            expires=expires,
-            seekable=source.seekable,
-        )
-        return await self.run(flow, source)

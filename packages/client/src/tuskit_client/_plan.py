@@ -87,6 +87,15 @@ def plan_upload(
     )
 
 
+def choose_endpoint(given: str | URL | None, default: URL | None) -> URL:
+    """The endpoint a call names, else the client's; one of them is needed."""
+    if given is not None:
+        return URL(given)
+    if default is None:
+        raise ValueError("no endpoint: pass one to Client() or to this call")
+    return default
+
+
 def check_arguments(*, checksum: str | None, chunk_size: int | None, has_endpoint: bool) -> None:
     """Refuse, before any I/O, what cannot work whatever the server says."""
     if checksum is not None:

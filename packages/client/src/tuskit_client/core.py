@@ -92,15 +92,16 @@ async def upload_buffer(
         length = status.length if status.length is not None else source.size
         if length is not None and status.offset > length:
             raise ProtocolError(f"{url}: Server offset too big ({status.offset} > {length} bytes)")
-        await one_try.transfer(
+        flow = one_try.flow.transfer(
             url,
-            source,
             Span(),
             offset=status.offset,
             length=length,
             checksum=checksum,
             progress=Progress(progress, length),
+            seekable=source.seekable,
         )
+        await one_try.run(flow, source)
 
 
 async def configuration(

@@ -24,23 +24,11 @@ from typing import Final, Self, TypeVar
 
 from yarl import URL
 
+from tuskit_client import _commands as commands
 from tuskit_client import _steps
 from tuskit_client._blocking import BlockingHttp, BlockingSource, Pieces
-from tuskit_client._commands import (
-    Answer,
-    Body,
-    Command,
-    Flow,
-    Forget,
-    Memory,
-    Read,
-    Remember,
-    Send,
-    Sleep,
-    Turns,
-)
 from tuskit_client._flow import UploadFlow
-from tuskit_client._plan import check_arguments, plan_upload
+from tuskit_client._plan import check_arguments, choose_endpoint, plan_upload
 from tuskit_client._progress import Progress
 from tuskit_client._results import UploadInfo, UploadResult
 from tuskit_client._resume import (
@@ -51,7 +39,13 @@ from tuskit_client._resume import (
     fingerprint_of,
 )
 from tuskit_client._sources import PIECE, SourceLike
-from tuskit_client._types import DEFAULT_CHUNK_SIZE, Metadata, ProgressCallback, RetryConfiguration
+from tuskit_client._types import (
+    DEFAULT_CHUNK_SIZE,
+    Metadata,
+    ProgressCallback,
+    RetryConfiguration,
+    client_config,
+)
 from tuskit_client.log import logger
 from tuskit_common import ServerCapabilities, encode_metadata
 
@@ -93,17 +87,11 @@ class Client:
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
     ) -> None:
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError("chunk_size must be positive or None")
+        config = client_config(config, chunk_size)
+        self._http = BlockingHttp(ssl=config.ssl, timeout=timeout, override_method=override_method)
+        self.config, self.chunk_size = config, chunk_size
         self.endpoint = None if endpoint is None else URL(endpoint)
-        self.config = config if config is not None else RetryConfiguration()
-        self.chunk_size = chunk_size
-        self.store: SyncURLStore | None = (
-            JSONFileStore(store) if isinstance(store, str | os.PathLike) else store
-        )
-        self._http = BlockingHttp(
-            ssl=self.config.ssl, timeout=timeout, override_method=override_method
-        )
+        self.store = JSONFileStore(store) if isinstance(store, str | os.PathLike) else store
         self._sleep = time.sleep if sleep is None else sleep
         self._now = _utcnow if now is None else now
         self.flow = UploadFlow(
@@ -130,51 +118,47 @@ class Client:
         self._http.close()
 
     def _endpoint(self, endpoint: str | URL | None) -> URL:
-        if endpoint is not None:
-            return URL(endpoint)
-        if self.endpoint is None:
-            raise ValueError("no endpoint: pass one to Client() or to this call")
-        return self.endpoint
+        return choose_endpoint(endpoint, self.endpoint)
 
     # -- the driver -----------------------------------------------------------------------
 
     def _run(
         self,
-        flow: Flow[T],
+        flow: commands.Flow[T],
         source: BlockingSource | None = None,
         fingerprint: str | None = None,
     ) -> T:
         """Carry out ``flow``'s commands until it returns; its failures come out raised."""
-        turns = Turns(flow)
+        turns = commands.Turns(flow)
         for command in turns:
             turns.settle(partial(self._carry_out, command, source, fingerprint))
         return turns.result
 
     def _carry_out(
-        self, command: Command, source: BlockingSource | None, fingerprint: str | None
-    ) -> Answer:
-        if isinstance(command, Send):
+        self, command: commands.Command, source: BlockingSource | None, fingerprint: str | None
+    ) -> commands.Answer:
+        if isinstance(command, commands.Send):
             return self._http.send(command.head, self._body(command.body, source))
-        if isinstance(command, Read):
+        if isinstance(command, commands.Read):
             assert source is not None
             read = source.read_exact if command.exact else source.read
             return read(command.position, command.size)
-        if isinstance(command, Sleep):
+        if isinstance(command, commands.Sleep):
             self._sleep(command.seconds)
         elif self.store is not None and fingerprint is not None:
-            if isinstance(command, Remember):
+            if isinstance(command, commands.Remember):
                 entry = StoredUpload(
                     str(command.location), command.size, (), self._now().isoformat()
                 )
                 self.store.save_sync(fingerprint, entry)
-            elif isinstance(command, Forget):
+            elif isinstance(command, commands.Forget):
                 self.store.remove_sync(fingerprint)
         return None
 
-    def _body(self, body: Body | None, source: BlockingSource | None) -> Pieces | None:
+    def _body(self, body: commands.Body | None, source: BlockingSource | None) -> Pieces | None:
         if body is None:
             return None
-        if isinstance(body, Memory):
+        if isinstance(body, commands.Memory):
             data, at = body.data, body.offset
             pieces: Callable[[], Iterable[bytes | memoryview]] = partial(_slices, data)
         else:
@@ -190,12 +174,12 @@ class Client:
         source: SourceLike,
         *,
         metadata: Metadata | None = None,
+        checksum: str | None = None,
+        progress: ProgressCallback | None = None,
         endpoint: str | URL | None = None,
         url: str | URL | None = None,
         resume: bool = True,
         key: str | None = None,
-        checksum: str | None = None,
-        progress: ProgressCallback | None = None,
         remove_on_success: bool = False,
     ) -> UploadResult:
         """Upload ``source`` and return where it went; raises the client's errors.
