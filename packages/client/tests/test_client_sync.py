@@ -19,6 +19,7 @@ from tuskit_client import (
     MemoryStore,
     ResponseError,
     RetryConfiguration,
+    StoredUpload,
     TransportError,
     UploadNotFound,
     sync,
@@ -125,6 +126,24 @@ async def test_a_memory_store_serves_both_clients(tus_server: ServerFactory) -> 
     assert again.url == first.url
     assert again.resumed
     assert fake.methods() == ["HEAD"]
+
+
+async def test_parts_stored_by_a_parallel_upload_give_way_to_one_upload(
+    tus_server: ServerFactory,
+) -> None:
+    fake, endpoint = await tus_server()
+    store = MemoryStore()
+    async with Client(endpoint, store=store, chunk_size=20_000) as aclient:
+        parallel = await aclient.upload(DATA, parallel=2)
+    assert len(parallel.parts) == 2
+    (key,) = store.entries
+    store.entries[key] = StoredUpload(None, len(DATA), tuple(map(str, parallel.parts)))
+    fake.requests.clear()
+    with blocking(endpoint, [], store=store) as client:
+        result = await asyncio.to_thread(client.upload, DATA)
+    assert result.parts == ()
+    assert fake.methods() == ["OPTIONS", "POST"]  # the whole source fits the first POST
+    assert store.entries[key].url == str(result.url)
 
 
 async def test_info_metadata_and_delete(tus_server: ServerFactory) -> None:

@@ -68,8 +68,10 @@ def plan_upload(
     checksum: str | None,
     parallel: int = 1,
     remove_on_success: bool = False,
+    concurrent: bool = True,
 ) -> UploadPlan:
-    """The plan for one upload from the caller's arguments and the store's entry."""
+    """The plan for one upload from the caller's arguments and the store's entry; a driver
+    that cannot run parts side by side (``concurrent`` False) gets a single upload."""
     parts = stored is not None and bool(stored.parts)
     return UploadPlan(
         endpoint,
@@ -81,7 +83,7 @@ def plan_upload(
         stored_parts=parts,
         metadata_header=metadata_header,
         checksum=checksum,
-        split=parallel > 1 or parts,
+        split=concurrent and (parallel > 1 or parts),
         resumable=resumable,
         remove_on_success=remove_on_success,
     )

@@ -210,6 +210,7 @@ class Client:
                     metadata_header=metadata_header,
                     checksum=checksum,
                     remove_on_success=remove_on_success,
+                    concurrent=False,
                 )
             )
             return self._run(flow, opened, fp)
