@@ -1,4 +1,4 @@
-"""The decisions of an upload as sans-IO generators: no I/O, no clock, no sleeping.
+"""The decisions of an upload as sans-IO generators: no I/O, no sleeping, no clock of its own.
 
 :meth:`UploadFlow.upload` goes: resume a known upload, or OPTIONS -> capability checks ->
 POST (with the first chunk when creation-with-upload is offered) -> PATCH chunk by chunk. A
