@@ -90,7 +90,8 @@ def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
     workers = _workers_of(name)
     if is_tuskit(name):
         port = free_port()
-        argv = [sys.executable, "-m", "tuskit_server", "--dir", str(directory)]
+        argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory)]
+        argv += ["--base-path", "/uploads"]
         argv += ["--port", str(port)]
         if workers is not None:
             argv += ["--workers", str(workers)]

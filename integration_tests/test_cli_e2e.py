@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -30,11 +30,12 @@ WAIT = 60.0
 
 @asynccontextmanager
 async def tus_serve(
-    storage: Path, *extra: str, port: int = 0
+    storage: Path, *extra: str, port: int = 0, command: Sequence[str] = TUS
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """Run ``tus serve`` over ``storage``; yield its URL and process, then stop it."""
+    """Run ``tus serve`` (``command``) over ``storage``; yield its URL and process, then
+    stop it."""
     process = await asyncio.create_subprocess_exec(
-        *TUS,
+        *command,
         "serve",
         "--port",
         str(port),

@@ -70,7 +70,8 @@ def tuskit(start_server: StartServer, tmp_path: Path) -> Tuskit:
     directory = tmp_path / "store"
     port = free_port()
     url = f"http://127.0.0.1:{port}/uploads"
-    argv = [sys.executable, "-m", "tuskit_server", "--dir", str(directory), "--port", str(port)]
+    argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory), "--port", str(port)]
+    argv += ["--base-path", "/uploads"]
     return Tuskit(start_server(argv, ready=HttpProbe(url)), directory)
 
 

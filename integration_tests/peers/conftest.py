@@ -45,7 +45,8 @@ def tuskit_server(start_server: StartServer, tmp_path: Path) -> TuskitServerHand
     directory = tmp_path / "store-tuskit"
     port = free_port()
     url = f"http://127.0.0.1:{port}/uploads"
-    argv = [sys.executable, "-m", "tuskit_server", "--dir", str(directory), "--port", str(port)]
+    argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory), "--port", str(port)]
+    argv += ["--base-path", "/uploads"]
     running = start_server(argv, ready=HttpProbe(url))
     return TuskitServerHandle(url, directory, running)
 

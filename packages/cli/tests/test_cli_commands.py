@@ -128,11 +128,15 @@ def test_checksum_option_sends_digests(server: ThreadServer, source: Path) -> No
     assert digests == expected
 
 
-def test_unknown_checksum_fails_cleanly(server: ThreadServer, source: Path) -> None:
+def test_unknown_checksum_is_a_usage_error_before_any_request(
+    server: ThreadServer, source: Path
+) -> None:
     result = tus("upload", "--checksum", "sha3", server.endpoint, str(source))
-    assert result.exit_code == 1
-    assert "sha3" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.exit_code == 2  # as for tus serve --checksum sha3
+    assert result.stderr.splitlines() == [
+        "error: --checksum: 'sha3' is not one of sha1, md5, sha256, sha512, crc32"
+    ]
+    assert server.requests == []
 
 
 def test_parallel_concatenates_parts(server: ThreadServer, source: Path) -> None:
@@ -240,3 +244,29 @@ def test_insecure_accepts_an_untrusted_certificate(tls_server: ThreadServer, sou
     accepted = tus("upload", "--insecure", "--retries", "0", tls_server.endpoint, str(source))
     assert accepted.exit_code == 0, accepted.stderr
     assert accepted.urls()[0].startswith("https://127.0.0.1:")
+
+
+def test_a_wrong_endpoint_is_one_line_with_a_hint(server: ThreadServer, source: Path) -> None:
+    root = server.endpoint.removesuffix("files/")
+    hint = f"(is ENDPOINT the server's creation URL, e.g. {root}files/?)"
+    result = tus("upload", "--retries", "0", root, str(source))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {source}: POST {root} answered 404 Not Found {hint}"
+    ]
+    shown = tus("options", "--retries", "0", root + "elsewhere/")
+    assert shown.exit_code == 1
+    assert shown.stderr.splitlines() == [
+        f"error: OPTIONS {root}elsewhere/ answered 404 Not Found {hint}"
+    ]
+    missing = tus("metadata", "--retries", "0", server.endpoint + "0123456789abcdef")
+    assert missing.exit_code == 1
+    [line] = missing.stderr.splitlines()
+    assert "404" in line
+    assert "ENDPOINT" not in line  # an upload URL that is gone is not a wrong endpoint
+
+
+def test_debug_before_the_command_name(server: ThreadServer, source: Path) -> None:
+    result = tus("--debug", "upload", server.endpoint, str(source))
+    assert result.exit_code == 0, result.stderr
+    assert "complete" in result.stderr

@@ -1,16 +1,18 @@
 """Pure pieces of the commands: metadata and header options, metadata display."""
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 
 import pytest
 import typer
 from yarl import URL
 
-from tuskit_cli import _console
+from tuskit_cli import _console, upload
 from tuskit_cli._options import parse_headers
 from tuskit_cli.metadata import format_json, format_lines
 from tuskit_cli.upload import metadata_for, parse_metadata
-from tuskit_client import ResponseError, UploadInfo
+from tuskit_client import MemoryStore, ResponseError, StoredUpload, UploadInfo
 
 
 def test_parse_metadata() -> None:
@@ -95,3 +97,41 @@ def test_a_response_error_is_described_by_its_own_line() -> None:
         url="http://h/f/1",
     )
     assert _console.describe(error) == "PATCH http://h/f/1 answered 503 Service Unavailable"
+
+
+def test_without_verbose_library_warnings_print_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as outside pytest
+    names = ("tuskit_client", "asyncio")
+    try:
+        _console.setup_logging(False)
+        for name in names:  # Python's last-resort handler would print these on stderr
+            logging.getLogger(name).error("Task exception was never retrieved")
+        assert capsys.readouterr().err == ""
+    finally:
+        for name in names:
+            logging.getLogger(name).handlers.clear()
+
+
+def test_after_ctrl_c_each_upload_says_where_it_is() -> None:
+    async def scenario() -> list[str]:
+        watched = upload.WatchedStore(MemoryStore())
+        for name, stored in [
+            ("a.bin", StoredUpload("http://h/files/1", 10)),
+            ("p.bin", StoredUpload(None, 10, ("http://h/files/2", None))),
+            ("c.bin", StoredUpload("http://h/files/3", 10)),
+            ("gone.bin", StoredUpload("http://h/files/4", 10)),
+        ]:
+            upload._current.set(name)  # as each file's upload task does
+            await watched.save(name, stored)
+        await watched.remove("gone.bin")  # the client dropped it (the server forgot it)
+        files = ["a.bin", "p.bin", "c.bin", "gone.bin", "never.bin"]
+        return watched.interrupted(files, {"c.bin": "http://h/files/3"})
+
+    resume = "run the same tus upload again to resume it"
+    assert asyncio.run(scenario()) == [
+        f"interrupted: a.bin is unfinished at http://h/files/1; {resume}",
+        f"interrupted: p.bin is unfinished at parts http://h/files/2; {resume}",
+        "interrupted: c.bin is complete at http://h/files/3",
+    ]

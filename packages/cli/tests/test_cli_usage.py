@@ -3,12 +3,14 @@
 import socket
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tuskit_cli import __version__
 from tuskit_cli.main import app
 
 runner = CliRunner()
+URL = "http://127.0.0.1:1/files/"
 
 
 def _closed_port() -> int:
@@ -38,16 +40,71 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
-def test_bad_chunk_size_and_header_are_usage_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["upload", "--chunk-size", "lots", URL, "FILE"],
+            "--chunk-size: expected a size like 8MiB, 500kB or 1048576, got 'lots'",
+        ),
+        (
+            ["upload", "--chunk-size", "0", URL, "FILE"],
+            "--chunk-size: expected a size of at least 1 byte, like 8MiB, got '0'",
+        ),
+        (
+            ["upload", "--checksum", "rot13", URL, "FILE"],
+            "--checksum: 'rot13' is not one of sha1, md5, sha256, sha512, crc32",
+        ),
+        (["upload", "-H", "bad", URL, "FILE"], "--header: 'bad' is not 'Name: value'"),
+        (["upload", "-m", "=v", URL, "FILE"], "--metadata: '=v' has no key"),
+        (
+            ["upload", "not-a-url", "FILE"],
+            "ENDPOINT: expected an http(s) URL like http://127.0.0.1:1080/files/, got 'not-a-url'",
+        ),
+        (
+            ["options", "localhost:1080/files/"],
+            "ENDPOINT: expected an http(s) URL like http://127.0.0.1:1080/files/, "
+            "got 'localhost:1080/files/'",
+        ),
+        (
+            ["metadata", "files/abc"],
+            "URL: expected an http(s) URL like http://127.0.0.1:1080/files/, got 'files/abc'",
+        ),
+        (
+            ["delete", "ftp://127.0.0.1/files/abc"],
+            "URL: expected an http(s) URL like http://127.0.0.1:1080/files/, "
+            "got 'ftp://127.0.0.1/files/abc'",
+        ),
+        (["upload", URL], "Missing argument 'FILE...' (see 'tus upload --help')"),
+        (["upload", "--zzz", URL, "FILE"], "No such option: --zzz (see 'tus upload --help')"),
+        (
+            ["upload", "--chunksize", "1", URL, "FILE"],
+            "No such option: --chunksize (Possible options: --chunk-size) "
+            "(see 'tus upload --help')",
+        ),
+        (["nope"], "No such command 'nope' (see 'tus --help')"),
+        (
+            ["serve", "--expire-after", "soon"],
+            "--expire-after: expected a duration like 90s, 30m, 24h or 7d, got 'soon'",
+        ),
+        (
+            ["serve", "--max-size", "big"],
+            "--max-size: expected a size like 8MiB, 500kB or 1048576, got 'big'",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_option(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
     source = tmp_path / "a.bin"
     source.write_bytes(b"x")
-    url = "http://127.0.0.1:1/files/"
-    result = runner.invoke(app, ["upload", "--chunk-size", "lots", url, str(source)])
+    args = [str(source) if arg == "FILE" else arg for arg in args]
+    if args[0] == "serve":
+        args += ["--storage", str(tmp_path / "uploads"), "--port", "0"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert "not a size" in result.stderr
-    result = runner.invoke(app, ["upload", "-H", "bad", url, str(source)])
-    assert result.exit_code == 2
-    assert "Name: value" in result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"error: {line}"]
 
 
 def test_stdin_twice_is_a_usage_error() -> None:
@@ -58,25 +115,37 @@ def test_stdin_twice_is_a_usage_error() -> None:
 def test_unreachable_server_is_one_line_and_exit_1(tmp_path: Path) -> None:
     source = tmp_path / "a.bin"
     source.write_bytes(b"hello")
-    endpoint = f"http://127.0.0.1:{_closed_port()}/files/"
+    port = _closed_port()
+    endpoint = f"http://127.0.0.1:{port}/files/"
     result = runner.invoke(
         app,
         ["upload", "--retries", "0", "--store", str(tmp_path / "s.json"), endpoint, str(source)],
     )
     assert result.exit_code == 1
     assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error:")
-    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: {source}: cannot connect to 127.0.0.1:{port}: connection refused"
+    ]
 
 
 def test_metadata_of_unreachable_server_exit_1() -> None:
-    result = runner.invoke(
-        app, ["metadata", "--retries", "0", f"http://127.0.0.1:{_closed_port()}/files/x"]
-    )
+    port = _closed_port()
+    result = runner.invoke(app, ["metadata", "--retries", "0", f"http://127.0.0.1:{port}/files/x"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("error:")
+    assert result.stderr.splitlines() == [
+        f"error: cannot connect to 127.0.0.1:{port}: connection refused"
+    ]
+
+
+def test_debug_before_the_command_name_turns_verbose_on() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/files/x"
+    quiet = runner.invoke(app, ["metadata", "--retries", "0", url])
+    assert "Traceback" not in quiet.stderr
+    for flag in ("--debug", "-v", "--verbose"):
+        loud = runner.invoke(app, [flag, "metadata", "--retries", "0", url])
+        assert loud.exit_code == 1
+        assert "Traceback" in loud.stderr  # --verbose shows the traceback before the line
+        assert loud.stderr.rstrip().splitlines()[-1].startswith("error: cannot connect")
 
 
 def test_serve_rejects_unknown_checksum(tmp_path: Path) -> None:

@@ -4,8 +4,12 @@ file that shrank behave like the streamed path."""
 
 import asyncio
 import contextlib
+import errno
+import gc
 import os
 import ssl
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -259,3 +263,53 @@ async def test_tls_connections_stream_the_file_instead(
     assert result.offset == len(data)
     assert bytes(fake.only().data) == data
     assert calls == []  # TLS: the bytes went through aiohttp's encrypting transport
+
+
+async def test_a_stopped_thread_that_fails_leaves_no_unretrieved_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: seen.append(context))
+
+    started = threading.Event()
+
+    def run(self: Any) -> int:
+        """Wait for stop(), then fail as a send on a socket closed meanwhile does."""
+        started.set()
+        try:
+            while not self._stop.requested:
+                time.sleep(0.01)
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        finally:
+            self._stop.close()
+
+    monkeypatch.setattr(_sendfile._FileToSocket, "run", run)
+
+    path, data = _file(tmp_path, 1 * MiB)
+    async with _silent_server() as url:
+        with path.open("rb") as file:
+
+            async def nothing() -> AsyncIterator[bytes]:
+                yield b""
+
+            body = FileRangePayload(
+                file.fileno(), 0, len(data), on_sent=lambda _: None, fallback=nothing
+            )
+            task = asyncio.create_task(_put(url, body))
+            for _ in range(500):  # until the sending thread runs (bounded)
+                if started.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            assert started.is_set()
+            task.cancel()
+            async with asyncio.timeout(5):
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+    del task
+    for _ in range(500):  # until aiohttp's writer task is gone too (bounded)
+        if len(asyncio.all_tasks()) == 1:
+            break
+        await asyncio.sleep(0.01)
+    gc.collect()  # an unretrieved error is reported when its task is collected
+    await asyncio.sleep(0)
+    assert seen == []

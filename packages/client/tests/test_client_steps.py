@@ -182,6 +182,19 @@ def test_append_request_and_answer() -> None:
     assert "offset wrong" in info.value.message
 
 
+def test_an_error_body_that_repeats_the_status_line_is_left_out() -> None:
+    def message(body: str) -> str:
+        head = ResponseHead(404, CIMultiDict(), BASE, "Not Found", body)
+        with pytest.raises(UploadNotFound) as info:
+            read_creation(head, sent_body=None)
+        return info.value.message
+
+    assert message("404: Not Found") == "POST https://h/files/ answered 404 Not Found"
+    assert message("no such upload") == (
+        "POST https://h/files/ answered 404 Not Found: no such upload"
+    )
+
+
 def test_termination_request() -> None:
     assert termination_request(BASE).method == "DELETE"
 

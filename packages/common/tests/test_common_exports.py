@@ -22,7 +22,13 @@ def test_all_is_sorted_and_complete() -> None:
 
 def test_public_names_not_in_all_are_modules_only() -> None:
     public = {name for name in vars(tuskit_common) if not name.startswith("_")}
-    assert public - set(tuskit_common.__all__) <= {"errors", "extensions", "metadata", "models"}
+    assert public - set(tuskit_common.__all__) <= {
+        "errors",
+        "extensions",
+        "metadata",
+        "models",
+        "units",
+    }
 
 
 def test_importing_common_loads_no_network_or_event_loop_code() -> None:

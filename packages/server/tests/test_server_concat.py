@@ -25,23 +25,24 @@ async def test_final_of_finished_partials(make_client: MakeClient) -> None:
     client = await make_client(on_upload_done=on_done)
     a = await _partial(client, b"hello ")
     b = await _partial(client, b"world")
+    c = await _partial(client, b"!")
     absolute = f"http://{client.host}:{client.port}{b}"
-    header = f"final;{a} {absolute} {a}"  # absolute or relative; a partial may repeat
+    header = f"final;{a} {absolute} {c}"  # absolute or relative (issue 21: no repeats)
     response = await client.post(
         "/uploads", headers={**TUS, "Upload-Concat": header, "Upload-Metadata": "k"}
     )
     assert response.status == 201
     final = path_of(response)
     head = await client.head(final, headers=TUS)
-    assert head.headers["Upload-Offset"] == "17"
-    assert head.headers["Upload-Length"] == "17"
+    assert head.headers["Upload-Offset"] == "12"
+    assert head.headers["Upload-Length"] == "12"
     assert head.headers["Upload-Concat"] == header
     assert head.headers["Upload-Metadata"] == "k"
-    assert await (await client.get(final)).read() == b"hello worldhello "
-    assert done == [6, 5, 17]
+    assert await (await client.get(final)).read() == b"hello world!"
+    assert done == [6, 5, 1, 12]
     partial_head = await client.head(a, headers=TUS)
     assert partial_head.headers["Upload-Concat"] == "partial"
-    assert (await patch(client, final, 17, b"")).status == 403
+    assert (await patch(client, final, 12, b"")).status == 403
 
 
 async def test_final_needs_partials(make_client: MakeClient) -> None:
@@ -71,7 +72,8 @@ async def test_final_with_body_is_403(make_client: MakeClient) -> None:
 async def test_final_over_max_size_is_413(make_client: MakeClient) -> None:
     client = await make_client(max_size=8)
     a = await _partial(client, b"12345")
-    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a} {a}"})
+    b = await _partial(client, b"6789")
+    response = await client.post("/uploads", headers={**TUS, "Upload-Concat": f"final;{a} {b}"})
     assert response.status == 413
 
 

@@ -23,6 +23,7 @@ def test_all_is_sorted_and_complete() -> None:
 def test_public_names_are_exported() -> None:
     public = {n for n in vars(tuskit_server) if not n.startswith("_")}
     modules = {"errors", "handlers", "hooks", "locks", "log", "stores"}
+    modules |= {"access_log", "command", "health", "launch", "metrics", "settings"}
     assert public - set(tuskit_server.__all__) <= modules
 
 
@@ -33,7 +34,7 @@ def test_main_help() -> None:
         text=True,
         check=True,
     )
-    assert "--dir" in out.stdout
+    assert "--storage" in out.stdout
     assert "--port" in out.stdout
 
 
@@ -42,3 +43,12 @@ def test_main_rejects_bad_port() -> None:
 
     with pytest.raises(SystemExit):
         main(["--port", "notanumber"])
+
+
+def test_the_core_runs_without_the_metrics_extra() -> None:
+    probe = (
+        "import sys, tuskit_server, tuskit_server.launch, tuskit_server.command\n"
+        "print('prometheus_client' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -235,3 +235,32 @@ async def test_cancelled_request_waits_for_its_opening(
     assert opened_fds[0] in closed
     assert "chunk_start" not in json.loads((tmp_path / "u1.info").read_text())["storage"]
     assert (await store.get("u1")).offset == 0
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027], ids=["umask-022", "umask-027"])
+async def test_a_rewritten_info_file_keeps_the_mode_it_was_created_with(
+    tmp_path: Path, mask: int
+) -> None:
+    old = os.umask(mask)
+    try:
+        store = FileStore(tmp_path)
+        await store.create(new(expires_at=NOW))
+    finally:
+        os.umask(old)
+    info = tmp_path / "u1.info"
+    created = info.stat()
+    assert created.st_mode & 0o777 == 0o644 & ~mask
+    later = NOW + timedelta(seconds=1)
+    await store.write("u1", 0, body(b"abc"), expires_at=later)  # rewrites the info file
+    rewritten = info.stat()
+    assert rewritten.st_ino != created.st_ino  # replaced, not edited in place
+    assert rewritten.st_mode & 0o777 == 0o644 & ~mask
+
+
+def test_umask_is_read_without_changing_it() -> None:
+    old = os.umask(0o027)
+    try:
+        assert _files.umask() == 0o027
+        assert os.umask(0o027) == 0o027
+    finally:
+        os.umask(old)

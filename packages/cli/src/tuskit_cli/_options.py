@@ -7,9 +7,11 @@ from typing import Annotated, TypeVar
 
 import platformdirs
 import typer
+from yarl import URL
 
 from tuskit_cli import _console
-from tuskit_client import DEFAULT_CHUNK_SIZE, Client, RetryConfiguration
+from tuskit_cli._reach import BUDGET, Reachability
+from tuskit_client import DEFAULT_CHUNK_SIZE, Client, RetryConfiguration, URLStore
 
 T = TypeVar("T")
 
@@ -18,14 +20,18 @@ HeaderOption = Annotated[
     typer.Option(
         "--header",
         "-H",
-        metavar="'NAME: VALUE'",
+        metavar="'Name: value'",
         help="Extra request header, e.g. -H 'Authorization: Bearer x'. Repeatable.",
     ),
 ]
 RetriesOption = Annotated[
     int,
     typer.Option(
-        "--retries", min=0, help="Retries after a failure (counted anew after 1 MiB of progress)."
+        "--retries",
+        min=0,
+        metavar="N",
+        help="Retries after a failure (counted anew after 1 MiB of progress); a server "
+        f"that refuses connections is retried for {BUDGET:.0f} s at most.",
     ),
 ]
 InsecureOption = Annotated[
@@ -45,6 +51,32 @@ VerboseOption = Annotated[
 def default_store() -> Path:
     """Where resumable uploads are remembered: the user's cache directory."""
     return Path(platformdirs.user_cache_dir("tuskit")) / "uploads.json"
+
+
+def parse_url(text: str) -> str:
+    """An absolute http(s) URL with a host, checked before any request (exit code 2)."""
+    try:
+        url = URL(text.strip())
+    except ValueError:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise typer.BadParameter(
+            f"expected an http(s) URL like http://127.0.0.1:1080/files/, got {text!r}"
+        )
+    return text.strip()  # as given: re-quoting could change an upload URL
+
+
+EndpointArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ENDPOINT",
+        parser=parse_url,
+        help="The server's creation URL, e.g. http://127.0.0.1:1080/files/.",
+    ),
+]
+UploadURLArgument = Annotated[
+    str, typer.Argument(metavar="URL", parser=parse_url, help="The upload URL.")
+]
 
 
 def parse_headers(values: Sequence[str] | None) -> dict[str, str]:
@@ -71,14 +103,25 @@ class ClientOptions:
         self,
         endpoint: str | None = None,
         *,
+        reach: Reachability,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
-        store: Path | None = None,
+        store: URLStore | None = None,
     ) -> Client:
-        """A client with these headers, retries and TLS settings."""
+        """A client with these headers, retries and TLS settings; ``reach`` bounds the
+        retries of a server that cannot be reached."""
         # --retries counts retries; RetryConfiguration counts attempts, the first included.
-        config = RetryConfiguration(retry_attempts=self.retries + 1, ssl=not self.insecure)
+        config = RetryConfiguration(
+            retry_attempts=self.retries + 1,
+            ssl=not self.insecure,
+            should_retry=reach.should_retry,
+        )
         return Client(
-            endpoint, headers=self.headers, config=config, chunk_size=chunk_size, store=store
+            endpoint,
+            headers=self.headers,
+            config=config,
+            chunk_size=chunk_size,
+            store=store,
+            sleep=reach.sleep,
         )
 
     def request(
@@ -90,9 +133,11 @@ class ClientOptions:
     ) -> T:
         """Run one request command: ``action`` with a client of these options, its failures
         mapped to exit code 1 and one line on stderr (:func:`_console.run`)."""
+        with _console.status_line(True) as show:
+            reach = Reachability(show)
 
-        async def with_client() -> T:
-            async with self.client(endpoint) as client:
-                return await action(client)
+            async def with_client() -> T:
+                async with self.client(endpoint, reach=reach) as client:
+                    return await action(client)
 
-        return _console.run(with_client(), verbose=verbose)
+            return _console.run(with_client(), verbose=verbose, note=reach.note)

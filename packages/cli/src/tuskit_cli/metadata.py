@@ -13,6 +13,7 @@ from tuskit_cli._options import (
     HeaderOption,
     InsecureOption,
     RetriesOption,
+    UploadURLArgument,
     VerboseOption,
     parse_headers,
 )
@@ -71,7 +72,7 @@ def format_json(info: UploadInfo) -> str:
 
 
 def metadata(
-    url: Annotated[str, typer.Argument(metavar="URL", help="The upload URL.")],
+    url: UploadURLArgument,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print offset, length, expiry and metadata as JSON.")
     ] = False,

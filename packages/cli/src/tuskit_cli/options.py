@@ -8,6 +8,7 @@ import typer
 from tuskit_cli import _console
 from tuskit_cli._options import (
     ClientOptions,
+    EndpointArgument,
     HeaderOption,
     InsecureOption,
     RetriesOption,
@@ -18,14 +19,14 @@ from tuskit_common import format_extensions
 
 
 def options(
-    endpoint: Annotated[str, typer.Argument(metavar="ENDPOINT", help="The server's creation URL.")],
+    endpoint: EndpointArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     header: HeaderOption = None,
     retries: RetriesOption = 3,
     insecure: InsecureOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Show the server's tus versions, extensions, max size and checksum algorithms."""
+    """Show a server's tus versions, extensions, max size and checksums."""
     _console.setup_logging(verbose)
     client_options = ClientOptions(parse_headers(header), retries, insecure)
     caps = client_options.request(

@@ -1,9 +1,11 @@
 """``tus upload``: upload files (several at once), resuming by default, URLs on stdout."""
 
 import asyncio
+import contextlib
 import mimetypes
 import sys
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -11,7 +13,6 @@ import typer
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
@@ -21,6 +22,7 @@ from rich.progress import (
 from tuskit_cli import _console
 from tuskit_cli._options import (
     ClientOptions,
+    EndpointArgument,
     HeaderOption,
     InsecureOption,
     RetriesOption,
@@ -28,8 +30,17 @@ from tuskit_cli._options import (
     default_store,
     parse_headers,
 )
-from tuskit_cli._sizes import parse_size
-from tuskit_client import Client, ProgressCallback, UploadResult
+from tuskit_cli._reach import Reachability
+from tuskit_cli._sizes import parse_chunk_size
+from tuskit_client import (
+    Client,
+    JSONFileStore,
+    ProgressCallback,
+    StoredUpload,
+    UploadResult,
+    URLStore,
+)
+from tuskit_common import ALGORITHMS
 
 STDIN = "-"
 
@@ -57,12 +68,66 @@ def metadata_for(name: str, given: Mapping[str, bytes | None]) -> dict[str, byte
     return result
 
 
-def _progress_callback(bar: Progress | None, task: TaskID | None) -> ProgressCallback | None:
-    if bar is None or task is None:
-        return None
+def parse_checksum(name: str | None) -> str | None:
+    """An algorithm tuskit knows, checked before any request (exit code 2)."""
+    if name is not None and name not in ALGORITHMS:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(ALGORITHMS)}")
+    return name
 
+
+#: The FILE argument an upload task works on, for :class:`WatchedStore`.
+_current: ContextVar[str] = ContextVar("tus_upload_file", default="")
+
+
+class WatchedStore:
+    """The resume store, noting each file's upload URL as it is saved, so that an
+    interrupted run can say where its unfinished uploads are."""
+
+    def __init__(self, store: URLStore) -> None:
+        self.store = store
+        self.urls: dict[str, str] = {}
+
+    def _note(self, upload: StoredUpload | None) -> None:
+        parts = [part for part in upload.parts if part is not None] if upload else []
+        if upload is not None and upload.url is not None:
+            self.urls[_current.get()] = upload.url
+        elif parts:  # a parallel upload before its final one exists
+            self.urls[_current.get()] = "parts " + ", ".join(parts)
+
+    async def load(self, fingerprint: str) -> StoredUpload | None:
+        found = await self.store.load(fingerprint)
+        self._note(found)
+        return found
+
+    async def save(self, fingerprint: str, upload: StoredUpload) -> None:
+        await self.store.save(fingerprint, upload)
+        self._note(upload)
+
+    async def remove(self, fingerprint: str) -> None:
+        await self.store.remove(fingerprint)
+        self.urls.pop(_current.get(), None)
+
+    def interrupted(self, files: Sequence[str], done: Mapping[str, str]) -> list[str]:
+        """The lines to print after Ctrl-C: each upload's URL, and how to resume."""
+        lines = []
+        for name in files:
+            if name in done:
+                lines.append(f"interrupted: {name} is complete at {done[name]}")
+            elif name in self.urls:
+                lines.append(
+                    f"interrupted: {name} is unfinished at {self.urls[name]}; run the same "
+                    "tus upload again to resume it"
+                )
+        return lines
+
+
+def _progress_callback(
+    bar: _console.Bars | None, task: TaskID | None, reach: Reachability
+) -> ProgressCallback:
     def report(sent: int, acknowledged: int, total: int | None) -> None:
-        bar.update(task, completed=acknowledged, total=total)
+        reach.reached()  # bytes moved: the server is there
+        if bar is not None and task is not None:
+            bar.update(task, completed=acknowledged, total=total)
 
     return report
 
@@ -75,26 +140,31 @@ async def _upload_all(
     parallel: int,
     checksum: str | None,
     resume: bool,
-    bar: Progress | None,
+    bar: _console.Bars | None,
+    reach: Reachability,
+    done: dict[str, str],
 ) -> list[UploadResult | BaseException]:
     async def one(name: str) -> UploadResult:
+        _current.set(name)
         task = bar.add_task(name, total=None) if bar is not None else None
         source: Path | BinaryIO = sys.stdin.buffer if name == STDIN else Path(name)
-        return await client.upload(
+        result = await client.upload(
             source,
             metadata=metadata_for(name, metadata),
             resume=resume and name != STDIN,
             parallel=parallel,
             checksum=checksum,
-            progress=_progress_callback(bar, task),
+            progress=_progress_callback(bar, task, reach),
         )
+        done[name] = str(result.url)
+        return result
 
     async with client:
         return await asyncio.gather(*(one(name) for name in files), return_exceptions=True)
 
 
 def upload(
-    endpoint: Annotated[str, typer.Argument(metavar="ENDPOINT", help="The server's creation URL.")],
+    endpoint: EndpointArgument,
     files: Annotated[
         list[str], typer.Argument(metavar="FILE...", help="Files to upload; - reads stdin.")
     ],
@@ -109,14 +179,29 @@ def upload(
     ] = None,
     header: HeaderOption = None,
     chunk_size: Annotated[
-        str, typer.Option("--chunk-size", metavar="SIZE", help="Bytes per PATCH, e.g. 8MiB.")
-    ] = "8MiB",
+        int,
+        typer.Option(
+            "--chunk-size",
+            metavar="SIZE",
+            parser=parse_chunk_size,
+            show_default="8MiB",
+            help="Bytes per PATCH, e.g. 8MiB, 500kB or 1048576.",
+        ),
+    ] = 8 << 20,
     parallel: Annotated[
-        int, typer.Option("--parallel", min=1, help="Split each file into N concatenated parts.")
+        int,
+        typer.Option(
+            "--parallel", min=1, metavar="N", help="Split each file into N concatenated parts."
+        ),
     ] = 1,
     checksum: Annotated[
         str | None,
-        typer.Option("--checksum", metavar="ALG", help="Per-chunk checksum: sha1, sha256, ..."),
+        typer.Option(
+            "--checksum",
+            metavar="ALG",
+            parser=parse_checksum,
+            help=f"Per-chunk checksum: {', '.join(ALGORITHMS)}.",
+        ),
     ] = None,
     no_resume: Annotated[
         bool, typer.Option("--no-resume", help="Start over instead of resuming.")
@@ -125,6 +210,7 @@ def upload(
         Path | None,
         typer.Option(
             "--store",
+            metavar="FILE",
             envvar="TUSKIT_RESUME_STORE",
             help="Resume store file (default: in the user's cache directory).",
         ),
@@ -134,7 +220,11 @@ def upload(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Upload FILEs to ENDPOINT and print each upload URL, in the order given."""
+    """Upload FILEs to ENDPOINT and print their upload URLs in order.
+
+    An interrupted upload (Ctrl-C, a network failure) resumes when the same command runs
+    again; after Ctrl-C the URL of each unfinished upload is printed on stderr.
+    """
     _console.setup_logging(verbose)
     if files.count(STDIN) > 1:
         raise typer.BadParameter("stdin (-) can be read only once", param_hint="FILE")
@@ -142,12 +232,10 @@ def upload(
         if name != STDIN and not Path(name).is_file():
             raise typer.BadParameter(f"{name!r} is not a readable file", param_hint="FILE")
     options = ClientOptions(parse_headers(header), retries, insecure)
-    client = options.client(
-        endpoint, chunk_size=parse_size(chunk_size), store=store or default_store()
-    )
+    watched = WatchedStore(JSONFileStore(store or default_store()))
     show = not quiet and _console.stderr.is_terminal
     bar = (
-        Progress(
+        _console.Bars(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
@@ -158,6 +246,9 @@ def upload(
         if show
         else None
     )
+    done: dict[str, str] = {}
+    reach = Reachability(bar.show if bar is not None else None)  # the notice: below the bars
+    client = options.client(endpoint, reach=reach, chunk_size=chunk_size, store=watched)
     coroutine = _upload_all(
         client,
         files,
@@ -166,12 +257,13 @@ def upload(
         checksum=checksum,
         resume=not no_resume,
         bar=bar,
+        reach=reach,
+        done=done,
     )
-    if bar is not None:
-        with bar:
-            results = _console.run(coroutine, verbose=verbose)
-    else:
-        results = _console.run(coroutine, verbose=verbose)
+    with bar if bar is not None else contextlib.nullcontext():
+        results = _console.run(
+            coroutine, verbose=verbose, interrupted=lambda: watched.interrupted(files, done)
+        )
     failed = False
     for name, result in zip(files, results, strict=True):
         if isinstance(result, UploadResult):
@@ -180,6 +272,6 @@ def upload(
         failed = True
         if not isinstance(result, Exception):
             raise result
-        _console.report(result, verbose=verbose, prefix=f"{name}: ")
+        _console.report(result, verbose=verbose, prefix=f"{name}: ", suffix=reach.note(result))
     if failed:
         raise typer.Exit(_console.FAILURE)

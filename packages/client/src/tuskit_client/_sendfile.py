@@ -121,6 +121,13 @@ class _FileToSocket:
         return written
 
 
+def _moot(job: "asyncio.Future[int]") -> None:
+    """Retrieve a cancelled send's outcome: its thread may fail once the connection is
+    closed under it (EBADF), and asyncio would print that as never retrieved."""
+    if not job.cancelled():
+        job.exception()
+
+
 class FileRangePayload(payload.Payload):
     """``count`` bytes of the open file ``fd`` from ``offset`` on, as an aiohttp body.
 
@@ -176,6 +183,7 @@ class FileRangePayload(payload.Payload):
             await asyncio.shield(job)
         except asyncio.CancelledError:
             mover.stop()
+            job.add_done_callback(_moot)
             await asyncio.wait([job])
             raise
 

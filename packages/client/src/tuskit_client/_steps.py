@@ -113,6 +113,8 @@ def response_error(
     """The typed error for an unexpected status, with a one-line readable message (with the
     reason phrase, and aiotus's "Wrong status code" for a success that is the wrong one)."""
     detail = " ".join(response.body.split())[:200]
+    if detail == f"{response.status}: {response.reason}":
+        detail = ""  # aiohttp's default error body repeats the status line
     message = f"{method} {response.url} answered {response.status} {response.reason}".rstrip()
     if expected and 200 <= response.status < 300:
         wanted = " or ".join(str(status) for status in expected)

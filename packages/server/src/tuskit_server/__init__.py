@@ -23,9 +23,11 @@ from tuskit_server._config import (
     OnUploadDone,
     TusConfig,
 )
+from tuskit_server._quotas import Limits
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import FileExists, HookRejected, UploadExists, UploadInterrupted
+from tuskit_server.health import Health
 from tuskit_server.hooks import CreateChanges, Hooks
 from tuskit_server.locks import FileLocker, Lock, Locker, MemoryLocker
 from tuskit_server.stores.base import DataStore, StoreComposer
@@ -44,8 +46,10 @@ __all__ = [
     "FileNames",
     "FileStore",
     "Handler",
+    "Health",
     "HookRejected",
     "Hooks",
+    "Limits",
     "Lock",
     "Locker",
     "MemoryLocker",

@@ -1,46 +1,51 @@
-"""``python -m tuskit_server --dir DIR [--host H] [--port P] [--workers N]``: a server for
-manual use and the benchmark."""
+"""``python -m tuskit_server``: the standalone server without the ``tus`` command.
 
-import argparse
+The same options, defaults and code as ``tus serve`` (both parse with
+:func:`tuskit_server.command.parser`); prints the endpoint URL as its first stdout line.
+Exit status: 0 after a clean stop, 1 when the server cannot start, 2 for a bad option.
+"""
+
 import logging
-from pathlib import Path
+import sys
+import traceback
+from collections.abc import Sequence
 
-from tuskit_server._app import serve
+from tuskit_server.command import settings_from_argv
+from tuskit_server.launch import StartupError, run
+from tuskit_server.settings import SettingsError
+
+USAGE_ERROR = 2
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m tuskit_server", description=__doc__)
-    parser.add_argument("--dir", type=Path, default=Path("uploads"), help="upload directory")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=1080, help="port to bind (1080)")
-    parser.add_argument("--upload-url", default="/uploads", help="creation URL (/uploads)")
-    parser.add_argument("--max-size", type=int, default=None, help="largest upload in bytes")
-    parser.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-*")
-    parser.add_argument(
-        "--splice-min",
-        type=int,
-        default=1024 * 1024,
-        help="bodies with this many bytes unread are moved by the kernel; 0: never (1 MiB)",
-    )
-    parser.add_argument(
-        "--workers", type=int, default=1, help="server processes sharing the port (1)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each upload")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
-    status = serve(
-        workers=args.workers,
-        host=args.host,
-        port=args.port,
-        upload_path=args.dir,
-        upload_url=args.upload_url,
-        max_size=args.max_size,
-        behind_proxy=args.behind_proxy,
-        splice_min=args.splice_min or None,
-    )
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line, check, and serve until interrupted."""
+    try:
+        settings = settings_from_argv(argv, prog="python -m tuskit_server")
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR) from None
+    level = logging.DEBUG if settings.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+    def ready(url: str) -> None:
+        print(url, flush=True)
+        print(f"serving tus uploads into {settings.storage.resolve()}", file=sys.stderr)
+
+    def stopping() -> None:
+        print("shutting down: finishing in-flight requests", file=sys.stderr, flush=True)
+
+    try:
+        status = run(
+            settings,
+            on_ready=ready,
+            on_stopping=stopping,
+            on_notice=lambda text: print(f"note: {text}", file=sys.stderr, flush=True),
+        )
+    except StartupError as exc:
+        if settings.verbose:
+            traceback.print_exception(exc)
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     raise SystemExit(status)
 
 

@@ -16,13 +16,19 @@ thread that has the kernel move the bytes into the store's file (:mod:`_takeover
 
 import asyncio
 import collections
+import time
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
 from aiohttp import ClientPayloadError, StreamReader
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    HttpProcessingError,
+    TransferEncodingError,
+)
 
 from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
+from tuskit_server._framing import MalformedBody
 from tuskit_server._splice import Ending, Slots, SocketToFile
 from tuskit_server._takeover import Taken, Takeover
 from tuskit_server.log import logger
@@ -80,6 +86,29 @@ class BodyReader:
         self._slots = slots
         self._slot = False
         self._mover: SocketToFile | None = None
+        #: ``time.monotonic()`` of the last byte read (or of the start)
+        self.last_byte = time.monotonic()
+        self._recheck: asyncio.TimerHandle | None = None
+
+    def take_over(self, reason: ProtocolError, stale_after: float) -> None:
+        """A newer request wants the upload: stop once no body byte has arrived for
+        ``stale_after`` seconds, at once if that is already so (a body still receiving
+        data is never interrupted). Idempotent; any number of calls schedule one check."""
+        if self._stop is not None or self.finished or self.error is not None:
+            return
+        mover = self._mover
+        last = max(self.last_byte, mover.last_moved) if mover is not None else self.last_byte
+        idle = time.monotonic() - last
+        if idle >= stale_after:
+            self.stop(reason)
+        elif self._recheck is None:
+            self._recheck = asyncio.get_running_loop().call_later(
+                stale_after - idle, self._check_again, reason, stale_after
+            )
+
+    def _check_again(self, reason: ProtocolError, stale_after: float) -> None:
+        self._recheck = None
+        self.take_over(reason, stale_after)
 
     def stop(self, reason: ProtocolError) -> None:
         """Ask the reader to end at once (lock release, shutdown); first reason wins."""
@@ -178,6 +207,9 @@ class BodyReader:
         self._give_back()
 
     def _give_back(self) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
         if self._slot and self._slots is not None:
             self._slot = False
             self._slots.give_back()
@@ -234,6 +266,7 @@ class BodyReader:
 
     def _account(self, piece: bytes) -> bytes:
         self.received += len(piece)
+        self.last_byte = time.monotonic()
         if self.hasher is not None:
             self.hasher.update(piece)
         return piece
@@ -252,6 +285,9 @@ class BodyReader:
                         return piece
         except TimeoutError:
             self.error = self._stop or _timed_out()
+        except (MalformedBody, TransferEncodingError, ContentEncodingError) as exc:
+            logger.debug("malformed request body: %s", exc)
+            self.error = self._stop or _malformed()
         except (ClientPayloadError, HttpProcessingError) as exc:
             logger.debug("request body ended early: %s", exc)
             self.error = self._stop or _short_body()
@@ -315,6 +351,10 @@ def _timed_out() -> ServerError:
 
 def _short_body() -> BadRequest:
     return BadRequest("the request body is shorter than announced", code="body_incomplete")
+
+
+def _malformed() -> BadRequest:
+    return BadRequest("the request body's framing is malformed", code="body_malformed")
 
 
 def _connection_lost() -> ServerError:

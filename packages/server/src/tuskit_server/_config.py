@@ -4,15 +4,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from aiohttp import web
 
 from tuskit_common import Extension, Resource
 from tuskit_server._paths import format_upload_path
+from tuskit_server._quotas import Limits
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
+
+if TYPE_CHECKING:  # prometheus-client is an extra: imported only by whoever passes Metrics
+    from tuskit_server.metrics import Metrics
 
 __all__ = ["Cors", "Decorator", "Expiration", "FileNames", "Handler", "OnUploadDone", "TusConfig"]
 
@@ -101,6 +105,11 @@ class TusConfig:
     retry_after: int = 5
     clock: Callable[[], datetime] = utc_now
     id_factory: Callable[[], str] | None = None
+    accept_content_encoding: bool = False
+    takeover_after: float = 2.0
+    max_partials: int = 64
+    limits: Limits | None = None
+    metrics: "Metrics | None" = None
 
     def resolve_upload_path(self, match_info: Mapping[str, str]) -> Path:
         """The upload directory of a request: ``upload_path`` with its ``{placeholders}``

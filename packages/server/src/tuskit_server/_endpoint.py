@@ -29,10 +29,11 @@ from tuskit_common import (
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
 from tuskit_server._paths import FIELD, has_fields
+from tuskit_server._quotas import Quota
 from tuskit_server._sanitise import external_origin
 from tuskit_server._splice import Slots
 from tuskit_server.locks import Locker, MemoryLocker, hold
-from tuskit_server.stores.base import StoreComposer
+from tuskit_server.stores.base import StoreComposer, UsageReporter
 from tuskit_server.stores.file import FileStore
 
 __all__ = ["Endpoint"]
@@ -67,6 +68,7 @@ class Endpoint:
         self.config = config
         self._random_id = _RandomIds()
         self.locker: Locker = config.locker or MemoryLocker()
+        self.metrics = config.metrics
         self.readers: set[BodyReader] = set()
         #: bodies (``request.content``) whose socket a worker thread took: their
         #: connection closes after the response
@@ -104,6 +106,10 @@ class Endpoint:
             config.checksum_algorithms if Extension.CHECKSUM in self.extensions else ()
         )
         self.can_download = config.download and probe.downloader is not None
+        self.quota = Quota(config.limits) if config.limits is not None else None
+        counted = config.limits is not None and config.limits.counts_store
+        if counted and not isinstance(probe.core, UsageReporter):
+            raise ValueError("limits on stored bytes or uploads need a store that counts them")
 
     def _file_store(self, path: Path) -> FileStore:
         kwargs = {}
@@ -111,7 +117,13 @@ class Endpoint:
             kwargs["json_dumps"] = self.config.json_dumps
         if self.config.json_loads is not None:
             kwargs["json_loads"] = self.config.json_loads
-        return FileStore(path, clock=self.config.clock, **kwargs)  # type: ignore[arg-type]
+        expiration = self.config.expiration
+        return FileStore(
+            path,
+            clock=self.config.clock,
+            expire_recovered_after=expiration.after if expiration is not None else None,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     # -- stores ------------------------------------------------------------------------------
 
@@ -181,6 +193,12 @@ class Endpoint:
             if composer.concatenator is not None:
                 for final in await composer.concatenator.pending_finals():
                     self.wait_for_partials(final)
+        if self.quota is not None and self.quota.limits.counts_store:
+            await self.quota.recount(await self._reporters())
+            self.quota.start(self._reporters)
+
+    async def _reporters(self) -> list[UsageReporter]:
+        return [c.core for c in await self.stores() if isinstance(c.core, UsageReporter)]
 
     def wait_for_partials(self, final: Resource) -> None:
         """Remember that ``final`` is built once its partials finish."""
@@ -189,6 +207,8 @@ class Endpoint:
 
     async def close(self) -> None:
         """Close every store, and end the idle transfer threads."""
+        if self.quota is not None:
+            await self.quota.stop()
         for composer in await self.stores():
             await composer.core.close()
         self.splice_slots.threads.close()
@@ -214,12 +234,20 @@ class Endpoint:
 
     @asynccontextmanager
     async def locked(
-        self, upload_id: str, on_release: Callable[[], None] = lambda: None
+        self,
+        upload_id: str,
+        on_release: Callable[[], None] = lambda: None,
+        *,
+        wait: float | None = None,
     ) -> AsyncIterator[None]:
-        """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3)."""
-        async with hold(
-            self.locker, upload_id, wait=self.config.lock_timeout, on_release=on_release
-        ):
+        """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3).
+        Waits ``lock_timeout`` at most, or ``wait`` when shorter."""
+        limit = self.config.lock_timeout if wait is None else min(wait, self.config.lock_timeout)
+        if self.metrics is not None:
+            is_locked = getattr(self.locker, "is_locked", None)
+            if is_locked is not None and is_locked(upload_id):
+                self.metrics.lock_waits.inc()
+        async with hold(self.locker, upload_id, wait=limit, on_release=on_release):
             yield
 
     @asynccontextmanager

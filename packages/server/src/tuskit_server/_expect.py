@@ -18,7 +18,7 @@ from tuskit_server import _rules
 from tuskit_server._cors import cors_headers
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._responses import finish_response
-from tuskit_server._views import respond_error, with_effective_method
+from tuskit_server._views import respond_error, with_effective_method, with_folded_headers
 from tuskit_server.handlers._shared import load, precheck_append
 from tuskit_server.handlers.post import precheck_creation
 
@@ -71,6 +71,7 @@ def make_expect_handler(endpoint: Endpoint, *, on_upload: bool) -> ExpectHandler
             if expect.lower() != "100-continue":
                 raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
             cors = cors_headers(endpoint.config.cors, request.headers)
+            request = with_folded_headers(request)
             request = with_effective_method(request, on_upload=on_upload)
             method = request.method
             rejection = await _authorised(endpoint, request)

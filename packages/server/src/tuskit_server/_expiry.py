@@ -14,6 +14,9 @@ from tuskit_server.log import logger
 
 __all__ = ["run_sweeper", "sweep"]
 
+#: Seconds the sweeper waits for a busy upload's lock before leaving it to the next pass.
+_BUSY_WAIT = 1.0
+
 
 async def sweep(endpoint: Endpoint) -> int:
     """One pass; returns how many uploads expired."""
@@ -27,11 +30,15 @@ async def sweep(endpoint: Endpoint) -> int:
             continue
         for upload_id in await expirer.expired(endpoint.now()):
             try:
-                async with endpoint.locked(upload_id):
+                # A short wait: an upload busy with a request is not expired under it (its
+                # PATCH moves the expiry on); the next pass looks again.
+                async with endpoint.locked(upload_id, wait=_BUSY_WAIT):
                     resource = await composer.core.get(upload_id)
                     if is_expired(resource, endpoint.now()):
                         await expirer.expire(upload_id)
                         count += 1
+                        if endpoint.metrics is not None:
+                            endpoint.metrics.expired.inc()
                         logger.info("upload %s expired", upload_id)
             except ProtocolError as exc:
                 logger.debug("upload %s not expired now: %s", upload_id, exc.message)

@@ -18,7 +18,7 @@ from tuskit_common import (
     headers,
 )
 from tuskit_common.values import format_list, format_uint
-from tuskit_server.errors import status_of
+from tuskit_server.errors import TooManyRequests, status_of
 
 __all__ = ["error_response", "finish_response", "http_exception_response"]
 
@@ -35,6 +35,8 @@ def error_response(error: ProtocolError, *, retry_after: int = 5) -> web.Respons
         response.headers[headers.UPLOAD_OFFSET] = format_uint(error.offset)
     elif isinstance(error, ServiceUnavailable):
         response.headers[headers.RETRY_AFTER] = str(retry_after)
+    elif isinstance(error, TooManyRequests):
+        response.headers[headers.RETRY_AFTER] = str(error.retry_after)
     elif isinstance(error, MethodNotAllowed):
         response.headers[headers.ALLOW] = UPLOAD_METHODS
     if error.code == "body_too_large" or error.code in ("read_timeout", "connection_reset"):

@@ -10,21 +10,29 @@ stays behind to pass signals on and to notice a worker that dies. The workers sh
 
 import asyncio
 import contextlib
+import logging
 import os
 import select
 import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from tuskit_common import Extension
+from tuskit_server._connections import (
+    Connections,
+    GatedRunner,
+    QuietBadRequests,
+    quiet_accept_errors,
+)
 from tuskit_server.locks import FileLocker
 
 __all__ = [
+    "LOCK_FILE",
     "bind_shared",
     "run_app_until_signal",
     "supervise",
@@ -63,17 +71,26 @@ async def run_app_until_signal(
     ready: Ready,
     lifeline: int | None = None,
     on_stopping: Callable[[], None] | None = None,
+    runner_options: Mapping[str, Any] | None = None,
+    limits: Connections | None = None,
 ) -> None:
     """Serve ``app`` on ``site(runner)`` (a TCP site, or a worker's socket) until SIGINT or
     SIGTERM (or, in a worker, until ``lifeline`` reads end-of-file: its supervisor is gone),
     then shut down gracefully: in-flight PATCHes persist what arrived and answer 503.
     ``ready(host, port)`` is called with the first address served, ``on_stopping()`` when
-    the shutdown begins."""
-    # aiohttp's access logger writes only where logging enables it (``-v``)
-    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
+    the shutdown begins (a Unix socket's address is its path, with port 0).
+    ``runner_options`` go to :class:`web.AppRunner` (e.g. the access log)."""
+    # the access logger writes only where logging enables it
+    runner = GatedRunner(
+        app, limits or Connections(), shutdown_timeout=shutdown_timeout, **(runner_options or {})
+    )
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    undo_quiet = quiet_accept_errors(loop, runner.log)
+    bad_requests = QuietBadRequests((limits or Connections()).log_interval)
+    aiohttp_server_log = logging.getLogger("aiohttp.server")
+    aiohttp_server_log.addFilter(bad_requests)
     try:
         await site(runner).start()
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
@@ -81,12 +98,17 @@ async def run_app_until_signal(
                 loop.add_signal_handler(sig, stop.set)
         if lifeline is not None:
             loop.add_reader(lifeline, stop.set)
-        bound_host, bound_port = runner.addresses[0][:2]
-        ready(bound_host, bound_port)
+        address = runner.addresses[0]
+        if isinstance(address, str):
+            ready(address, 0)
+        else:
+            ready(address[0], address[1])
         await stop.wait()
         if on_stopping is not None:
             on_stopping()
     finally:
+        undo_quiet()
+        aiohttp_server_log.removeFilter(bad_requests)
         if lifeline is not None:
             loop.remove_reader(lifeline)
         with contextlib.suppress(NotImplementedError):
@@ -98,15 +120,15 @@ async def run_app_until_signal(
 @contextlib.contextmanager
 def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """``setup_tus`` options for workers: a :class:`FileLocker` on a lock file that lives
-    as long as the block, and no ``concatenation-unfinished`` (which final upload waits for
-    which partial is known to the one process that created the final)."""
+    as long as the block (under the storage folder, see :func:`_lock_file`), and no
+    ``concatenation-unfinished`` (which final upload waits for which partial is known to
+    the one process that created the final)."""
     wanted = setup_tus_kwargs.get("extensions")
     if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
         raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
     if setup_tus_kwargs.get("locker") is not None:
         raise ValueError("with several workers the server brings its own locker (a FileLocker)")
-    fd, lock_path = tempfile.mkstemp(prefix="tuskit-locks-")
-    os.close(fd)
+    lock_path = _lock_file(setup_tus_kwargs.get("upload_path"))
     try:
         settings = dict(setup_tus_kwargs)
         settings["locker"] = FileLocker(lock_path)
@@ -117,6 +139,29 @@ def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
+
+
+#: The lock file of ``--workers`` in a storage folder (the file store ignores it).
+LOCK_FILE = ".tuskit.locks"
+
+
+def _lock_file(upload_path: object) -> str:
+    """The workers' lock file: ``<upload_path>/.tuskit.locks``, so a supervisor killed
+    with SIGKILL leaves nothing in /tmp and the next start reuses it (it holds no data,
+    only the locks of live processes); a temporary file when the folder is not a plain
+    directory (named ``{placeholders}``, or a store without one)."""
+    if isinstance(upload_path, (str, os.PathLike)) and "{" not in str(upload_path):
+        path = os.path.join(str(upload_path), LOCK_FILE)
+        try:
+            os.makedirs(str(upload_path), exist_ok=True)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError:
+            pass  # the workers report the unusable folder themselves
+        else:
+            return path
+    fd, path = tempfile.mkstemp(prefix="tuskit-locks-")
+    os.close(fd)
+    return path
 
 
 def supervise(

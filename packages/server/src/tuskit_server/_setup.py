@@ -17,7 +17,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -36,10 +36,15 @@ from tuskit_server._endpoint import Endpoint
 from tuskit_server._expect import make_expect_handler
 from tuskit_server._expiry import run_sweeper
 from tuskit_server._paths import canonical_url
+from tuskit_server._quotas import Limits
 from tuskit_server._views import MethodHandler, make_view
+from tuskit_server.health import Health, add_health_routes
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker
 from tuskit_server.stores.base import DataStore
+
+if TYPE_CHECKING:  # prometheus-client is an extra
+    from tuskit_server.metrics import Metrics
 
 __all__ = ["ENDPOINTS_KEY", "TUS_CONFIG_KEY", "get_tus", "setup_tus"]
 
@@ -83,6 +88,12 @@ def setup_tus(
     protect_finished: bool = False,
     clock: Callable[[], datetime] = utc_now,
     id_factory: Callable[[], str] | None = None,
+    health: Health | bool = False,
+    metrics: "Metrics | None" = None,
+    accept_content_encoding: bool = False,
+    takeover_after: float = 2.0,
+    max_partials: int = 64,
+    limits: Limits | None = None,
 ) -> web.Application:
     """Serve tus 1.0.0 uploads under ``upload_url`` and return ``app``.
 
@@ -136,6 +147,17 @@ def setup_tus(
         protect_finished: refuse (403) to terminate finished uploads.
         clock: time source (tests inject one). id_factory: upload ids (default 128 random
             bits); ids must match ``[A-Za-z0-9_-]{1,128}``.
+        health: serve ``GET /healthz`` and ``/readyz`` (True) or as a :class:`Health` says;
+            once per app, checking every endpoint. Off by default.
+        metrics: count into this :class:`tuskit_server.metrics.Metrics` and serve it at its
+            ``path`` (needs ``tuskit-server[metrics]``); one per app. Off by default.
+        accept_content_encoding: store PATCH/POST bodies sent with a ``Content-Encoding``
+            as aiohttp decodes them (default: 415, a tus body is the upload's raw bytes).
+        takeover_after: seconds without a body byte after which a PATCH is stale: only
+            then does a newer request for the upload interrupt it (it answers 400).
+        max_partials: the most partial uploads one ``Upload-Concat: final`` may list.
+        limits: per-server :class:`Limits` on creation (bytes stored, uploads in
+            progress, creations per client address per minute); None: no limits.
 
     Returns:
         ``app``, as aiohttp-tus did.
@@ -162,6 +184,8 @@ def setup_tus(
         raise ValueError("splice_threads must be positive")
     if isinstance(expiration, timedelta):
         expiration = Expiration(after=expiration)
+    if takeover_after < 0 or max_partials < 1:
+        raise ValueError("takeover_after must be >= 0 and max_partials >= 1")
     config = TusConfig(
         upload_url=upload_url,
         upload_path=Path(upload_path) if upload_path is not None else None,
@@ -190,6 +214,11 @@ def setup_tus(
         protect_finished=protect_finished,
         clock=clock,
         id_factory=id_factory,
+        metrics=metrics,
+        accept_content_encoding=accept_content_encoding,
+        takeover_after=takeover_after,
+        max_partials=max_partials,
+        limits=limits,
     )
     base = upload_url.rstrip("/")
     key = canonical_url(upload_url)
@@ -204,8 +233,38 @@ def setup_tus(
     app[ENDPOINTS_KEY][key.rstrip("/")] = endpoint
     _add_routes(app, endpoint, base)
     app.cleanup_ctx.append(_lifecycle(endpoint))
+    _add_operator_routes(app, health, metrics, decorator)
     app.on_shutdown.append(_shutdown(endpoint))
     return app
+
+
+def _add_operator_routes(
+    app: web.Application,
+    health: Health | bool,
+    metrics: "Metrics | None",
+    decorator: Decorator | None,
+) -> None:
+    """The health and metrics endpoints, shared by every ``setup_tus`` of ``app``."""
+
+    def endpoints() -> list[Endpoint]:
+        return list(app[ENDPOINTS_KEY].values())
+
+    if health:
+        add_health_routes(app, Health() if health is True else health, endpoints, decorator)
+    if metrics is None:
+        return
+    from tuskit_server.metrics import METRICS_KEY
+
+    existing = app.get(METRICS_KEY)
+    if existing is metrics:
+        return
+    if existing is not None:
+        raise ValueError("one app counts into one Metrics; pass the same one to every setup_tus")
+    app[METRICS_KEY] = metrics
+    metrics.count_in_progress(lambda: [r for e in endpoints() for r in e.readers])
+    view = metrics.view
+    wrapped = decorator(view) if decorator is not None and metrics.decorated else view
+    app.router.add_get(metrics.path, wrapped)
 
 
 def _route_names(config: TusConfig, base: str) -> tuple[str, str]:

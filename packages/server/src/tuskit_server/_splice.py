@@ -19,6 +19,7 @@ import errno
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Sequence
 
 from tuskit_common.stopping import StopSignal
@@ -95,6 +96,8 @@ class SocketToFile:
         self._left = count
         self._idle_timeout = idle_timeout
         self.moved = 0
+        #: ``time.monotonic()`` of the last byte moved (a stale transfer may be taken over)
+        self.last_moved = time.monotonic()
         self._stop = StopSignal()
 
     def stop(self) -> None:
@@ -125,6 +128,7 @@ class SocketToFile:
     def _advance(self, written: int) -> None:
         self._position += written
         self.moved += written
+        self.last_moved = time.monotonic()
 
     def _pump(self) -> Ending:
         waiter = SocketWaiter(self._sock, self._stop, self._idle_timeout)

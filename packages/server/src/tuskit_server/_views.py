@@ -11,16 +11,25 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from tuskit_common import MethodNotAllowed, ProtocolError, ServerError, headers
 from tuskit_server import _rules
 from tuskit_server._config import Handler
 from tuskit_server._cors import cors_headers, is_preflight
 from tuskit_server._endpoint import Endpoint
+from tuskit_server._input_rules import LIST_HEADERS, SINGLE_HEADERS, fold_header
 from tuskit_server._responses import error_response, finish_response, http_exception_response
+from tuskit_server.access_log import RECEIVED_KEY
+from tuskit_server.errors import HookFailed
 from tuskit_server.log import logger
 
-__all__ = ["MethodHandler", "decorated", "make_view", "respond_error"]
+__all__ = ["MethodHandler", "decorated", "make_view", "respond_error", "with_folded_headers"]
+
+#: Error codes after which the connection closes: the body was refused unread or its
+#: framing broke, so what follows on the connection cannot be trusted as a request.
+_CLOSING_CODES = frozenset({"content_encoding_refused", "body_malformed"})
+_FOLDED = SINGLE_HEADERS + LIST_HEADERS
 
 MethodHandler = Callable[[Endpoint, web.Request], Awaitable[web.StreamResponse]]
 
@@ -59,6 +68,28 @@ def with_effective_method(request: web.Request, *, on_upload: bool) -> web.Reque
     return request if method == request.method else request.clone(method=method)
 
 
+def with_folded_headers(request: web.Request) -> web.Request:
+    """The request with each repeated tus header as one value (RFC 9110 §5.3): list
+    headers joined, single-value headers only when every line agrees.
+
+    Raises:
+        InvalidHeader: a single-value header repeated with different values (400).
+    """
+    sent = request.headers
+    folded: dict[str, str] | None = None
+    for name in _FOLDED:
+        values = sent.getall(name, ())
+        if len(values) > 1:
+            folded = folded or {}
+            folded[name] = fold_header(name, values)
+    if folded is None:
+        return request
+    merged = CIMultiDict(sent)
+    for name, value in folded.items():
+        merged[name] = value
+    return request.clone(headers=merged)
+
+
 def make_view(
     endpoint: Endpoint, handlers: Mapping[str, MethodHandler], *, on_upload: bool
 ) -> Handler:
@@ -67,10 +98,12 @@ def make_view(
     allow = ", ".join(sorted(handlers))
 
     async def view(request: web.Request) -> web.StreamResponse:
+        original = request
         method = request.method
         cors: dict[str, str] = {}
         try:
             cors = cors_headers(endpoint.config.cors, request.headers)
+            request = with_folded_headers(request)
             request = with_effective_method(request, on_upload=on_upload)
             method = request.method
             handler = views.get(method)
@@ -80,7 +113,13 @@ def make_view(
         except MethodNotAllowed as exc:
             response = respond_error(endpoint, exc)
             response.headers[headers.ALLOW] = allow
-        except (ProtocolError, web.HTTPException) as exc:
+        except ProtocolError as exc:
+            if isinstance(exc, HookFailed) and endpoint.metrics is not None:
+                endpoint.metrics.hook_errors.labels(exc.hook).inc()
+            response = respond_error(endpoint, exc)
+            if exc.code in _CLOSING_CODES:
+                response.force_close()
+        except web.HTTPException as exc:
             response = respond_error(endpoint, exc)
         except Exception as exc:
             logger.exception(
@@ -97,6 +136,10 @@ def make_view(
             cors.pop(headers.ACCESS_CONTROL_EXPOSE_HEADERS, None)
         if endpoint.socket_taken(request):
             response.force_close()  # "Connection: close": aiohttp's parser is mid-body
+        if request is not original and RECEIVED_KEY in request:
+            original[RECEIVED_KEY] = request[RECEIVED_KEY]  # for the access log
+        if endpoint.metrics is not None:
+            endpoint.metrics.observe(method, response.status)
         return finish_response(response, cors=cors)
 
     return view

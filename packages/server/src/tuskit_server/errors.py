@@ -8,9 +8,11 @@ Handlers, stores, lockers and hooks raise :class:`tuskit_common.ProtocolError` s
     ├── UploadInterrupted     400  upload_interrupted  (a newer request took the lock)
     ├── UploadExists          409  upload_exists        (a store refused a duplicate id)
     └── FileExists            409  file_exists          (a finished file of that name exists)
+    ServerError (tuskit_common)
+    └── HookFailed            500  (a hook raised something else than a ProtocolError)
 """
 
-from tuskit_common import BadRequest, ProtocolError
+from tuskit_common import BadRequest, ProtocolError, ServerError
 
 
 class HookRejected(ProtocolError):
@@ -47,6 +49,32 @@ class FileExists(ProtocolError):
 
     status = 409
     default_code = "file_exists"
+
+
+class HookFailed(ServerError):
+    """500: a hook failed; ``hook`` names it (counted in the metrics)."""
+
+    def __init__(self, hook: str) -> None:
+        super().__init__(f"the {hook} hook failed")
+        self.hook = hook
+
+
+class TooManyRequests(ProtocolError):
+    """429: this client created too many uploads lately; ``Retry-After`` says when to retry."""
+
+    status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(ProtocolError):
+    """507: the server's storage quota would be exceeded."""
+
+    status = 507
+    default_code = "storage_quota"
 
 
 def status_of(error: ProtocolError) -> int:

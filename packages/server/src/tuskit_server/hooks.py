@@ -20,8 +20,8 @@ from typing import TypeAlias, TypeVar
 
 from aiohttp import web
 
-from tuskit_common import ProtocolError, Resource, ServerError
-from tuskit_server.errors import HookRejected
+from tuskit_common import ProtocolError, Resource
+from tuskit_server.errors import HookFailed, HookRejected
 from tuskit_server.log import logger
 
 __all__ = ["CreateChanges", "HookRejected", "Hooks", "call_hook"]
@@ -70,4 +70,4 @@ async def call_hook(
         raise
     except Exception as exc:
         logger.exception("hook %s failed for upload %s", name, resource.id)
-        raise ServerError(f"the {name} hook failed") from exc
+        raise HookFailed(name) from exc

@@ -4,6 +4,7 @@ Thin async glue between aiohttp, the store and :mod:`tuskit_server._rules`; the 
 themselves are in ``_rules``.
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -23,7 +24,10 @@ from tuskit_common import (
 from tuskit_server import _rules
 from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
+from tuskit_server._framing import watch_framing
+from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding
 from tuskit_server._takeover import Takeover
+from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.handlers._placing import place
 from tuskit_server.hooks import call_hook
@@ -71,6 +75,8 @@ def precheck_append(endpoint: Endpoint, request: web.Request) -> AppendRequest:
     """Version (412), media type (415), id (404), header syntax (400) of a PATCH."""
     _rules.check_version(request.headers.get(headers.TUS_RESUMABLE))
     _rules.check_media_type(request.headers.get(headers.CONTENT_TYPE))
+    if not endpoint.config.accept_content_encoding:
+        check_content_coding(request.headers.get(CONTENT_ENCODING))
     upload = upload_id(request)
     _rules.parse_offset_header(request.headers.get(headers.UPLOAD_OFFSET))
     content_length = _rules.parse_content_length(request.headers.get(headers.CONTENT_LENGTH))
@@ -99,9 +105,14 @@ def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | No
     )
 
 
-def interrupt(reader: BodyReader) -> None:
-    """The lock's release callback: a newer request wants this upload (digest §4.3)."""
-    reader.stop(UploadInterrupted("a newer request for this upload interrupted this one"))
+def interrupt(endpoint: Endpoint, reader: BodyReader) -> None:
+    """The lock's release callback: a newer request wants this upload (digest §4.3). It
+    gets it once the body is stale (no byte for ``takeover_after`` seconds): a HEAD must
+    not stall an upload that is still receiving data."""
+    reader.take_over(
+        UploadInterrupted("a newer request for this upload interrupted this one"),
+        endpoint.config.takeover_after,
+    )
 
 
 async def receive(
@@ -126,21 +137,27 @@ async def receive(
     offset = resource.offset
     expires_at = None if resource.is_final else endpoint.expires_at()
     verdicts: list[bool] = []
-    async with endpoint.reading(reader):
-        if checksum is not None and composer.staged is not None:
-            hasher = reader.hasher
+    with watch_framing(request):
+        async with endpoint.reading(reader):
+            if checksum is not None and composer.staged is not None:
+                hasher = reader.hasher
 
-            def accept() -> bool:
-                verdicts.append(
-                    reader.complete and hasher is not None and hasher.digest() == checksum.digest
+                def accept() -> bool:
+                    verdicts.append(
+                        reader.complete
+                        and hasher is not None
+                        and hasher.digest() == checksum.digest
+                    )
+                    return verdicts[-1]
+
+                updated = await composer.staged.write_staged(
+                    resource.id, offset, reader, accept=accept, expires_at=expires_at
                 )
-                return verdicts[-1]
-
-            updated = await composer.staged.write_staged(
-                resource.id, offset, reader, accept=accept, expires_at=expires_at
-            )
-        else:
-            updated = await composer.core.write(resource.id, offset, reader, expires_at=expires_at)
+            else:
+                updated = await composer.core.write(
+                    resource.id, offset, reader, expires_at=expires_at
+                )
+    updated = await _expire_from_last_byte(endpoint, composer, updated)
     logger.info(
         "upload %s: %d bytes received, offset %d -> %d",
         resource.id,
@@ -148,6 +165,10 @@ async def receive(
         offset,
         updated.offset,
     )
+    received = updated.offset - offset
+    request[RECEIVED_KEY] = received
+    if endpoint.metrics is not None:
+        endpoint.metrics.bytes_received.inc(received)
     if updated.offset != offset:
         await call_hook("post_receive", endpoint.config.hooks.post_receive, request, updated)
     if updated.is_complete and not was_complete:
@@ -159,12 +180,33 @@ async def receive(
     return updated
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
+
+
+async def _expire_from_last_byte(
+    endpoint: Endpoint, composer: StoreComposer, updated: Resource
+) -> Resource:
+    """Expiry counts from the last byte received (digest §3.4): a body that took longer
+    than its expiry's resolution gets the expiry of now, so an acknowledged chunk can never
+    expire before its 204 is read. An empty write records it (no info rewrite otherwise)."""
+    if updated.expires_at is None or updated.is_complete:
+        return updated
+    latest = endpoint.expires_at()
+    if latest is None or latest <= updated.expires_at:
+        return updated
+    return await composer.core.write(updated.id, updated.offset, _nothing(), expires_at=latest)
+
+
 async def finish(
     endpoint: Endpoint, request: web.Request, composer: StoreComposer, resource: Resource
 ) -> None:
     """Run pre_finish, move named files to their name, then post_finish and aiohttp-tus's
     on_upload_done (with that file's path), once per upload."""
     logger.info("upload %s complete (%s bytes)", resource.id, resource.length)
+    if endpoint.metrics is not None:
+        endpoint.metrics.finished.inc()
     hooks = endpoint.config.hooks
     await call_hook("pre_finish", hooks.pre_finish, request, resource)
     await place(endpoint, request, composer, resource)

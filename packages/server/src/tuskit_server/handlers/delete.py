@@ -43,5 +43,7 @@ async def delete(endpoint: Endpoint, request: web.Request) -> web.StreamResponse
                 if not waiting:
                     del endpoint.pending_finals[partial_id]
     logger.info("upload %s terminated", upload)
+    if endpoint.metrics is not None:
+        endpoint.metrics.terminated.inc()
     await call_hook("post_terminate", hooks.post_terminate, request, resource)
     return web.Response(status=204)

@@ -28,7 +28,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     checked = precheck_append(endpoint, request)
     composer = await endpoint.store(request)
     reader = new_reader(endpoint, request, checked.checksum)
-    async with endpoint.locked(checked.upload_id, lambda: interrupt(reader)):
+    async with endpoint.locked(checked.upload_id, lambda: interrupt(endpoint, reader)):
         resource = await load(endpoint, composer, checked.upload_id)
         plan = _rules.plan_append(
             resource,

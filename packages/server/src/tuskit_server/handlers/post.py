@@ -1,5 +1,6 @@
 """POST on the collection: create an upload (spec §3.1-3.3, §3.8)."""
 
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from tuskit_common import (
 from tuskit_common.values import format_uint
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
+from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding, check_partial_list
 from tuskit_server._responses import error_response
 from tuskit_server.handlers._placing import check_name
 from tuskit_server.handlers._shared import (
@@ -66,6 +68,8 @@ def precheck_creation(endpoint: Endpoint, request: web.Request) -> CreationReque
         if Extension.CREATION_WITH_UPLOAD not in endpoint.extensions:
             raise ExtensionUnavailable("creation-with-upload is not supported")
         _rules.check_creation_body(plan, content_length)
+        if not endpoint.config.accept_content_encoding:
+            check_content_coding(request.headers.get(CONTENT_ENCODING))
         checksum = _rules.parse_checksum_header(
             request.headers.get(headers.UPLOAD_CHECKSUM), endpoint.algorithms
         )
@@ -77,9 +81,13 @@ async def _partials(
 ) -> list[Resource]:
     """Resolve and load the partials of a final upload, never fetching a URL (§3.8, §7)."""
     collection = endpoint.collection_path(request, on_upload=False)
+    ids = [
+        _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+        for url in urls
+    ]
+    check_partial_list(ids, limit=endpoint.config.max_partials)
     partials: list[Resource] = []
-    for url in urls:
-        partial = _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+    for url, partial in zip(urls, ids, strict=True):
         try:
             partials.append(await load(endpoint, composer, partial))
         except (NotFound, Gone) as exc:
@@ -104,6 +112,9 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         length = _rules.final_length(partials)
         if length is not None:
             _rules.check_size(length, endpoint.config.max_size)
+    quota = endpoint.quota
+    if quota is not None:
+        quota.check(request.remote or "", length, time.monotonic())
     resource = Resource(
         id=endpoint.new_id(),
         length=length,
@@ -120,7 +131,11 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         resource = _apply(resource, changes)
     await check_name(endpoint, request, composer, resource)
     resource = await composer.core.create(resource)
+    if quota is not None:
+        quota.created(request.remote or "", resource.length, time.monotonic())
     logger.info("upload %s created (length %s)", resource.id, resource.length)
+    if endpoint.metrics is not None:
+        endpoint.metrics.created.inc()
     location = endpoint.location(request, resource.id)
     await call_hook("post_create", endpoint.config.hooks.post_create, request, resource)
     result = {headers.LOCATION: location}
@@ -130,7 +145,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         if resource.length is None and endpoint.config.max_size is not None:
             reader.limit = endpoint.config.max_size
         try:
-            async with endpoint.locked(resource.id, lambda: interrupt(reader)):
+            async with endpoint.locked(resource.id, lambda: interrupt(endpoint, reader)):
                 resource = await receive(
                     endpoint,
                     request,

@@ -21,6 +21,7 @@ __all__ = [
     "Signature",
     "read_whole",
     "signature",
+    "umask",
     "write_all",
 ]
 
@@ -31,6 +32,21 @@ _BINARY: int = getattr(os, "O_BINARY", 0)
 APPEND = os.O_WRONLY | os.O_APPEND | _BINARY
 WRITE = os.O_WRONLY | _BINARY
 CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
+
+
+def umask() -> int:
+    """The process's umask, read from /proc where possible: setting it to read it back
+    would race with files that other threads create meanwhile."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _iov_max() -> int:

@@ -22,7 +22,7 @@ keeping the chunk in a temporary part until ``accept()``); a download capability
 store would be another small protocol next to :class:`FileDownloader`.
 """
 
-from collections.abc import AsyncIterable, Callable, Collection, Sequence
+from collections.abc import AsyncIterable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +42,9 @@ __all__ = [
     "StagedWriter",
     "StoreComposer",
     "Terminator",
+    "Usage",
+    "UsageReporter",
+    "usage_of",
 ]
 
 
@@ -189,6 +192,32 @@ class FilePlacer(Protocol):
         """Move the finished upload's bytes to ``target``; later :meth:`FileDownloader.data_path`
         calls answer ``target``. False (nothing moved) when ``target`` exists and
         ``overwrite`` is False, or cannot be replaced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a store holds: bytes reserved (each upload's length, or its offset while the
+    length is deferred) and unfinished uploads (for the server's quotas)."""
+
+    reserved_bytes: int
+    unfinished: int
+
+
+def usage_of(uploads: Callable[[], Iterable[Resource]]) -> Usage:
+    """The :class:`Usage` of ``uploads()`` (blocking: run it in a thread)."""
+    reserved = unfinished = 0
+    for upload in uploads():
+        reserved += upload.length if upload.length is not None else upload.offset
+        unfinished += not upload.is_complete
+    return Usage(reserved, unfinished)
+
+
+@runtime_checkable
+class UsageReporter(Protocol):
+    """A store that can count what it holds (a scan: called every few seconds at most)."""
+
+    async def usage(self) -> Usage:
+        """The store's :class:`Usage` now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,17 @@ from tuskit_server.stores._file_thread import FILE_THREAD
 from tuskit_server.stores._files import (
     APPEND,
     CREATE_NEW,
-    WRITE,
     InfoCache,
     read_whole,
     signature,
+    umask,
     write_all,
 )
 from tuskit_server.stores._placed import PLACED, PlacedFiles
-from tuskit_server.stores.base import PourableBody
+from tuskit_server.stores._pour_into import PourInto
+from tuskit_server.stores._removal import forget_tombstones, remove_files
+from tuskit_server.stores._salvage import BAD_SUFFIX, decode_info, salvage
+from tuskit_server.stores.base import PourableBody, Usage, usage_of
 
 __all__ = ["FileStore"]
 
@@ -64,6 +67,8 @@ class FileStore(PlacedFiles):
         json_dumps / json_loads: the info-file codec (aiohttp-tus's options).
         mkdir_mode: permissions for a created directory.
         clock: the time source for tombstones (tests inject one).
+        expire_recovered_after: expiry of an upload recovered from an unreadable info file,
+            from its data file's last write (:mod:`._salvage`); None: never.
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class FileStore(PlacedFiles):
         json_loads: JsonLoads = json.loads,
         mkdir_mode: int = 0o755,
         clock: Callable[[], datetime] | None = None,
+        expire_recovered_after: timedelta | None = None,
     ) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.root = Path(root)
@@ -82,6 +88,9 @@ class FileStore(PlacedFiles):
         self._mkdir_mode = mkdir_mode
         self._ready = False
         self._cache: InfoCache[Resource] = InfoCache()
+        self._expire_recovered = expire_recovered_after
+        # A rewritten info file keeps a new one's mode (0644 less the umask), not mkstemp's 0600.
+        self._info_mode = 0o644 & ~umask()
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"
@@ -132,7 +141,15 @@ class FileStore(PlacedFiles):
             raw = read_whole(path, current[1])
         except FileNotFoundError:
             raise NotFound("no such upload") from None
-        resource = Resource.model_validate(self._loads(raw.decode("utf-8")))
+        resource = decode_info(raw, upload_id, self._loads)
+        if resource is None:
+            return salvage(
+                Path(path),
+                self._data(upload_id),
+                upload_id,
+                write_info=self._write_info,
+                expire_after=self._expire_recovered,
+            )
         self._cache.put(upload_id, current, resource)
         return resource
 
@@ -144,6 +161,7 @@ class FileStore(PlacedFiles):
         fd, temp = tempfile.mkstemp(dir=self.root, prefix=f".{resource.id}.", suffix=".tmp")
         try:
             try:
+                os.fchmod(fd, self._info_mode)
                 write_all(fd, [text])
             finally:
                 os.close(fd)
@@ -338,7 +356,7 @@ class FileStore(PlacedFiles):
     ) -> Resource:
         """Let ``body`` pour itself into the data file: one thread opens it for positional
         writes, takes the bytes and settles (no other thread hop for a large chunk)."""
-        return await body.pour(_PourInto(self, upload_id, offset, expires_at))
+        return await body.pour(PourInto(self, upload_id, offset, expires_at))
 
     async def _settle_after(
         self,
@@ -452,19 +470,25 @@ class FileStore(PlacedFiles):
         await FILE_THREAD.run(self._remove, upload_id, "expired")
 
     def _remove(self, upload_id: str, reason: str) -> None:
-        if self._gone(upload_id).exists():
-            raise Gone("the upload was terminated or has expired")
-        if not self._info(upload_id).exists():
-            raise NotFound("no such upload")
-        stamp = {"reason": reason, "at": self._clock().isoformat()}
-        self._gone(upload_id).write_text(self._dumps(stamp), "utf-8")
-        self._delete_files(upload_id)
+        """Free the data first, with a tombstone that needs no room (:mod:`._removal`)."""
+        stamp = self._dumps({"reason": reason, "at": self._clock().isoformat()})
+        self._cache.drop(upload_id)
+        info = self._info(upload_id)
+        remove_files(
+            upload_id,
+            info=info,
+            data=self._data(upload_id),
+            gone=self._gone(upload_id),
+            extra=info.with_name(upload_id + BAD_SUFFIX),
+            stamp=stamp.encode("utf-8"),
+        )
 
     def _delete_files(self, upload_id: str) -> None:
         """Delete an upload's info and data files (its tombstone is already written)."""
         self._cache.drop(upload_id)
-        self._info(upload_id).unlink(missing_ok=True)
         self._data(upload_id).unlink(missing_ok=True)
+        self._info(upload_id).unlink(missing_ok=True)
+        self._info(upload_id).with_name(upload_id + BAD_SUFFIX).unlink(missing_ok=True)
 
     async def expired(self, now: datetime) -> list[str]:
         """Scan the info files for unfinished uploads past their expiry."""
@@ -488,21 +512,11 @@ class FileStore(PlacedFiles):
 
     async def forget(self, before: datetime) -> int:
         """Remove tombstones older than ``before``."""
-        return await asyncio.to_thread(self._forget, before)
+        return await asyncio.to_thread(forget_tombstones, self.root, before, self._loads)
 
-    def _forget(self, before: datetime) -> int:
-        count = 0
-        if not self.root.is_dir():
-            return count
-        for gone in self.root.glob("*.gone"):
-            try:
-                stamp = datetime.fromisoformat(self._loads(gone.read_text("utf-8"))["at"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if stamp < before:
-                gone.unlink(missing_ok=True)
-                count += 1
-        return count
+    async def usage(self) -> Usage:
+        """Bytes reserved and unfinished uploads, from every readable info file."""
+        return await asyncio.to_thread(usage_of, self._scan)
 
     async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
         """Copy the partials' bytes into the final's data file, in order."""
@@ -530,30 +544,3 @@ class FileStore(PlacedFiles):
 
     def _scan_finals(self) -> list[Resource]:
         return [r for r in self._scan() if r.is_final and not r.is_complete]
-
-
-class _PourInto:
-    """A :class:`FileStore` upload as the target of a poured body (both methods run in the
-    pouring thread): :meth:`open` is :meth:`FileStore._open_at` for positional writes,
-    :meth:`finish` is :meth:`FileStore._settle`."""
-
-    __slots__ = ("_expires_at", "_id", "_opened", "_store", "offset")
-
-    def __init__(
-        self, store: FileStore, upload_id: str, offset: int, expires_at: datetime | None
-    ) -> None:
-        self._store = store
-        self._id = upload_id
-        self.offset = offset
-        self._expires_at = expires_at
-        self._opened: tuple[Resource, int] | None = None
-
-    def open(self) -> int:
-        self._opened = self._store._open_at(self._id, self.offset, False, WRITE)
-        return self._opened[1]
-
-    def finish(self, fd: int) -> Resource:
-        opened = self._opened
-        assert opened is not None
-        assert opened[1] == fd
-        return self._store._settle(self._id, self.offset, opened, [], True, self._expires_at)

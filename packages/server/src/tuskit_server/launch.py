@@ -1,0 +1,199 @@
+"""Start the standalone server from its :class:`~tuskit_server.settings.ServerSettings`.
+
+The one code path behind ``tus serve`` and ``python -m tuskit_server``: it checks what can
+be checked before the port opens (the storage directory is writable, the certificate
+loads) and turns every start-up failure into a :class:`StartupError` of one line.
+"""
+
+import contextlib
+import errno
+import logging
+import os
+import ssl
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tuskit_server._app import serve
+from tuskit_server._config import Cors
+from tuskit_server._quotas import Limits
+from tuskit_server.access_log import LineWriter
+from tuskit_server.health import Health
+from tuskit_server.log import access_logger
+from tuskit_server.settings import ServerSettings
+
+__all__ = ["StartupError", "run"]
+
+#: Where prometheus-client's multiprocess mode keeps the counters of every process.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class StartupError(RuntimeError):
+    """The server could not start; the message is one line for the operator."""
+
+
+def check_storage(settings: ServerSettings) -> None:
+    """Create the storage directory and prove it writable.
+
+    Raises:
+        StartupError: it cannot be created or written.
+    """
+    storage = settings.storage
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=storage, prefix=".tuskit-write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StartupError(f"storage {storage} cannot be used: {reason}") from exc
+
+
+def tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
+    """The server's TLS context, or None without ``tls_cert``.
+
+    Raises:
+        StartupError: the certificate or key cannot be read or do not match.
+    """
+    if settings.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise StartupError(f"TLS certificate {settings.tls_cert} cannot be used: {reason}") from exc
+    return context
+
+
+def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
+    """The :func:`setup_tus` keywords the settings ask for.
+
+    Raises:
+        ImportError: metrics are on but prometheus-client is not installed.
+    """
+    options: dict[str, Any] = {
+        "upload_path": settings.storage,
+        "upload_url": settings.base_path,
+        "max_size": settings.max_size,
+        "metadata_limit": settings.metadata_limit,
+        "cors": Cors(origins=tuple(settings.cors_origin)),
+        "expiration": settings.expiration,
+        "checksum_algorithms": tuple(settings.checksum),
+        "download": settings.download,
+        "behind_proxy": settings.behind_proxy,
+        "lock_timeout": settings.lock_timeout,
+        "idle_timeout": settings.idle_timeout,
+        "splice_min": settings.splice_min or None,
+        "health": Health(live=settings.healthz_path, ready=settings.readyz_path)
+        if settings.health
+        else False,
+    }
+    if settings.extensions is not None:
+        options["extensions"] = settings.extensions
+    limits = (settings.max_stored, settings.max_in_progress, settings.uploads_per_minute)
+    if any(limit is not None for limit in limits):
+        options["limits"] = Limits(*limits)
+    if settings.metrics:
+        from tuskit_server.metrics import Metrics
+
+        options["metrics"] = Metrics(path=settings.metrics_path)
+    return options
+
+
+@contextlib.contextmanager
+def _shared_metrics(settings: ServerSettings) -> Iterator[None]:
+    """With several workers, prometheus-client's multiprocess mode in a directory that lives
+    as long as the server: it is chosen when prometheus-client is first imported, so this
+    must run before :func:`setup_tus_options`."""
+    if not settings.metrics or settings.workers == 1 or MULTIPROCESS_ENV in os.environ:
+        yield
+        return
+    if "prometheus_client" in sys.modules:
+        raise StartupError(
+            f"metrics of several workers need {MULTIPROCESS_ENV} set before prometheus-client"
+            " is imported (or --no-metrics)"
+        )
+    with tempfile.TemporaryDirectory(prefix="tuskit-metrics-") as directory:
+        os.environ[MULTIPROCESS_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_ENV]
+
+
+def _log_requests(settings: ServerSettings) -> None:
+    """Access lines go to stderr as they are (each one is already complete), written off
+    the event loop."""
+    if not settings.access_log or access_logger.handlers:
+        return
+    handler = LineWriter(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_logger.addHandler(handler)
+    access_logger.setLevel(logging.INFO)
+    access_logger.propagate = False
+
+
+def run(
+    settings: ServerSettings,
+    *,
+    on_ready: Callable[[str], None],
+    on_stopping: Callable[[], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> int:
+    """Check, then serve until SIGINT or SIGTERM; returns the exit status.
+
+    ``on_notice`` is told, in one line, what the server left out (metrics on by default
+    without prometheus-client installed).
+
+    Raises:
+        StartupError: storage, certificate, address or an option the server refused.
+    """
+    check_storage(settings)
+    context = tls_context(settings)
+    with _shared_metrics(settings):
+        return _serve(settings, context, on_ready, on_stopping, on_notice)
+
+
+def _serve(
+    settings: ServerSettings,
+    context: ssl.SSLContext | None,
+    on_ready: Callable[[str], None],
+    on_stopping: Callable[[], None] | None,
+    on_notice: Callable[[str], None] | None,
+) -> int:
+    try:
+        options = setup_tus_options(settings)
+    except ImportError as exc:
+        advice = "metrics need prometheus-client: pip install 'tuskit-server[metrics]'"
+        if "metrics" in settings.model_fields_set:  # asked for, not just the default
+            raise StartupError(f"{advice} ({exc})") from exc
+        if on_notice is not None:
+            on_notice(f"no metrics: {advice}, or pass --no-metrics")
+        options = setup_tus_options(settings.model_copy(update={"metrics": False}))
+    _log_requests(settings)
+    try:
+        return serve(
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            shutdown_timeout=settings.shutdown_timeout,
+            print_url=False,
+            on_ready=on_ready,
+            on_stopping=on_stopping,
+            ssl_context=context,
+            unix_socket=settings.unix_socket,
+            access_log=settings.log_format if settings.access_log else None,
+            keepalive_timeout=settings.keepalive_timeout,
+            header_timeout=settings.header_timeout,
+            max_connections=settings.max_connections,
+            **options,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and settings.unix_socket is None:
+            where = f"{settings.host}:{settings.port}"
+            raise StartupError(f"{where} is already in use (--port 0 picks a free port)") from exc
+        place = settings.unix_socket or f"{settings.host}:{settings.port}"
+        raise StartupError(f"cannot serve on {place}: {exc.strerror or exc}") from exc
+    except (ValueError, RuntimeError) as exc:
+        raise StartupError(str(exc).splitlines()[0]) from exc

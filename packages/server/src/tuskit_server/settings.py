@@ -1,0 +1,350 @@
+"""The settings of a standalone server (``tus serve``, ``python -m tuskit_server``).
+
+One :class:`ServerSettings` model is the only list of options: the command line
+(:mod:`tuskit_server.command`) is generated from :data:`OPTIONS`, and every option is also
+read from a ``TUSKIT_<NAME>`` environment variable and from a ``<name>`` key of an optional
+TOML file (``--config``). Precedence: flag > environment > file > default. No I/O but
+reading that file.
+"""
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_origin
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticUndefined
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from tuskit_common import ALGORITHMS, Extension, units
+
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_PREFIX",
+    "OPTIONS",
+    "Option",
+    "ServerSettings",
+    "SettingsError",
+    "load_settings",
+]
+
+ENV_PREFIX = "TUSKIT_"
+#: The option naming the TOML file (a flag and an environment variable, not a file key).
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+
+_NEVER = ("never", "unlimited", "none", "off")
+
+
+class SettingsError(ValueError):
+    """A bad option value: the message names the option and the accepted form."""
+
+
+def _size(value: object) -> object:
+    return units.parse_size(value) if isinstance(value, str) else value
+
+
+def _size_or_unlimited(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in _NEVER:
+        return None
+    return _size(value)
+
+
+def _duration(value: object) -> object:
+    return units.parse_duration(value) if isinstance(value, str) else value
+
+
+def _duration_or_never(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in _NEVER:
+        return None
+    return _duration(value)
+
+
+def _words(value: object) -> object:
+    """A list from a comma-separated string (an environment variable), else unchanged."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _url_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not a URL path (it must start with /)")
+    return value
+
+
+Size = Annotated[int, Field(ge=0), BeforeValidator(_size)]
+Seconds = Annotated[float, Field(gt=0), BeforeValidator(_duration)]
+Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
+
+
+class ServerSettings(BaseSettings):
+    """Every option of the standalone server, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, validate_default=False
+    )
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(1080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+    unix_socket: Path | None = Field(
+        None, description="Listen on this Unix socket instead of host and port."
+    )
+    storage: Path = Field(Path("uploads"), description="Upload directory (created if missing).")
+    base_path: str = Field("/files/", description="URL path of the creation endpoint.")
+    max_size: Annotated[int | None, Field(ge=0), BeforeValidator(_size_or_unlimited)] = Field(
+        10 << 30, description="Largest upload, e.g. 2GiB, or 'unlimited'."
+    )
+    metadata_limit: Size = Field(4096, description="Largest Upload-Metadata header.")
+    expire_after: Annotated[float | None, Field(gt=0), BeforeValidator(_duration_or_never)] = Field(
+        7 * 86400.0,
+        description="Idle time after which unfinished uploads expire, e.g. 24h, or 'never'.",
+    )
+    checksum: Words = Field(
+        list(ALGORITHMS), description="Checksum algorithms to offer (sha1 is required)."
+    )
+    cors_origin: Words = Field(["*"], description="Allowed browser origins ('*': any).")
+    disable: Words = Field([], description="tus extensions to switch off, e.g. termination.")
+    download: bool = Field(True, description="Serve finished uploads on GET.")
+    behind_proxy: bool = Field(
+        False, description="Trust Forwarded / X-Forwarded-Host / -Proto for upload URLs."
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate chain: serve HTTPS.")
+    tls_key: Path | None = Field(None, description="PEM private key (if not in --tls-cert).")
+    lock_timeout: Seconds = Field(20.0, description="Wait for a busy upload before 423.")
+    idle_timeout: Seconds = Field(60.0, description="Longest stall of a PATCH body.")
+    shutdown_timeout: Seconds = Field(10.0, description="Grace for requests on shutdown.")
+    header_timeout: Seconds = Field(
+        10.0, description="Time a new connection has to send its request head."
+    )
+    keepalive_timeout: Seconds = Field(
+        15.0, description="Time an idle connection is kept open after a response."
+    )
+    max_connections: int | None = Field(
+        None, ge=1, description="Open connections per process; more get 503 (default: fd limit)."
+    )
+    max_stored: Annotated[int | None, Field(ge=1), BeforeValidator(_size)] = Field(
+        None, description="Bytes all uploads may take together; more: 507."
+    )
+    max_in_progress: int | None = Field(
+        None, ge=1, description="Unfinished uploads at most; more: 503."
+    )
+    uploads_per_minute: int | None = Field(
+        None, ge=1, description="Uploads one client address may create per minute; more: 429."
+    )
+    workers: int = Field(1, ge=1, description="Server processes sharing the port.")
+    splice_min: Size = Field(
+        1 << 20, description="Bodies this large move socket-to-file in the kernel; 0: never."
+    )
+    health: bool = Field(True, description="Serve the liveness and readiness endpoints.")
+    healthz_path: str = Field("/healthz", description="Liveness endpoint (200 while up).")
+    readyz_path: str = Field("/readyz", description="Readiness endpoint (store and locks).")
+    metrics: bool = Field(True, description="Serve Prometheus metrics.")
+    metrics_path: str = Field("/metrics", description="Prometheus metrics endpoint.")
+    access_log: bool = Field(True, description="Log one line per request on stderr.")
+    log_format: Literal["text", "json"] = Field("text", description="Access log: text or json.")
+    verbose: bool = Field(False, description="Debug logging and tracebacks.")
+
+    _check_paths = field_validator(
+        "base_path", "healthz_path", "readyz_path", "metrics_path", mode="after"
+    )(_url_path)
+
+    @field_validator("checksum", mode="after")
+    @classmethod
+    def _known_algorithms(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in ALGORITHMS:
+                raise ValueError(f"{name!r} is not one of {', '.join(ALGORITHMS)}")
+        if value and "sha1" not in value:
+            raise ValueError("the checksum extension requires sha1")
+        return value
+
+    @field_validator("disable", mode="after")
+    @classmethod
+    def _known_extensions(cls, value: list[str]) -> list[str]:
+        names = [e.value for e in Extension]
+        for name in value:
+            if name not in names:
+                raise ValueError(f"{name!r} is not one of {', '.join(names)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ServerSettings":
+        if self.tls_key is not None and self.tls_cert is None:
+            raise ValueError("--tls-key needs --tls-cert")
+        if self.unix_socket is not None and self.workers > 1:
+            raise ValueError("--unix-socket needs --workers 1")
+        return self
+
+    @property
+    def expiration(self) -> timedelta | None:
+        """``expire_after`` as setup_tus takes it."""
+        return None if self.expire_after is None else timedelta(seconds=self.expire_after)
+
+    @property
+    def extensions(self) -> tuple[Extension, ...] | None:
+        """The extensions to offer (None: all the store can do)."""
+        if not self.disable:
+            return None
+        return tuple(e for e in Extension if e.value not in self.disable)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (passed as keywords) over the environment over the TOML file."""
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option as the command lines, the environment and the file spell it."""
+
+    name: str
+    kind: Literal["flag", "list", "value"]
+    help: str
+    default: str
+    metavar: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+#: How the help shows a value and its default where ``str()`` would not say it well.
+_METAVARS = {
+    "host": "ADDRESS",
+    "unix_socket": "PATH",
+    "storage": "DIR",
+    "max_size": "SIZE",
+    "metadata_limit": "SIZE",
+    "splice_min": "SIZE",
+    "expire_after": "DURATION",
+    "lock_timeout": "DURATION",
+    "idle_timeout": "DURATION",
+    "shutdown_timeout": "DURATION",
+    "header_timeout": "DURATION",
+    "keepalive_timeout": "DURATION",
+    "max_connections": "N",
+    "max_stored": "SIZE",
+    "max_in_progress": "N",
+    "uploads_per_minute": "N",
+    "checksum": "ALG",
+    "cors_origin": "ORIGIN",
+    "disable": "EXTENSION",
+    "tls_cert": "FILE",
+    "tls_key": "FILE",
+    "workers": "N",
+    "log_format": "text|json",
+}
+_DEFAULTS = {
+    "max_size": "10GiB",
+    "expire_after": "7d",
+    "lock_timeout": "20s",
+    "idle_timeout": "60s",
+    "shutdown_timeout": "10s",
+    "header_timeout": "10s",
+    "keepalive_timeout": "15s",
+    "splice_min": "1MiB",
+}
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _options() -> tuple[Option, ...]:
+    found = []
+    for name, field in ServerSettings.model_fields.items():
+        kind: Literal["flag", "list", "value"] = "value"
+        if field.annotation is bool:
+            kind = "flag"
+        elif get_origin(field.annotation) is list:
+            kind = "list"
+        default = field.default if field.default is not PydanticUndefined else None
+        shown = _DEFAULTS.get(name) or _shown(default)
+        metavar = _METAVARS.get(name) or ("PATH" if name.endswith("path") else name.upper())
+        found.append(Option(name, kind, field.description or "", shown, metavar))
+    return tuple(found)
+
+
+#: Every option, in the model's order.
+OPTIONS: tuple[Option, ...] = _options()
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def load_settings(
+    flags: Mapping[str, Any], *, config: Path | None = None, environ: Mapping[str, str] = os.environ
+) -> ServerSettings:
+    """The settings from the given ``flags`` (None values left out), the ``TUSKIT_*``
+    environment and the TOML file ``config`` (else ``$TUSKIT_CONFIG``), in that order.
+
+    Raises:
+        SettingsError: a bad value or file; the message names where it came from.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    if config is None and environ.get(CONFIG_ENV):
+        config = Path(environ[CONFIG_ENV])
+    settings_cls: type[ServerSettings] = ServerSettings
+    if config is not None:
+        if not config.is_file():
+            raise SettingsError(f"--config: {str(config)!r} is not a readable TOML file")
+
+        class FromFile(ServerSettings):
+            model_config = SettingsConfigDict(toml_file=config)
+
+        settings_cls = FromFile
+    try:
+        return settings_cls(**given)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, given, config, environ)) from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError and the like
+        raise SettingsError(f"--config: {config}: {exc}") from None
+
+
+def _describe(
+    exc: ValidationError, given: Mapping[str, Any], config: Path | None, environ: Mapping[str, str]
+) -> str:
+    """The first error as one line: where the value came from, the value, what is accepted."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "extra_forbidden":
+        return f"{config}: unknown key {name!r} (see tus serve --help for the options)"
+    option = _BY_NAME.get(name)
+    if option is None:  # a rule across options
+        return message
+    env = {key.upper(): key for key in environ}
+    if name in given:
+        where, value = option.flag, given[name]
+    elif option.env in env:
+        where, value = option.env, environ[env[option.env]]
+    else:
+        where, value = f"{name} in {config}", error.get("input")
+    if (isinstance(value, Sequence) and not isinstance(value, str)) or message.startswith(
+        ("'", "expected ")
+    ):
+        return f"{where}: {message}"
+    return f"{where}: {value!r} is not valid: {message}"
