@@ -89,7 +89,7 @@ async def test_on_a_terminal_the_wait_is_one_updating_line_then_the_error(tmp_pa
         (["upload", "--checksum", "rot13", "URL", "FILE"], 2, "error: --checksum: 'rot13'"),
         (["serve", "--checksum", "rot13", "--storage", "DIR"], 2, "error: --checksum: 'rot13'"),
         (["serve", "--expire-after", "soon", "--storage", "DIR"], 2, "error: --expire-after:"),
-        (["serve", "--storage", "/proc/nope"], 1, "error: /proc/nope: No such file"),
+        (["serve", "--storage", "/proc/nope"], 1, "error: storage /proc/nope cannot be used"),
     ],
 )
 async def test_bad_input_is_one_line_with_its_exit_code(

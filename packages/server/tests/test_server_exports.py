@@ -24,6 +24,7 @@ def test_public_names_are_exported() -> None:
     public = {n for n in vars(tuskit_server) if not n.startswith("_")}
     modules = {"errors", "handlers", "hooks", "locks", "log", "stores"}
     modules |= {"access_log", "command", "health", "launch", "metrics", "settings"}
+    modules |= {"file_hooks", "hook_events", "http_hooks"}
     assert public - set(tuskit_server.__all__) <= modules
 
 

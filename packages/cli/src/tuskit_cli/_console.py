@@ -7,6 +7,7 @@ each failure is one readable line (no traceback unless ``--verbose``).
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -41,10 +42,16 @@ INTERRUPTED = 130
 _LOGGERS = ("tuskit_client", "tuskit_server", "tuskit_cli", "aiohttp.access")
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool, *, server_warnings: bool = False) -> None:
     """Send the tuskit loggers to stderr at DEBUG with ``--verbose``; stay silent otherwise
-    (a NullHandler keeps Python's last-resort handler from printing every retry warning)."""
+    (a NullHandler keeps Python's last-resort handler from printing every retry warning),
+    except, with ``server_warnings`` (``tus serve``), the server's warnings, which an
+    operator must see (a full disk, descriptors running out)."""
     if not verbose:  # asyncio's too: its "never retrieved" reports carry tracebacks
+        if server_warnings:
+            shown = logging.StreamHandler(sys.stderr)
+            shown.setLevel(logging.WARNING)
+            logging.getLogger("tuskit_server").addHandler(shown)
         for name in (*_LOGGERS, "asyncio"):
             logger = logging.getLogger(name)
             if not logger.handlers:

@@ -31,7 +31,7 @@ def serve(ctx: typer.Context) -> None:
     except SettingsError as exc:
         _console.report(exc, verbose=False)
         raise typer.Exit(USAGE_ERROR) from None
-    _console.setup_logging(settings.verbose)
+    _console.setup_logging(settings.verbose, server_warnings=True)
 
     def ready(url: str) -> None:
         print(url, flush=True)

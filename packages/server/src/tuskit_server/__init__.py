@@ -27,8 +27,10 @@ from tuskit_server._quotas import Limits
 from tuskit_server._setup import TUS_CONFIG_KEY, get_tus, setup_tus
 from tuskit_server._version import __version__
 from tuskit_server.errors import FileExists, HookRejected, UploadExists, UploadInterrupted
+from tuskit_server.file_hooks import FileHooks
 from tuskit_server.health import Health
 from tuskit_server.hooks import CreateChanges, Hooks
+from tuskit_server.http_hooks import HttpHooks
 from tuskit_server.locks import FileLocker, Lock, Locker, MemoryLocker
 from tuskit_server.stores.base import DataStore, StoreComposer
 from tuskit_server.stores.file import FileStore
@@ -42,6 +44,7 @@ __all__ = [
     "Decorator",
     "Expiration",
     "FileExists",
+    "FileHooks",
     "FileLocker",
     "FileNames",
     "FileStore",
@@ -49,6 +52,7 @@ __all__ = [
     "Health",
     "HookRejected",
     "Hooks",
+    "HttpHooks",
     "Limits",
     "Lock",
     "Locker",

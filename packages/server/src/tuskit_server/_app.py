@@ -12,6 +12,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from tuskit_server._connections import Connections
+from tuskit_server._demo import add_demo_routes
 from tuskit_server._serving import run_app_until_signal, supervise, worker_settings
 from tuskit_server._setup import setup_tus
 from tuskit_server.access_log import LogFormat, access_log_options, drain_access_log
@@ -21,10 +22,11 @@ __all__ = ["create_app", "serve"]
 READ_BUFSIZE = 1024 * 1024
 
 
-def create_app(**setup_tus_kwargs: Any) -> web.Application:
+def create_app(*, demo: bool = False, **setup_tus_kwargs: Any) -> web.Application:
     """A new :class:`aiohttp.web.Application` with one :func:`setup_tus` applied.
 
     Args:
+        demo: also serve a browser upload page at ``/`` (``tus serve --demo``).
         **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``);
             ``file_names`` defaults to ``"id"`` here: a standalone server keeps tusd's layout.
     """
@@ -33,6 +35,8 @@ def create_app(**setup_tus_kwargs: Any) -> web.Application:
     # far less often during a large PATCH; memory per request stays bounded.
     app = web.Application(handler_args={"read_bufsize": READ_BUFSIZE})
     setup_tus(app, **setup_tus_kwargs)
+    if demo:
+        add_demo_routes(app, setup_tus_kwargs.get("upload_url", "/uploads"))
     return app
 
 
@@ -73,7 +77,8 @@ def serve(
         header_timeout: seconds a new connection has to complete its first request head.
         max_connections: open connections per process; more get 503 and are closed
             (default: what fits below the descriptor limit, keeping 64 free).
-        **setup_tus_kwargs: passed to :func:`setup_tus` (e.g. ``upload_path``).
+        **setup_tus_kwargs: passed to :func:`create_app` (``demo``) and :func:`setup_tus`
+            (e.g. ``upload_path``).
     """
     upload_url = setup_tus_kwargs.get("upload_url", "/uploads")
     scheme = "https" if ssl_context is not None else "http"

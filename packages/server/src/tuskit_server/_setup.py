@@ -327,6 +327,8 @@ def _lifecycle(
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
             await endpoint.close()
+            if endpoint.config.hooks.aclose is not None:
+                await endpoint.config.hooks.aclose()
 
     return lifecycle
 

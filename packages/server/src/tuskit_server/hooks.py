@@ -9,6 +9,9 @@ Every hook is ``async (request, resource) -> ...``:
   (after the last byte is stored, before the answer), ``post_finish`` (once per upload;
   aiohttp-tus's ``on_upload_done`` is called right after it) and ``post_terminate``.
 - ``pre_terminate`` may veto a DELETE by returning False (403) or raising HookRejected.
+- ``aclose`` (not a hook) is awaited when the app is cleaned up, so that hooks still running
+  in the background (:class:`~tuskit_server.HttpHooks`, :class:`~tuskit_server.FileHooks`)
+  can finish.
 
 A hook that raises anything else becomes a 500 with one readable line; pre-hooks run before
 any change, post-hooks after the change is persisted, so no upload is ever left half-written.
@@ -53,6 +56,7 @@ class Hooks:
     post_finish: ResourceHook | None = None
     pre_terminate: PreTerminateHook | None = None
     post_terminate: ResourceHook | None = None
+    aclose: Callable[[], Awaitable[None]] | None = None
 
 
 async def call_hook(

@@ -19,7 +19,10 @@ from tuskit_server._app import serve
 from tuskit_server._config import Cors
 from tuskit_server._quotas import Limits
 from tuskit_server.access_log import LineWriter
+from tuskit_server.file_hooks import FileHooks
 from tuskit_server.health import Health
+from tuskit_server.hooks import Hooks
+from tuskit_server.http_hooks import HttpHooks
 from tuskit_server.log import access_logger
 from tuskit_server.settings import ServerSettings
 
@@ -94,11 +97,40 @@ def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
     limits = (settings.max_stored, settings.max_in_progress, settings.uploads_per_minute)
     if any(limit is not None for limit in limits):
         options["limits"] = Limits(*limits)
+    hooks = external_hooks(settings)
+    if hooks is not None:
+        options["hooks"] = hooks
+    if settings.demo:
+        options["demo"] = True
     if settings.metrics:
         from tuskit_server.metrics import Metrics
 
         options["metrics"] = Metrics(path=settings.metrics_path)
     return options
+
+
+def external_hooks(settings: ServerSettings) -> Hooks | None:
+    """The hooks of ``--hooks-http`` or ``--hooks-dir``, if either is given.
+
+    Raises:
+        StartupError: the hook directory is not a directory.
+    """
+    events = settings.hooks_enabled_events
+    if settings.hooks_http is not None:
+        return HttpHooks(
+            settings.hooks_http,
+            timeout=settings.hooks_http_timeout,
+            retry=settings.hooks_http_retry,
+            backoff=settings.hooks_http_backoff,
+            events=events,
+        ).hooks()
+    if settings.hooks_dir is not None:
+        if not settings.hooks_dir.is_dir():
+            raise StartupError(f"--hooks-dir: {settings.hooks_dir} is not a directory")
+        return FileHooks(
+            settings.hooks_dir, timeout=settings.hooks_dir_timeout, events=events
+        ).hooks()
+    return None
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from tuskit_common import ALGORITHMS, Extension, units
+from tuskit_server.hook_events import DEFAULT_EVENTS, check_events
 
 __all__ = [
     "CONFIG_ENV",
@@ -143,6 +144,24 @@ class ServerSettings(BaseSettings):
     splice_min: Size = Field(
         1 << 20, description="Bodies this large move socket-to-file in the kernel; 0: never."
     )
+    hooks_http: str | None = Field(
+        None, description="POST each hook event as tusd's JSON to this http(s) URL."
+    )
+    hooks_http_timeout: Seconds = Field(30.0, description="Wait this long for the receiver.")
+    hooks_http_retry: int = Field(
+        3, ge=0, description="Retries after a network error or a 5xx from the receiver."
+    )
+    hooks_http_backoff: Annotated[float, Field(ge=0), BeforeValidator(_duration)] = Field(
+        1.0, description="Pause between those retries."
+    )
+    hooks_dir: Path | None = Field(
+        None, description="Run the executable named after each hook event in this directory."
+    )
+    hooks_dir_timeout: Seconds = Field(30.0, description="Longest run of a hook executable.")
+    hooks_enabled_events: Words = Field(
+        list(DEFAULT_EVENTS), description="Hook events to send (pre-create, post-receive, ...)."
+    )
+    demo: bool = Field(False, description="Serve a browser upload page at /.")
     health: bool = Field(True, description="Serve the liveness and readiness endpoints.")
     healthz_path: str = Field("/healthz", description="Liveness endpoint (200 while up).")
     readyz_path: str = Field("/readyz", description="Readiness endpoint (store and locks).")
@@ -166,6 +185,20 @@ class ServerSettings(BaseSettings):
             raise ValueError("the checksum extension requires sha1")
         return value
 
+    @field_validator("hooks_enabled_events", mode="after")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        """Also ``--hooks-enabled-events pre-create,post-finish``, as tusd spells it."""
+        events = [part.strip() for item in value for part in item.split(",") if part.strip()]
+        return list(check_events(events))
+
+    @field_validator("hooks_http", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
     @field_validator("disable", mode="after")
     @classmethod
     def _known_extensions(cls, value: list[str]) -> list[str]:
@@ -181,6 +214,10 @@ class ServerSettings(BaseSettings):
             raise ValueError("--tls-key needs --tls-cert")
         if self.unix_socket is not None and self.workers > 1:
             raise ValueError("--unix-socket needs --workers 1")
+        if self.hooks_http is not None and self.hooks_dir is not None:
+            raise ValueError("--hooks-http and --hooks-dir cannot be combined (choose one)")
+        if self.demo and self.base_path.rstrip("/") == "":
+            raise ValueError("--demo serves its page at /: it needs a --base-path other than /")
         return self
 
     @property
@@ -252,6 +289,13 @@ _METAVARS = {
     "tls_key": "FILE",
     "workers": "N",
     "log_format": "text|json",
+    "hooks_http": "URL",
+    "hooks_http_timeout": "DURATION",
+    "hooks_http_retry": "N",
+    "hooks_http_backoff": "DURATION",
+    "hooks_dir": "DIR",
+    "hooks_dir_timeout": "DURATION",
+    "hooks_enabled_events": "EVENT",
 }
 _DEFAULTS = {
     "max_size": "10GiB",
@@ -262,6 +306,9 @@ _DEFAULTS = {
     "header_timeout": "10s",
     "keepalive_timeout": "15s",
     "splice_min": "1MiB",
+    "hooks_http_timeout": "30s",
+    "hooks_http_backoff": "1s",
+    "hooks_dir_timeout": "30s",
 }
 
 
