@@ -1,218 +1,186 @@
-"""The pure protocol steps: request heads, answer checks, Location resolution."""
+"""The upload flow driven by hand: commands out, built heads (or failures) in. No event loop,
+no server."""
 
-import itertools
+from collections.abc import Generator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from multidict import CIMultiDict
 from yarl import URL
 
-from tuskit_client import ProtocolError, ResponseError, UploadNotFound
-from tuskit_client._flow import (
-    ResponseHead,
-    append_request,
-    checksum_header,
-    creation_request,
-    final_concat,
-    offset_request,
-    options_request,
-    read_append,
-    read_creation,
-    read_metadata,
-    read_offset,
-    read_options,
-    resolve_location,
-    split_ranges,
-    termination_request,
+from tuskit_client import (
+    CapabilityError,
+    ProtocolError,
+    RetryConfiguration,
+    TransportError,
+    UploadNotFound,
 )
+from tuskit_client._commands import Command, Forget, Read, Remember, Send, Sleep
+from tuskit_client._flow import Transferred, UploadFlow
+from tuskit_client._plan import plan_upload
+from tuskit_client._progress import Progress, Span
+from tuskit_client._steps import ResponseHead
+from tuskit_common import ProtocolError as CommonProtocolError
 
-BASE = URL("https://h/files/")
+UPLOAD = URL("https://h/files/1")
+ENDPOINT = URL("https://h/files/")
+CONFIG = RetryConfiguration(retry_attempts=3, base_delay_seconds=1.0, max_retry_period_seconds=8.0)
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def answer(status: int, url: URL = BASE, body: str = "", **headers: str) -> ResponseHead:
+def answer(status: int, url: URL = UPLOAD, **headers: str) -> ResponseHead:
     fixed = CIMultiDict({k.replace("_", "-"): v for k, v in headers.items()})
-    return ResponseHead(status, fixed, url, "", body)
+    return ResponseHead(status, fixed, url)
 
 
-@pytest.mark.parametrize(
-    ("base", "location", "expected"),
-    [
-        ("https://h/files/", "https://o/x/1", "https://o/x/1"),
-        ("https://h/files/", "//o/x/1", "https://o/x/1"),
-        ("https://h/files/", "/up/1", "https://h/up/1"),
-        ("https://h/files/", "1", "https://h/files/1"),
-        ("https://h/files/", "./1", "https://h/files/1"),
-        ("https://h/files", "./1", "https://h/1"),
-        ("https://h/files", "../1", "https://h/1"),
-        ("https://h/files", "/up/1", "https://h/up/1"),
-        ("https://h/files", "https://o/x/1", "https://o/x/1"),
-    ],
-)
-def test_location_resolves_per_rfc_3986(base: str, location: str, expected: str) -> None:
-    assert resolve_location(URL(base), location) == URL(expected)
+def flow(chunk_size: int | None = 10) -> UploadFlow:
+    return UploadFlow(
+        CONFIG, headers=None, chunk_size=chunk_size, now=lambda: NOW, random=lambda: 0.5
+    )
 
 
-@pytest.mark.parametrize(
-    ("base", "location", "expected"),
-    [
-        ("https://h/files", "1", "https://h/files/1"),
-        ("https://h/files", "a/1", "https://h/files/a/1"),
-        ("https://h/files?x=1", "1?y=2", "https://h/files/1?y=2"),
-        ("https://h", "1", "https://h/1"),
-    ],
-)
-def test_a_bare_name_from_an_endpoint_without_a_slash_is_its_child(
-    base: str, location: str, expected: str
-) -> None:
-    # RFC 3986 would give https://h/1 (a 404 on such servers); aiotus joins, and so do we.
-    assert resolve_location(URL(base), location) == URL(expected)
+def expect_send(command: Command, method: str, offset: str | None = None) -> Send:
+    assert isinstance(command, Send), command
+    assert command.head.method == method
+    assert command.head.headers.get("Upload-Offset") == offset
+    return command
 
 
-def test_creation_with_length_and_metadata() -> None:
-    head = creation_request(BASE, length=10, metadata_header="a YQ==", extra={"X-A": "1"})
-    assert head.method == "POST"
-    assert head.headers == {
-        "X-A": "1",
-        "Tus-Resumable": "1.0.0",
-        "Upload-Length": "10",
-        "Upload-Metadata": "a YQ==",
+def test_a_conflict_without_offset_asks_the_server_and_goes_on() -> None:
+    steps = flow().transfer(UPLOAD, Span(), offset=0, length=25)
+    expect_send(next(steps), "PATCH", "0")
+    assert steps.send(answer(409)) == Sleep(0.0)
+    expect_send(next(steps), "HEAD")
+    head = answer(200, Upload_Offset="20", Upload_Length="25")
+    expect_send(steps.send(head), "PATCH", "20")
+    with pytest.raises(StopIteration) as done:
+        steps.send(answer(204, Upload_Offset="25"))
+    assert done.value.value == Transferred(25, 25, None)
+
+
+def test_one_attempt_count_for_a_patch_and_the_head_after_it() -> None:
+    # No retry loop inside another: the failed HEAD is the upload's third failure in a row.
+    steps = flow().transfer(UPLOAD, Span(), offset=0, length=25)
+    expect_send(next(steps), "PATCH", "0")
+    assert steps.throw(TransportError("reset")) == Sleep(0.5)
+    expect_send(next(steps), "HEAD")
+    assert steps.throw(TransportError("reset")) == Sleep(1.0)
+    expect_send(next(steps), "HEAD")
+    with pytest.raises(TransportError):
+        steps.throw(TransportError("reset"))
+
+
+def test_an_offset_that_goes_backwards_is_a_protocol_error() -> None:
+    steps = flow().transfer(UPLOAD, Span(), offset=10, length=25)
+    expect_send(next(steps), "PATCH", "10")
+    with pytest.raises(ProtocolError, match="outside") as info:
+        steps.send(answer(204, Upload_Offset="5"))
+    assert isinstance(info.value, CommonProtocolError)
+
+
+def test_a_server_offset_past_the_length_is_refused() -> None:
+    steps = flow().transfer(UPLOAD, Span(), offset=None, length=25)
+    expect_send(next(steps), "HEAD")
+    with pytest.raises(ProtocolError, match="Server offset too big"):
+        steps.send(answer(200, Upload_Offset="30"))
+
+
+def test_a_server_that_takes_nothing_is_given_up_on() -> None:
+    steps = flow().transfer(UPLOAD, Span(), offset=0, length=25)
+    sleeps = []
+    for _ in range(2):
+        expect_send(next(steps), "PATCH", "0")
+        command = steps.send(answer(204, Upload_Offset="0"))
+        assert isinstance(command, Sleep)
+        sleeps.append(command.seconds)
+    assert sleeps == [0.5, 1.0]
+    expect_send(next(steps), "PATCH", "0")
+    with pytest.raises(ProtocolError, match="accepts no bytes"):
+        steps.send(answer(204, Upload_Offset="0"))
+
+
+def test_a_checksum_chunk_is_read_then_sent_and_resent_after_a_460() -> None:
+    steps = flow().transfer(UPLOAD, Span(), offset=0, length=4, checksum="sha1", seekable=True)
+    assert next(steps) == Read(0, 4, exact=True)
+    send = expect_send(steps.send((b"abcd", True)), "PATCH", "0")
+    assert send.head.headers["Upload-Checksum"] == "sha1 gf6L/odXbD7LIkJvjleEc4KRes8="
+    assert steps.send(answer(460)) == Read(0, 4, exact=True)
+    expect_send(steps.send((b"abcd", True)), "PATCH", "0")
+    with pytest.raises(StopIteration):
+        steps.send(answer(204, Upload_Offset="4"))
+
+
+def drive(steps: Generator[Command, Any, Any], answers: dict[str, ResponseHead]) -> list[Command]:
+    """Answer every request by method, reads with zeros; the commands seen."""
+    seen: list[Command] = []
+    reply: Any = None
+    while True:
+        try:
+            command = steps.send(reply)
+        except StopIteration:
+            return seen
+        seen.append(command)
+        if isinstance(command, Send):
+            reply = answers[command.head.method]
+        elif isinstance(command, Read):
+            reply = (bytes(command.size), True)
+        else:
+            reply = None
+
+
+def test_an_upload_without_options_and_of_unknown_size_stops_before_any_post() -> None:
+    plan = plan_upload(
+        ENDPOINT,
+        size=None,
+        seekable=False,
+        progress=Progress(None, None),
+        url=None,
+        stored=None,
+        resumable=False,
+        metadata_header=None,
+        checksum=None,
+    )
+    with pytest.raises(CapabilityError, match="defer-length"):
+        drive(flow().upload(plan), {"OPTIONS": answer(404, ENDPOINT)})
+
+
+def test_a_new_resumable_upload_is_remembered_and_a_stale_entry_forgotten() -> None:
+    from tuskit_client import StoredUpload
+
+    plan = plan_upload(
+        ENDPOINT,
+        size=0,
+        seekable=True,
+        progress=Progress(None, 0),
+        url=None,
+        stored=StoredUpload("https://h/files/old", 0),
+        resumable=True,
+        metadata_header=None,
+        checksum=None,
+        remove_on_success=True,
+    )
+    answers = {
+        "HEAD": answer(404),
+        "OPTIONS": answer(200, ENDPOINT, Tus_Version="1.0.0", Tus_Extension="creation"),
+        "POST": answer(201, ENDPOINT, Location="/files/2"),
     }
+    seen = drive(flow().upload(plan), answers)
+    effects = [c for c in seen if isinstance(c, Remember | Forget)]
+    assert effects == [Forget(), Remember(URL("https://h/files/2"), 0), Forget()]
 
 
-def test_creation_deferred_and_final() -> None:
-    deferred = creation_request(BASE, length=None)
-    assert deferred.headers["Upload-Defer-Length"] == "1"
-    assert "Upload-Length" not in deferred.headers
-    final = creation_request(BASE, length=None, concat="final;https://h/files/1")
-    assert "Upload-Defer-Length" not in final.headers
-    assert "Upload-Length" not in final.headers
-    assert final.headers["Upload-Concat"] == "final;https://h/files/1"
-
-
-def test_creation_with_body_sets_media_type_and_checksum() -> None:
-    head = creation_request(BASE, length=3, body_length=3, checksum="sha1 abc=")
-    assert head.headers["Content-Type"] == "application/offset+octet-stream"
-    assert head.headers["Content-Length"] == "3"
-    assert head.headers["Upload-Checksum"] == "sha1 abc="
-
-
-def test_tus_headers_win_over_callers_case_insensitively() -> None:
-    head = offset_request(BASE, {"tus-resumable": "0.2", "Authorization": "x"})
-    assert head.headers == {"Authorization": "x", "Tus-Resumable": "1.0.0"}
-
-
-def test_options_sends_no_tus_resumable() -> None:
-    assert "Tus-Resumable" not in options_request(BASE).headers
-
-
-def test_read_options() -> None:
-    caps = read_options(
-        answer(
-            200,
-            Tus_Version="1.0.0",
-            Tus_Extension="creation,checksum",
-            Tus_Max_Size="100",
-            Tus_Checksum_Algorithm="sha1,SHA256",
-        )
+def test_a_named_upload_that_is_gone_without_an_endpoint_is_an_error() -> None:
+    plan = plan_upload(
+        None,
+        size=3,
+        seekable=True,
+        progress=Progress(None, 3),
+        url=UPLOAD,
+        stored=None,
+        resumable=False,
+        metadata_header=None,
+        checksum=None,
     )
-    assert caps.max_size == 100
-    assert caps.checksum_algorithms == ("sha1", "sha256")
-    assert {e.value for e in caps.extensions} == {"creation", "checksum"}
-    with pytest.raises(ProtocolError, match="Tus-Version"):
-        read_options(answer(200))
-    with pytest.raises(ResponseError):
-        read_options(answer(405))
-
-
-def test_read_creation() -> None:
-    created = read_creation(
-        answer(201, Location="/up/7", Upload_Expires="Wed, 25 Jun 2031 16:00:00 GMT")
-    )
-    assert created.location == URL("https://h/up/7")
-    assert created.expires is not None
-    assert created.expires.year == 2031
-    assert created.offset is None
-    with pytest.raises(ProtocolError, match="Location"):
-        read_creation(answer(201))
-    with_body = read_creation(answer(201, Location="7", Upload_Offset="3"), sent_body=5)
-    assert with_body.offset == 3
-    with pytest.raises(ProtocolError):
-        read_creation(answer(201, Location="7", Upload_Offset="6"), sent_body=5)
-    with pytest.raises(ResponseError) as info:
-        read_creation(answer(200, Location="7"))
-    assert info.value.status == 200
-
-
-def test_read_offset() -> None:
-    status = read_offset(
-        answer(200, Upload_Offset="4", Upload_Length="9", Upload_Metadata="k dg==,n"), BASE
-    )
-    assert (status.offset, status.length) == (4, 9)
-    assert read_metadata(status) == {"k": b"v", "n": None}
-    deferred = read_offset(answer(204, Upload_Offset="4", Upload_Defer_Length="1"), BASE)
-    assert deferred.length is None
-    with pytest.raises(UploadNotFound):
-        read_offset(answer(404), BASE)
-    with pytest.raises(UploadNotFound):
-        read_offset(answer(410), BASE)
-    with pytest.raises(ProtocolError, match="Upload-Offset"):
-        read_offset(answer(200), BASE)
-    with pytest.raises(ProtocolError):
-        read_offset(answer(200, Upload_Offset="10", Upload_Length="9"), BASE)
-    with pytest.raises(ProtocolError):
-        read_metadata(read_offset(answer(200, Upload_Offset="0", Upload_Metadata="k !!"), BASE))
-
-
-def test_append_request_and_answer() -> None:
-    head = append_request(BASE, offset=5, body_length=3, declare_length=8, checksum="md5 x")
-    assert head.method == "PATCH"
-    assert head.headers["Upload-Offset"] == "5"
-    assert head.headers["Content-Length"] == "3"
-    assert head.headers["Upload-Length"] == "8"
-    assert head.headers["Content-Type"] == "application/offset+octet-stream"
-    assert read_append(answer(204, Upload_Offset="7"), offset=5, body_length=3).offset == 7
-    with pytest.raises(ProtocolError):
-        read_append(answer(204, Upload_Offset="9"), offset=5, body_length=3)
-    with pytest.raises(ProtocolError):
-        read_append(answer(204, Upload_Offset="4"), offset=5, body_length=3)
-    with pytest.raises(ResponseError) as info:
-        read_append(answer(409, body="offset wrong", Upload_Offset="2"), offset=5, body_length=3)
-    assert info.value.status == 409
-    assert info.value.headers["Upload-Offset"] == "2"
-    assert "409" in info.value.message
-    assert "offset wrong" in info.value.message
-
-
-def test_an_error_body_that_repeats_the_status_line_is_left_out() -> None:
-    def message(body: str) -> str:
-        head = ResponseHead(404, CIMultiDict(), BASE, "Not Found", body)
-        with pytest.raises(UploadNotFound) as info:
-            read_creation(head, sent_body=None)
-        return info.value.message
-
-    assert message("404: Not Found") == "POST https://h/files/ answered 404 Not Found"
-    assert message("no such upload") == (
-        "POST https://h/files/ answered 404 Not Found: no such upload"
-    )
-
-
-def test_termination_request() -> None:
-    assert termination_request(BASE).method == "DELETE"
-
-
-def test_checksum_header() -> None:
-    assert checksum_header("sha1", b"abc") == "sha1 qZk+NkcGgWq6PiVxeFDCbJzQ2J0="
-
-
-@pytest.mark.parametrize(("size", "parts"), [(10, 3), (2, 5), (0, 4), (7, 1), (100, 7)])
-def test_split_ranges_cover_the_source(size: int, parts: int) -> None:
-    ranges = split_ranges(size, parts)
-    assert ranges[0][0] == 0
-    assert ranges[-1][1] == size
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
-    assert len(ranges) == max(1, min(parts, size))
-    assert max(e - s for s, e in ranges) - min(e - s for s, e in ranges) <= 1
-
-
-def test_final_concat_lists_urls_in_order() -> None:
-    urls = [URL("https://h/files/2"), URL("https://h/files/1")]
-    assert final_concat(urls) == "final;https://h/files/2 https://h/files/1"
+    with pytest.raises(UploadNotFound, match="no endpoint"):
+        drive(flow().upload(plan), {"HEAD": answer(410)})

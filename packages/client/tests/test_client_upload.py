@@ -17,8 +17,8 @@ from tuskit_client import (
     UploadNotFound,
     _retry,
 )
-from tuskit_client._engine import Span
-from tuskit_client._single import RESUMABLE_CREATION_BODY
+from tuskit_client._plan import RESUMABLE_CREATION_BODY
+from tuskit_client._progress import Span
 from tuskit_client._sources import BytesSource
 
 DATA = os.urandom(50_000)
@@ -233,9 +233,9 @@ async def test_conflict_with_and_without_offset(
             created = await client._get_engine().create(endpoint, length=len(DATA))
             upload = fake.only()
             upload.data += DATA[:20_000]  # the server has more than the client thinks
-            offset, _, _ = await client._get_engine().transfer(
-                created.location, BytesSource(DATA), Span(), offset=0, length=len(DATA)
-            )
+            engine = client._get_engine()
+            flow = engine.flow.transfer(created.location, Span(), offset=0, length=len(DATA))
+            offset, _, _ = await engine.run(flow, BytesSource(DATA))
         assert offset == len(DATA)
         assert bytes(upload.data) == DATA
         heads = fake.methods().count("HEAD")

@@ -1,21 +1,30 @@
 """tuskit_client: an asyncio tus 1.0.0 client on aiohttp, call-compatible with aiotus.
 
-Design, from the wire up: ``_flow`` builds and checks message heads (pure), ``_retry``
-decides what a failure means (pure), ``_http`` moves heads and bodies over one
-``aiohttp.ClientSession``, ``_engine`` runs the upload loop, ``_client`` adds sources,
-resume stores and parallel parts. Two front doors sit on top:
+Design, from the wire up: ``_steps`` builds and checks message heads (pure), ``_retry``
+decides what a failure means (pure), ``_flow`` makes every decision of an upload as a
+generator of commands (pure), ``_http`` moves heads and bodies over one
+``aiohttp.ClientSession``, ``_engine`` carries out the flow's commands, ``_client`` adds
+sources, resume stores and parallel parts; :mod:`tuskit_client.sync` drives the same flow
+over blocking sockets. Two front doors sit on top:
 
 - aiotus's: :func:`upload`, :func:`metadata`, :func:`upload_multiple`,
   :class:`RetryConfiguration`, and the low-level :mod:`tuskit_client.core` and
   :mod:`tuskit_client.creation` modules. They return None on failure and log why.
 - the raising one: :class:`Client`, whose failures are the typed errors of
-  :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`.
+  :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`; and
+  its blocking twin, :class:`tuskit_client.sync.Client`.
 """
 
-from tuskit_client import core, creation, retry
+from tuskit_client import core, creation, retry, sync
 from tuskit_client._client import Client
 from tuskit_client._results import UploadInfo, UploadResult
-from tuskit_client._resume import JSONFileStore, MemoryStore, StoredUpload, URLStore
+from tuskit_client._resume import (
+    JSONFileStore,
+    MemoryStore,
+    StoredUpload,
+    SyncURLStore,
+    URLStore,
+)
 from tuskit_client._sources import SourceLike
 from tuskit_client._types import (
     DEFAULT_CHUNK_SIZE,
@@ -57,6 +66,7 @@ __all__ = [
     "SourceLike",
     "SourceTruncated",
     "StoredUpload",
+    "SyncURLStore",
     "TransportError",
     "TusClientError",
     "URLStore",
@@ -69,6 +79,7 @@ __all__ = [
     "delete",
     "metadata",
     "retry",
+    "sync",
     "upload",
     "upload_multiple",
 ]

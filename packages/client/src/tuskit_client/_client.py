@@ -8,30 +8,32 @@ the end of ``async with``). Failures raise the typed errors of
 
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Final, Self
 
 import aiohttp
 from yarl import URL
 
-from tuskit_client._engine import Engine, Progress
+from tuskit_client._commands import Remember
+from tuskit_client._engine import Engine
 from tuskit_client._http import Http
 from tuskit_client._parallel import part_store, upload_joined, upload_split
+from tuskit_client._plan import check_arguments, choose_endpoint, plan_upload
+from tuskit_client._progress import Progress
 from tuskit_client._requests import Requests
 from tuskit_client._results import UploadResult
 from tuskit_client._resume import JSONFileStore, StoredUpload, URLStore, fingerprint
-from tuskit_client._single import check_capabilities, continue_upload, create_and_send
 from tuskit_client._sources import Source, SourceLike, open_source
 from tuskit_client._types import (
     DEFAULT_CHUNK_SIZE,
     Metadata,
     ProgressCallback,
     RetryConfiguration,
+    client_config,
 )
-from tuskit_client.exceptions import CapabilityError, ProtocolError, ResponseError, UploadNotFound
-from tuskit_client.log import logger
-from tuskit_common import ALGORITHMS, Extension, ServerCapabilities, encode_metadata
+from tuskit_client.exceptions import CapabilityError
+from tuskit_common import Extension, ServerCapabilities, encode_metadata
 
 #: Timeouts of a session the client opens itself: no total cap, 30 s to connect, 120 s
 #: without a byte of the answer.
@@ -76,10 +78,8 @@ class Client(Requests):
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
     ) -> None:
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError("chunk_size must be positive or None")
+        self.config = client_config(config, chunk_size)
         self.endpoint = None if endpoint is None else URL(endpoint)
-        self.config = config if config is not None else RetryConfiguration()
         self.chunk_size = chunk_size
         self.headers = dict(headers or {})
         self.store: URLStore | None = (
@@ -140,11 +140,7 @@ class Client(Requests):
         return self._engine
 
     def _endpoint(self, endpoint: str | URL | None) -> URL:
-        if endpoint is not None:
-            return URL(endpoint)
-        if self.endpoint is None:
-            raise ValueError("no endpoint: pass one to Client() or to this call")
-        return self.endpoint
+        return choose_endpoint(endpoint, self.endpoint)
 
     async def find_previous(
         self, source: SourceLike, *, key: str | None = None, endpoint: str | URL | None = None
@@ -208,13 +204,11 @@ class Client(Requests):
             parallel = len(boundaries)
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
-        if checksum is not None:
-            if checksum not in ALGORITHMS:
-                raise ValueError(f"unknown checksum algorithm {checksum!r}")
-            if self.chunk_size is None:
-                raise ValueError("checksums need a chunk size: one digest per request")
-        if url is None and endpoint is None and self.endpoint is None:
-            raise ValueError("no endpoint: pass one to Client() or to this call")
+        check_arguments(
+            checksum=checksum,
+            chunk_size=self.chunk_size,
+            has_endpoint=url is not None or endpoint is not None or self.endpoint is not None,
+        )
         opened = await open_source(source, size=size)
         try:
             if self.chunk_size is None and (opened.size is None or not opened.seekable):
@@ -254,83 +248,66 @@ class Client(Requests):
         progress: Progress,
         remove_on_success: bool,
     ) -> UploadResult:
+        """Look the source up in the store, then run the upload flow with the store and
+        the parallel parts as its effects."""
         engine = self._get_engine()
         store = self.store
         fp = None
         if store is not None:
             fp = await fingerprint(source, str(endpoint or url), key=key)
         stored = await store.load(fp) if store is not None and fp and resume else None
-        if url is not None:
-            result = await continue_upload(engine, url, source, checksum, progress)
-            if result is not None:
-                return result
-            if endpoint is None:
-                raise UploadNotFound(
-                    f"{url} cannot be continued and no endpoint is known",
-                    status=404,
-                    headers={},
-                    method="HEAD",
-                    url=str(url),
-                )
-        elif stored is not None and stored.url is not None:
-            result = await continue_upload(engine, URL(stored.url), source, checksum, progress)
-            if result is not None:
-                return await self._finish(result, fp, remove_on_success)
-            if not stored.parts and store is not None and fp is not None:
-                await store.remove(fp)
-        assert endpoint is not None
-        caps = await self._capabilities(endpoint)
-        check_capabilities(caps, source, checksum)
-        save = None
-        if store is not None and fp is not None:
-            fp_key, the_store = fp, store
-
-            async def save(entry: StoredUpload) -> None:
-                await the_store.save(fp_key, entry)
-
-        if parallel > 1 or (stored is not None and stored.parts):
-            if (
-                caps is not None
-                and caps.supports(Extension.CONCATENATION)
-                and source.seekable
-                and source.size is not None
-            ):
-                result = await upload_split(
-                    engine,
-                    endpoint,
-                    source,
-                    parts=max(parallel, len(stored.parts) if stored else 0),
-                    boundaries=boundaries,
-                    metadata_header=metadata_header,
-                    checksum=checksum,
-                    progress=progress,
-                    stored=stored,
-                    save=save,
-                    part_metadata_header=part_metadata_header,
-                )
-                return await self._finish(result, fp, remove_on_success)
-            logger.info("parallel upload not possible here; using one upload")
-        result = await create_and_send(
-            engine, endpoint, source, caps, metadata_header, checksum, progress, save
+        plan = plan_upload(
+            endpoint,
+            size=source.size,
+            seekable=source.seekable,
+            progress=progress,
+            url=url,
+            stored=stored,
+            resumable=store is not None and fp is not None,
+            metadata_header=metadata_header,
+            checksum=checksum,
+            parallel=parallel,
+            remove_on_success=remove_on_success,
         )
-        return await self._finish(result, fp, remove_on_success)
 
-    async def _finish(
-        self, result: UploadResult, fp: str | None, remove_on_success: bool
-    ) -> UploadResult:
-        if remove_on_success and self.store is not None and fp is not None:
-            await self.store.remove(fp)
-        logger.info("upload %s complete: %s bytes", result.url, result.offset)
-        return result
+        async def remember(command: Remember) -> None:
+            if store is not None and fp is not None:
+                entry = StoredUpload(
+                    str(command.location), command.size, (), datetime.now(UTC).isoformat()
+                )
+                await store.save(fp, entry)
+
+        async def forget() -> None:
+            if store is not None and fp is not None:
+                await store.remove(fp)
+
+        async def save(entry: StoredUpload) -> None:
+            if store is not None and fp is not None:
+                await store.save(fp, entry)
+
+        async def split() -> UploadResult:
+            assert endpoint is not None
+            return await upload_split(
+                engine,
+                endpoint,
+                source,
+                parts=max(parallel, len(stored.parts) if stored else 0),
+                boundaries=boundaries,
+                metadata_header=metadata_header,
+                checksum=checksum,
+                progress=progress,
+                stored=stored,
+                save=save if plan.resumable else None,
+                part_metadata_header=part_metadata_header,
+            )
+
+        flow = engine.flow.upload(plan)
+        return await engine.run(flow, source, remember=remember, forget=forget, split=split)
 
     async def _capabilities(self, endpoint: URL) -> ServerCapabilities | None:
-        """OPTIONS, or None when the server does not answer it usefully (then optional
-        extensions stay unused)."""
-        try:
-            return await self._get_engine().options(endpoint)
-        except (ResponseError, ProtocolError) as exc:
-            logger.info("OPTIONS %s gave no capabilities (%s)", endpoint, exc.message)
-            return None
+        """OPTIONS, or None when the server does not answer it usefully."""
+        engine = self._get_engine()
+        return await engine.run(engine.flow.capabilities(endpoint))
 
     async def upload_many(
         self,

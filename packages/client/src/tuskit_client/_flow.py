@@ -1,401 +1,367 @@
-"""The tus client protocol as pure functions over message heads. No I/O, no clock.
+"""The decisions of an upload as sans-IO generators: no I/O, no sleeping, no clock of its own.
 
-Each protocol step is a pair: ``*_request`` builds the :class:`RequestHead` to send and
-``read_*`` checks the :class:`ResponseHead` that came back, returning typed values or raising
-the client's errors. The I/O layer (``_http``) only moves heads and body bytes, so every rule
-here - which headers go on which request, what a valid answer is, how ``Location`` resolves -
-is testable with hand-built heads.
+:meth:`UploadFlow.upload` goes: resume a known upload, or OPTIONS -> capability checks ->
+POST (with the first chunk when creation-with-upload is offered) -> PATCH chunk by chunk. A
+failure goes to the retry policy in one place (:meth:`Calls._decide`, which asks
+:func:`tuskit_client._retry.decide`): back off and ask the server's offset, re-sync from a
+409, resend after a 460, or give up. The flow yields the commands of ``_commands``; a driver
+carries them out - the async ``_engine`` or the blocking ``sync`` - so one flow serves both,
+and tests drive it by hand with built heads.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from yarl import URL
 
-from tuskit_client.exceptions import ProtocolError, ResponseError, UploadNotFound
-from tuskit_common import Checksum, ServerCapabilities, headers, new_hasher
-from tuskit_common.errors import InvalidHeader, MetadataError
-from tuskit_common.metadata import decode_metadata
-from tuskit_common.values import (
-    format_checksum,
-    format_uint,
-    parse_defer_length,
-    parse_http_date,
-    parse_length,
-    parse_offset,
+from tuskit_client import _steps
+from tuskit_client._calls import Calls
+from tuskit_client._commands import Flow, Forget, Memory, Range, Remember, Split, read, send, sleep
+from tuskit_client._plan import RESUMABLE_CREATION_BODY, UploadPlan, check_capabilities
+from tuskit_client._progress import Progress, Span
+from tuskit_client._results import UploadResult
+from tuskit_client._retry import Action, Attempts, backoff_delay, is_retryable
+from tuskit_client._steps import Appended
+from tuskit_client.exceptions import (
+    ProtocolError,
+    ResponseError,
+    SourceError,
+    TusClientError,
+    UploadNotFound,
 )
+from tuskit_client.log import logger
+from tuskit_common import Extension, ServerCapabilities
 
 
-@dataclass(frozen=True, slots=True)
-class RequestHead:
-    """A request line and headers; the body travels separately."""
+class Transferred(NamedTuple):
+    """Where an upload stands once every byte is acknowledged."""
 
-    method: str
-    url: URL
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseHead:
-    """A response status and headers (a case-insensitive mapping), for the request's URL
-    after redirects; ``body`` holds the start of an error body for messages."""
-
-    status: int
-    headers: Mapping[str, str]
-    url: URL
-    reason: str = ""
-    body: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    """A successful creation: the absolute upload URL and what the 201 said."""
-
-    location: URL
-    offset: int | None = None
-    expires: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UploadStatus:
-    """What a HEAD says about an upload (spec §1.2 HEAD)."""
-
-    url: URL
     offset: int
     length: int | None
-    expires: datetime | None = None
-    metadata_header: str | None = None
-    concat_header: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def is_complete(self) -> bool:
-        return self.length is not None and self.offset == self.length
+    expires: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class Appended:
-    """A successful PATCH: the new offset and, with expiration, the new deadline."""
+class UploadFlow(Calls):
+    """The chunk loop and whole uploads, on the retried single calls of :class:`Calls`."""
 
-    offset: int
-    expires: datetime | None = None
+    # -- the chunk loop -------------------------------------------------------------------
 
-
-def tus_headers(extra: Mapping[str, str] | None, tus: Mapping[str, str]) -> dict[str, str]:
-    """The caller's headers with the tus ones on top; a caller's header that differs only in
-    case from a tus one is dropped, so the protocol value always wins (as in aiotus)."""
-    ours = {name.lower() for name in tus}
-    merged = {k: v for k, v in (extra or {}).items() if k.lower() not in ours}
-    merged.update(tus)
-    return merged
-
-
-def with_method_override(head: RequestHead) -> RequestHead:
-    """Send a PATCH or DELETE as POST + ``X-HTTP-Method-Override`` (spec §1.1), for networks
-    that block those methods (tus-js-client ``overridePatchMethod``)."""
-    if head.method not in ("PATCH", "DELETE"):
-        return head
-    extra = {headers.X_HTTP_METHOD_OVERRIDE: head.method}
-    return RequestHead("POST", head.url, tus_headers(head.headers, extra))
-
-
-def resolve_location(base: URL, location: str) -> URL:
-    """Resolve a ``Location`` against the URL that returned it (RFC 3986 §5.2), except that
-    a bare name (``abc``, ``abc/def``) from an endpoint without a trailing slash names a child
-    of the endpoint: ``http://h/files`` + ``abc`` is ``http://h/files/abc``, as such servers
-    mean (and aiotus does); ``/files/abc``, ``./abc``, ``../abc`` and absolute URLs resolve
-    per RFC 3986.
-    """
-    try:
-        reference = URL(location.strip())
-    except (TypeError, ValueError) as exc:
-        raise ProtocolError(f"Location {location!r} is not a URL") from exc
-    bare = not reference.absolute and reference.path[:1] not in ("", "/", ".")
-    if bare and not base.path.endswith("/"):
-        base = base.with_path(base.path + "/")
-    resolved = base.join(reference)
-    if not resolved.absolute:
-        raise ProtocolError(f"Location {location!r} does not resolve to an absolute URL")
-    return resolved
-
-
-def response_error(
-    response: ResponseHead, method: str, expected: tuple[int, ...] = ()
-) -> ResponseError:
-    """The typed error for an unexpected status, with a one-line readable message (with the
-    reason phrase, and aiotus's "Wrong status code" for a success that is the wrong one)."""
-    detail = " ".join(response.body.split())[:200]
-    if detail == f"{response.status}: {response.reason}":
-        detail = ""  # aiohttp's default error body repeats the status line
-    message = f"{method} {response.url} answered {response.status} {response.reason}".rstrip()
-    if expected and 200 <= response.status < 300:
-        wanted = " or ".join(str(status) for status in expected)
-        message = f"{message}: Wrong status code, expected {wanted}"
-    if detail:
-        message = f"{message}: {detail}"
-    cls = UploadNotFound if response.status in (404, 410) else ResponseError
-    return cls(
-        message,
-        status=response.status,
-        headers=response.headers,
-        method=method,
-        url=str(response.url),
-        body=response.body,
-    )
-
-
-def _expect(response: ResponseHead, method: str, *statuses: int) -> None:
-    ok = response.status in statuses if statuses else 200 <= response.status < 300
-    if not ok:
-        raise response_error(response, method, statuses)
-
-
-def _offset(response: ResponseHead, method: str) -> int:
-    """``Upload-Offset``, with aiotus's wording for a missing or malformed one."""
-    value = response.headers.get(headers.UPLOAD_OFFSET)
-    if value is None:
-        raise ProtocolError(
-            f'{method} {response.url}: HTTP header "Upload-Offset" not included in server response.'
-        )
-    try:
-        return parse_offset(value)
-    except InvalidHeader as exc:
-        raise ProtocolError(
-            f'{method} {response.url}: Unable to convert "Upload-Offset" header: {exc.message}'
-        ) from exc
-
-
-def _expires(response: ResponseHead) -> datetime | None:
-    value = response.headers.get(headers.UPLOAD_EXPIRES)
-    if value is None:
-        return None
-    try:
-        return parse_http_date(value)
-    except InvalidHeader:
-        return None  # a bad date must not fail an upload that otherwise works
-
-
-def checksum_header(algorithm: str, data: bytes) -> str:
-    """``Upload-Checksum`` for one request body."""
-    hasher = new_hasher(algorithm)
-    hasher.update(data)
-    return format_checksum(Checksum(algorithm, hasher.digest()))
-
-
-# -- OPTIONS ------------------------------------------------------------------------------
-
-
-def options_request(url: URL, extra: Mapping[str, str] | None = None) -> RequestHead:
-    """OPTIONS: clients SHOULD NOT send ``Tus-Resumable`` here (spec §1.2)."""
-    return RequestHead("OPTIONS", url, tus_headers(extra, {}))
-
-
-def read_options(response: ResponseHead) -> ServerCapabilities:
-    """The server's capabilities; a successful OPTIONS MUST carry ``Tus-Version``."""
-    _expect(response, "OPTIONS")
-    if headers.TUS_VERSION not in response.headers:
-        raise ProtocolError(f"OPTIONS {response.url}: no {headers.TUS_VERSION} header")
-    try:
-        return ServerCapabilities.from_headers(response.headers)
-    except InvalidHeader as exc:
-        raise ProtocolError(f"OPTIONS {response.url}: {exc.message}") from exc
-
-
-# -- POST (creation) ----------------------------------------------------------------------
-
-
-def creation_request(
-    url: URL,
-    *,
-    length: int | None,
-    metadata_header: str | None = None,
-    concat: str | None = None,
-    body_length: int | None = None,
-    checksum: str | None = None,
-    extra: Mapping[str, str] | None = None,
-) -> RequestHead:
-    """POST that creates an upload (spec §3.1-3.3, §3.8).
-
-    Args:
-        length: ``Upload-Length``; None sends ``Upload-Defer-Length: 1``, except for a
-            final concatenation (``concat`` starting with ``final;``), which carries neither.
-        metadata_header: an encoded ``Upload-Metadata``; empty or None sends none.
-        concat: ``Upload-Concat`` (``partial`` or ``final;...``).
-        body_length: bytes sent in the POST body (creation-with-upload), or None.
-        checksum: ``Upload-Checksum`` of that body.
-    """
-    tus: dict[str, str] = {headers.TUS_RESUMABLE: headers.PROTOCOL_VERSION}
-    is_final = concat is not None and concat.startswith("final")
-    if length is not None:
-        tus[headers.UPLOAD_LENGTH] = format_uint(length)
-    elif not is_final:
-        tus[headers.UPLOAD_DEFER_LENGTH] = "1"
-    if metadata_header:
-        tus[headers.UPLOAD_METADATA] = metadata_header
-    if concat is not None:
-        tus[headers.UPLOAD_CONCAT] = concat
-    if body_length is not None:
-        tus[headers.CONTENT_TYPE] = headers.OFFSET_OCTET_STREAM
-        tus[headers.CONTENT_LENGTH] = format_uint(body_length)
-        if checksum is not None:
-            tus[headers.UPLOAD_CHECKSUM] = checksum
-    return RequestHead("POST", url, tus_headers(extra, tus))
-
-
-def read_creation(response: ResponseHead, *, sent_body: int | None = None) -> Created:
-    """A creation answer: 201 with ``Location`` (MUST); ``Upload-Offset`` when a body went."""
-    _expect(response, "POST", 201)
-    location = response.headers.get(headers.LOCATION)
-    if not location:
-        raise ProtocolError(f'POST {response.url} answered 201 with no "Location" header')
-    resolved = resolve_location(response.url, location)
-    offset: int | None = None
-    if sent_body is not None and headers.UPLOAD_OFFSET in response.headers:
-        offset = _offset(response, "POST")
-        if offset > sent_body:
-            raise ProtocolError(
-                f"POST {response.url}: Upload-Offset {offset} is more than the "
-                f"{sent_body} bytes sent"
+    def _append(
+        self,
+        location: URL,
+        span: Span,
+        *,
+        offset: int,
+        length: int | None,
+        checksum: str | None,
+        progress: Progress | None,
+        seekable: bool,
+    ) -> Flow[tuple[Appended, int | None]]:
+        """One PATCH at ``offset``; returns its result and the length it declared, if any."""
+        position = span.start + offset
+        if self.chunk_size is None:
+            if length is None:
+                raise SourceError("a source of unknown size needs a chunk size")
+            wanted = length - offset  # the rest in one request, streamed from the source
+            streamed = True
+        else:
+            wanted = self.chunk_size if length is None else min(self.chunk_size, length - offset)
+            # Nothing to compute over the chunk first: stream it from the source as it is
+            # sent (no chunk-sized buffer, no pause to read it before the request).
+            streamed = length is not None and checksum is None and seekable
+        if streamed:
+            body = Range(position, position + wanted, offset, span.part, progress)
+            head = _steps.append_request(
+                location, offset=offset, body_length=wanted, extra=self.headers
             )
-    return Created(resolved, offset, _expires(response))
-
-
-# -- HEAD ---------------------------------------------------------------------------------
-
-
-def offset_request(location: URL, extra: Mapping[str, str] | None = None) -> RequestHead:
-    """HEAD that reads an upload's offset, length and metadata."""
-    return RequestHead(
-        "HEAD", location, tus_headers(extra, {headers.TUS_RESUMABLE: headers.PROTOCOL_VERSION})
-    )
-
-
-def read_offset(response: ResponseHead, location: URL) -> UploadStatus:
-    """A HEAD answer: 2xx with ``Upload-Offset`` (MUST); 404/410 raise UploadNotFound."""
-    _expect(response, "HEAD")
-    offset = _offset(response, "HEAD")
-    length: int | None = None
-    raw_length = response.headers.get(headers.UPLOAD_LENGTH)
-    try:
-        if raw_length is not None:
-            length = parse_length(raw_length)
-        elif headers.UPLOAD_DEFER_LENGTH in response.headers:
-            parse_defer_length(response.headers[headers.UPLOAD_DEFER_LENGTH])
-    except InvalidHeader as exc:
-        raise ProtocolError(f"HEAD {response.url}: {exc.message}") from exc
-    if length is not None and offset > length:
-        raise ProtocolError(f"HEAD {response.url}: Upload-Offset {offset} > length {length}")
-    return UploadStatus(
-        url=location,
-        offset=offset,
-        length=length,
-        expires=_expires(response),
-        metadata_header=response.headers.get(headers.UPLOAD_METADATA),
-        concat_header=response.headers.get(headers.UPLOAD_CONCAT),
-    )
-
-
-def read_metadata(status: UploadStatus) -> dict[str, bytes | None]:
-    """Decode the metadata a HEAD returned; a malformed header is a protocol error."""
-    return _decode_metadata(status.metadata_header, status.url)
-
-
-def read_head_metadata(response: ResponseHead) -> dict[str, bytes | None]:
-    """A HEAD answer read for its metadata alone: no ``Upload-Offset`` needed (aiotus's
-    ``metadata`` does not need it, and a final upload being concatenated may lack it)."""
-    _expect(response, "HEAD")
-    return _decode_metadata(response.headers.get(headers.UPLOAD_METADATA), response.url)
-
-
-def _decode_metadata(header: str | None, url: URL) -> dict[str, bytes | None]:
-    try:
-        return decode_metadata(header, max_size=None, max_pairs=None)
-    except MetadataError as exc:
-        raise ProtocolError(f"HEAD {url}: Unable to parse metadata: {exc.message}") from exc
-
-
-# -- PATCH --------------------------------------------------------------------------------
-
-
-def append_request(
-    location: URL,
-    *,
-    offset: int,
-    body_length: int | None,
-    declare_length: int | None = None,
-    checksum: str | None = None,
-    extra: Mapping[str, str] | None = None,
-) -> RequestHead:
-    """PATCH that appends a body at ``offset`` (spec §1.2 PATCH).
-
-    Args:
-        body_length: the body size, sent as ``Content-Length``; None streams it chunked.
-        declare_length: ``Upload-Length`` for a deferred upload, sent once it is known.
-        checksum: ``Upload-Checksum`` of the body.
-    """
-    tus = {
-        headers.TUS_RESUMABLE: headers.PROTOCOL_VERSION,
-        headers.UPLOAD_OFFSET: format_uint(offset),
-        headers.CONTENT_TYPE: headers.OFFSET_OCTET_STREAM,
-    }
-    if body_length is not None:
-        tus[headers.CONTENT_LENGTH] = format_uint(body_length)
-    if declare_length is not None:
-        tus[headers.UPLOAD_LENGTH] = format_uint(declare_length)
-    if checksum is not None:
-        tus[headers.UPLOAD_CHECKSUM] = checksum
-    return RequestHead("PATCH", location, tus_headers(extra, tus))
-
-
-def read_append(response: ResponseHead, *, offset: int, body_length: int | None) -> Appended:
-    """A PATCH answer: 204 (any 2xx) with the new ``Upload-Offset``, which must lie between
-    the offset sent and that plus the body (the server may keep only part of it)."""
-    _expect(response, "PATCH")
-    new_offset = _offset(response, "PATCH")
-    upper = None if body_length is None else offset + body_length
-    if new_offset < offset or (upper is not None and new_offset > upper):
-        raise ProtocolError(
-            f"PATCH {response.url}: Upload-Offset {new_offset} is outside "
-            f"[{offset}, {upper if upper is not None else '...'}]"
+            response = yield from send(head, body)
+            return _steps.read_append(response, offset=offset, body_length=wanted), None
+        data, at_end = yield from read(position, wanted, exact=length is not None)
+        declare = offset + len(data) if length is None and at_end else None
+        head = _steps.append_request(
+            location,
+            offset=offset,
+            body_length=len(data),
+            declare_length=declare,
+            checksum=None if checksum is None else _steps.checksum_header(checksum, data),
+            extra=self.headers,
         )
-    return Appended(new_offset, _expires(response))
+        response = yield from send(head, Memory(data, offset, span.part, progress))
+        return _steps.read_append(response, offset=offset, body_length=len(data)), declare
 
+    def transfer(
+        self,
+        location: URL,
+        span: Span,
+        *,
+        offset: int | None,
+        length: int | None,
+        checksum: str | None = None,
+        progress: Progress | None = None,
+        expires: datetime | None = None,
+        seekable: bool = True,
+    ) -> Flow[Transferred]:
+        """Append until the server holds everything (``offset`` None: ask it first).
 
-# -- DELETE -------------------------------------------------------------------------------
+        One loop for every failure: a PATCH or the HEAD after one counts in the same
+        :class:`tuskit_client._retry.Attempts`, which restarts after progress.
+        """
+        attempts = Attempts()
+        resends = stalls = 0
+        ask, failure = offset is None, None
+        offset = offset or 0
+        if progress is not None:
+            progress.known(length)
+            if not ask:
+                progress.acknowledged(span.part, offset)
+        while ask or length is None or offset < length:
+            if ask:
+                try:
+                    status = yield from send(_steps.offset_request(location, self.headers))
+                    found = _steps.read_offset(status, location)
+                except TusClientError as error:
+                    attempt = attempts.failed(offset)
+                    decision = self._one_request_decision(error, attempt, f"HEAD {location}")
+                    if decision.action is Action.FAIL:
+                        raise
+                    yield from sleep(decision.delay)
+                    continue
+                ask, offset = False, found.offset
+                expires = found.expires or expires
+                if found.length is not None:
+                    length = found.length
+                self._check_offset(location, offset, length, failure)
+                if progress is not None:
+                    progress.acknowledged(span.part, offset)
+                continue
+            try:
+                appended, declared = yield from self._append(
+                    location,
+                    span,
+                    offset=offset,
+                    length=length,
+                    checksum=checksum,
+                    progress=progress,
+                    seekable=seekable,
+                )
+            except TusClientError as error:
+                if progress is not None:
+                    progress.check()
+                attempt = attempts.failed(offset)
+                decision = self._decide(error, attempt, resends=resends)
+                if decision.action is Action.FAIL:
+                    raise
+                logger.warning(
+                    "PATCH %s at offset %d failed (%s); %s, attempt %d",
+                    location,
+                    offset,
+                    error.message,
+                    decision.action.value,
+                    attempt,
+                )
+                if decision.action is Action.RESEND:
+                    resends += 1
+                    continue
+                resends = 0
+                yield from sleep(decision.delay)
+                if decision.offset is None:
+                    ask, failure = True, error
+                    continue
+                offset = decision.offset
+                self._check_offset(location, offset, length, error)
+                if progress is not None:
+                    progress.acknowledged(span.part, offset)
+                continue
+            if progress is not None:
+                progress.check()
+            resends = 0
+            if appended.offset == offset and declared is None:
+                # A 2xx that took nothing: back off, and give up if it never moves.
+                stalls += 1
+                if stalls >= self.config.retry_attempts:
+                    raise ProtocolError(f"PATCH {location}: the server accepts no bytes")
+                yield from sleep(
+                    backoff_delay(
+                        stalls,
+                        base=self.config.base_delay_seconds,
+                        cap=self.config.max_retry_period_seconds,
+                        random=self.random,
+                    )
+                )
+                continue
+            stalls = 0
+            offset, expires = appended.offset, appended.expires or expires
+            if declared is not None:
+                length = declared
+            if progress is not None:
+                progress.known(length)
+                progress.acknowledged(span.part, offset)
+            logger.debug("%s: offset %d of %s", location, offset, length)
+        return Transferred(offset, length, expires)
 
+    @staticmethod
+    def _check_offset(
+        location: URL, offset: int, length: int | None, failure: BaseException | None
+    ) -> None:
+        if length is not None and offset > length:
+            raise ProtocolError(
+                f"{location}: Server offset too big ({offset} > {length} bytes)"
+            ) from failure
 
-def termination_request(location: URL, extra: Mapping[str, str] | None = None) -> RequestHead:
-    """DELETE that terminates an upload (spec §3.7)."""
-    return RequestHead(
-        "DELETE", location, tus_headers(extra, {headers.TUS_RESUMABLE: headers.PROTOCOL_VERSION})
-    )
+    # -- whole uploads --------------------------------------------------------------------
 
+    def upload(self, plan: UploadPlan) -> Flow[UploadResult]:
+        """Continue the upload the plan names, or create one and send the source."""
+        result = None
+        if plan.url is not None:
+            result = yield from self.resume(plan.url, plan)
+            if result is not None:
+                return result  # the caller's own URL: no stored entry to finish
+            if plan.endpoint is None:
+                raise UploadNotFound(
+                    f"{plan.url} cannot be continued and no endpoint is known",
+                    status=404,
+                    headers={},
+                    method="HEAD",
+                    url=str(plan.url),
+                )
+        elif plan.stored_url is not None:
+            result = yield from self.resume(plan.stored_url, plan)
+            if result is None and not plan.stored_parts:
+                yield Forget()
+        if result is None:
+            assert plan.endpoint is not None
+            result = yield from self._create_or_split(plan.endpoint, plan)
+        if plan.remove_on_success and plan.resumable:
+            yield Forget()
+        logger.info("upload %s complete: %s bytes", result.url, result.offset)
+        return result
 
-def read_termination(response: ResponseHead) -> None:
-    """A termination answer: 204 (any 2xx); 404/410 raise UploadNotFound."""
-    _expect(response, "DELETE")
+    def _create_or_split(self, endpoint: URL, plan: UploadPlan) -> Flow[UploadResult]:
+        caps = yield from self.capabilities(endpoint)
+        check_capabilities(caps, plan.size, plan.checksum)
+        if plan.split:
+            if (
+                caps is not None
+                and caps.supports(Extension.CONCATENATION)
+                and plan.seekable
+                and plan.size is not None
+            ):
+                result = yield Split()
+                assert isinstance(result, UploadResult)
+                return result
+            logger.info("parallel upload not possible here; using one upload")
+        return (yield from self.create_and_send(endpoint, caps, plan))
 
+    def create_and_send(
+        self, endpoint: URL, caps: ServerCapabilities | None, plan: UploadPlan
+    ) -> Flow[UploadResult]:
+        """POST (with the first chunk when creation-with-upload is offered), then PATCH."""
+        length = plan.size
+        first: bytes | None = None
+        if (
+            caps is not None
+            and caps.supports(Extension.CREATION_WITH_UPLOAD)
+            and self.chunk_size is not None
+            and length != 0
+        ):
+            wanted = self.chunk_size if length is None else min(self.chunk_size, length)
+            if plan.resumable:
+                wanted = min(wanted, RESUMABLE_CREATION_BODY)
+            first, at_end = yield from read(0, wanted, exact=False)
+            if length is None and at_end:
+                length = len(first)
+        created = yield from self.create(
+            endpoint,
+            length=length,
+            metadata_header=plan.metadata_header,
+            body=first,
+            checksum=plan.checksum,
+            progress=plan.progress,
+        )
+        if plan.resumable:
+            yield Remember(created.location, length)
+        done = yield from self.transfer(
+            created.location,
+            Span(),
+            offset=0 if created.offset is None and first is None else created.offset,
+            length=length,
+            checksum=plan.checksum,
+            progress=plan.progress,
+            expires=created.expires,
+            seekable=plan.seekable,
+        )
+        return UploadResult(created.location, done.offset, done.length, done.expires)
 
-# -- concatenation ------------------------------------------------------------------------
+    def resume(self, url: URL, plan: UploadPlan) -> Flow[UploadResult | None]:
+        """HEAD an existing upload and finish it; None when it has to start afresh (404/410
+        or another 4xx, a past ``Upload-Expires``, a length that differs from the source's)."""
+        try:
+            status = yield from self.status(url)
+        except ResponseError as exc:
+            if 400 <= exc.status < 500 and not is_retryable(exc):
+                logger.info("upload %s cannot be resumed (%s); starting afresh", url, exc.status)
+                return None
+            raise
+        except ProtocolError as exc:
+            # e.g. a final upload still being concatenated has no Upload-Offset yet
+            logger.info("upload %s cannot be resumed (%s); starting afresh", url, exc.message)
+            return None
+        if status.expires is not None and status.expires <= self.now():
+            logger.info("upload %s expired at %s; starting afresh", url, status.expires)
+            return None
+        if plan.size is not None and status.length is not None and status.length != plan.size:
+            logger.info(
+                "upload %s has length %s, not %s; starting afresh", url, status.length, plan.size
+            )
+            return None
+        if (status.concat_header or "").startswith("final") and not status.is_complete:
+            return None
+        logger.info("resuming upload %s at offset %d", url, status.offset)
+        done = yield from self.transfer(
+            url,
+            Span(),
+            offset=status.offset,
+            length=status.length,
+            checksum=plan.checksum,
+            progress=plan.progress,
+            expires=status.expires,
+            seekable=plan.seekable,
+        )
+        return UploadResult(url, done.offset, done.length, done.expires, resumed=True)
 
-
-def split_ranges(size: int, parts: int) -> list[tuple[int, int]]:
-    """Split ``[0, size)`` into ``parts`` contiguous ranges as even as possible; never more
-    ranges than bytes (an empty source gets one empty range)."""
-    if parts < 1:
-        raise ValueError("parts must be >= 1")
-    count = max(1, min(parts, size))
-    step, extra = divmod(size, count)
-    ranges: list[tuple[int, int]] = []
-    start = 0
-    for index in range(count):
-        end = start + step + (1 if index < extra else 0)
-        ranges.append((start, end))
-        start = end
-    return ranges
-
-
-def final_concat(urls: list[URL]) -> str:
-    """``Upload-Concat`` for a final upload: ``final;`` and the partial URLs, in order."""
-    return "final;" + " ".join(str(url) for url in urls)
+    def part(
+        self,
+        endpoint: URL,
+        known: URL | None,
+        span: Span,
+        *,
+        length: int,
+        checksum: str | None,
+        progress: Progress,
+        metadata_header: str | None = None,
+    ) -> Flow[URL]:
+        """One partial upload of a concatenation: continue it when it still exists with the
+        right size, else create it (and have it remembered); returns its URL."""
+        offset, url = 0, known
+        if url is not None:
+            try:
+                status = yield from self.status(url)
+            except UploadNotFound:
+                logger.info("part %d (%s) is gone; creating it again", span.part, url)
+                url = None
+            else:
+                if status.length == length:
+                    offset = status.offset
+                else:
+                    url = None
+        if url is None:
+            created = yield from self.create(
+                endpoint, length=length, metadata_header=metadata_header, concat="partial"
+            )
+            url = created.location
+            yield Remember(url, length)
+        yield from self.transfer(
+            url, span, offset=offset, length=length, checksum=checksum, progress=progress
+        )
+        return url

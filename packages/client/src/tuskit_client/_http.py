@@ -3,7 +3,7 @@
 Everything below HTTP (refused or reset connections, timeouts, a peer that disappears
 mid-body) becomes :class:`TransportError` with the aiohttp error as ``__cause__``, except a
 :class:`SourceError` our own body raised (aiohttp wraps it), which comes out as itself; anything
-with a status goes back to ``_flow`` to judge. Only the first bytes of an error body are read.
+with a status goes back to ``_steps`` to judge. Only the first bytes of an error body are read.
 """
 
 import asyncio
@@ -13,12 +13,12 @@ from typing import Final
 
 import aiohttp
 
-from tuskit_client._flow import RequestHead, ResponseHead, tus_headers, with_method_override
 from tuskit_client._sendfile import FileRangePayload
+from tuskit_client._steps import RequestHead, ResponseHead, tus_headers, with_method_override
 from tuskit_client._types import SSLArgument
 from tuskit_client.exceptions import SourceError, TransportError
 from tuskit_client.log import logger
-from tuskit_common import headers
+from tuskit_common import headers, messages
 
 _ERROR_BODY_LIMIT: Final = 1024
 
@@ -85,7 +85,7 @@ class Http:
             head = with_method_override(head)
         if self.request_id:
             rid = uuid.uuid4().hex
-            head = RequestHead(
+            head = messages.RequestHead(
                 head.method, head.url, tus_headers(head.headers, {headers.X_REQUEST_ID: rid})
             )
             logger.debug("%s %s (request id %s)", head.method, head.url, rid)
@@ -108,7 +108,7 @@ class Http:
                 if response.status >= 300 and head.method != "HEAD":
                     raw = await response.content.read(_ERROR_BODY_LIMIT)
                     text = raw.decode("utf-8", "replace")
-                return ResponseHead(
+                return messages.ResponseHead(
                     status=response.status,
                     headers=response.headers,
                     url=response.url,

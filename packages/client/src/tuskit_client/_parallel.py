@@ -13,12 +13,13 @@ from typing import Any
 
 from yarl import URL
 
-from tuskit_client._engine import Engine, Progress, Span
-from tuskit_client._flow import final_concat, split_ranges
+from tuskit_client._commands import Remember
+from tuskit_client._engine import Engine
+from tuskit_client._progress import Progress, Span
 from tuskit_client._results import UploadResult
 from tuskit_client._resume import StoredUpload, URLStore, fingerprint
 from tuskit_client._sources import Source
-from tuskit_client.exceptions import UploadNotFound
+from tuskit_client._steps import final_concat, split_ranges
 from tuskit_client.log import logger
 
 SaveParts = Callable[[StoredUpload], Awaitable[None]]
@@ -48,35 +49,21 @@ async def _part(
     created: Callable[[int, URL], Awaitable[None]],
     metadata_header: str | None = None,
 ) -> None:
-    """Upload one part: continue it when it still exists with the right size, else create."""
-    offset = 0
-    url = known
-    if url is not None:
-        try:
-            status = await engine.status(url)
-        except UploadNotFound:
-            logger.info("part %d (%s) is gone; creating it again", index, url)
-            url = None
-        else:
-            if status.length == length:
-                offset = status.offset
-            else:
-                url = None
-    if url is None:
-        result = await engine.create(
-            endpoint, length=length, metadata_header=metadata_header, concat="partial"
-        )
-        url = result.location
-        await created(index, url)
-    await engine.transfer(
-        url,
-        source,
+    """Upload one part as the flow decides (continue it or create it), storing a new one."""
+
+    async def remember(command: Remember) -> None:
+        await created(index, command.location)
+
+    flow = engine.flow.part(
+        endpoint,
+        known,
         Span(start, index),
-        offset=offset,
         length=length,
         checksum=checksum,
         progress=progress,
+        metadata_header=metadata_header,
     )
+    await engine.run(flow, source, remember=remember)
 
 
 async def upload_split(

@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 
 from yarl import URL
 
-from tuskit_client import _flow
+from tuskit_client import _steps
 from tuskit_client._engine import Engine
 from tuskit_client._results import UploadInfo
 from tuskit_client._sources import SourceLike, open_source
@@ -15,7 +15,7 @@ from tuskit_common import ServerCapabilities, encode_metadata
 
 
 class Requests(ABC):
-    """Single requests, each retried by the engine's policy."""
+    """Single requests, each retried by the flow's policy."""
 
     @abstractmethod
     def _get_engine(self) -> Engine:
@@ -37,20 +37,16 @@ class Requests(ABC):
             status.offset,
             status.length,
             status.expires,
-            _flow.read_metadata(status),
+            _steps.read_metadata(status),
             status.concat_header,
         )
 
     async def metadata(self, url: str | URL) -> dict[str, bytes | None]:
         """The metadata of an upload (values are bytes, None for a key-only entry); the
         answer needs no ``Upload-Offset`` (as in aiotus)."""
-        engine, location = self._get_engine(), URL(url)
-
-        async def once() -> dict[str, bytes | None]:
-            head = _flow.offset_request(location, engine.headers)
-            return _flow.read_head_metadata(await engine.http.send(head))
-
-        return await engine.call(f"HEAD {location}", once)
+        engine = self._get_engine()
+        head = _steps.offset_request(URL(url), engine.headers)
+        return await engine.run(engine.flow.request(head, _steps.read_head_metadata))
 
     async def delete(self, url: str | URL) -> None:
         """Terminate an upload (termination extension); raises UploadNotFound if unknown."""

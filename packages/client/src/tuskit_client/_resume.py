@@ -2,9 +2,10 @@
 
 A fingerprint is ``size + sha256 of the first 64 KiB + absolute path (or a caller key) +
 endpoint`` (``tus-protocol.md`` §5). Streams have no fingerprint unless the caller gives a
-key. Stores implement :class:`URLStore`; :class:`MemoryStore` lives for one process and
-:class:`JSONFileStore` is one JSON file shared safely by several processes (an ``fcntl`` lock
-around read-modify-write, then an atomic ``os.replace``). File I/O runs in worker threads.
+key. Stores implement :class:`URLStore`, and :class:`SyncURLStore` for the blocking client;
+:class:`MemoryStore` lives for one process and :class:`JSONFileStore` is one JSON file shared
+safely by several processes (an ``fcntl`` lock around read-modify-write, then an atomic
+``os.replace``). The async client runs file I/O in worker threads.
 """
 
 import asyncio
@@ -73,20 +74,41 @@ class URLStore(Protocol):
     async def remove(self, fingerprint: str) -> None: ...
 
 
+@runtime_checkable
+class SyncURLStore(Protocol):
+    """A store the blocking client (:mod:`tuskit_client.sync`) can use: the same three
+    operations, blocking. :class:`MemoryStore` and :class:`JSONFileStore` are both."""
+
+    def load_sync(self, fingerprint: str) -> StoredUpload | None: ...
+
+    def save_sync(self, fingerprint: str, upload: StoredUpload) -> None: ...
+
+    def remove_sync(self, fingerprint: str) -> None: ...
+
+
 @dataclass
 class MemoryStore:
     """A store for the lifetime of one process (tests, long-running services)."""
 
     entries: dict[str, StoredUpload] = field(default_factory=dict)
 
-    async def load(self, fingerprint: str) -> StoredUpload | None:
+    def load_sync(self, fingerprint: str) -> StoredUpload | None:
         return self.entries.get(fingerprint)
 
-    async def save(self, fingerprint: str, upload: StoredUpload) -> None:
+    def save_sync(self, fingerprint: str, upload: StoredUpload) -> None:
         self.entries[fingerprint] = upload
 
-    async def remove(self, fingerprint: str) -> None:
+    def remove_sync(self, fingerprint: str) -> None:
         self.entries.pop(fingerprint, None)
+
+    async def load(self, fingerprint: str) -> StoredUpload | None:
+        return self.load_sync(fingerprint)
+
+    async def save(self, fingerprint: str, upload: StoredUpload) -> None:
+        self.save_sync(fingerprint, upload)
+
+    async def remove(self, fingerprint: str) -> None:
+        self.remove_sync(fingerprint)
 
 
 class JSONFileStore:
@@ -164,22 +186,37 @@ class JSONFileStore:
         await asyncio.to_thread(self.remove_sync, fingerprint)
 
 
-async def fingerprint(source: Source, endpoint: str, *, key: str | None = None) -> str | None:
-    """The store key for ``source`` uploaded to ``endpoint``, or None when it has none.
+def fingerprint_of(
+    endpoint: str,
+    *,
+    key: str | None,
+    path: Path | None,
+    size: int | None,
+    head: bytes | None,
+) -> str | None:
+    """The store key for a source uploaded to ``endpoint``, or None when it has none.
 
-    Seekable sources hash their first bytes; a stream has only the caller's key to go by.
+    ``head`` is the first :data:`FINGERPRINT_BYTES` of a seekable source of known size, None
+    for a stream, which has only the caller's key to go by.
     """
     parts = [f"endpoint={endpoint}"]
     if key is not None:
         parts.append(f"key={key}")
-    elif source.path is not None:
-        parts.append(f"path={source.path}")
-    if source.seekable and source.size is not None:
-        head, _ = await source.read(0, min(FINGERPRINT_BYTES, source.size))
-        parts.append(f"size={source.size}")
+    elif path is not None:
+        parts.append(f"path={path}")
+    if head is not None:
+        parts.append(f"size={size}")
         parts.append(f"sha256={hashlib.sha256(head).hexdigest()}")
     elif key is None:
         return None
-    elif source.size is not None:
-        parts.append(f"size={source.size}")
+    elif size is not None:
+        parts.append(f"size={size}")
     return "tuskit-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+async def fingerprint(source: Source, endpoint: str, *, key: str | None = None) -> str | None:
+    """The store key for ``source`` uploaded to ``endpoint`` (:func:`fingerprint_of`)."""
+    head = None
+    if source.seekable and source.size is not None:
+        head, _ = await source.read(0, min(FINGERPRINT_BYTES, source.size))
+    return fingerprint_of(endpoint, key=key, path=source.path, size=source.size, head=head)

@@ -12,10 +12,8 @@ A body of up to :data:`COPY_MAX` (a chunk) is copied instead, a MiB at a time: `
 into one buffer, then ``write`` to the socket, still in the thread. Why: ``sendfile`` feeds
 the socket at the pace it can look up page-cache pages, which a fast server outruns; that
 server then wakes up for every few segments. Written from memory, a MiB lands at once, and
-the server reads full socket buffers. Measured against aiohttp-tus (8 MiB chunks, 1 GiB, 4
-alternating rounds): 824 -> 940 MB/s, 8,200-10,000 -> 5,800-6,200 socket reads per GiB on the
-server. A long body keeps ``sendfile``: the copy costs the client CPU that a server with one
-long request competes for.
+the server reads full socket buffers. A long body keeps ``sendfile``: the copy costs the
+client CPU that a server with one long request competes for.
 
 Where neither can apply (TLS, a transfer coding, a write buffer that did not empty, a
 platform without ``sendfile``), the payload streams its fallback pieces through aiohttp.

@@ -70,6 +70,14 @@ class RetryConfiguration:
             raise ValueError("retry delays must be >= 0")
 
 
+def client_config(config: RetryConfiguration | None, chunk_size: int | None) -> RetryConfiguration:
+    """The configuration a client runs with (the default one for None); refuses a chunk
+    size below one before anything is sent."""
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError("chunk_size must be positive or None")
+    return config if config is not None else RetryConfiguration()
+
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "Metadata",

@@ -14,10 +14,10 @@ from typing import BinaryIO
 import aiohttp
 from yarl import URL
 
-from tuskit_client import _flow
-from tuskit_client._engine import Progress, Span
+from tuskit_client import _steps
 from tuskit_client._http import Http
 from tuskit_client._lowlevel import aiohttp_errors, engine
+from tuskit_client._progress import Progress, Span
 from tuskit_client._sources import open_source
 from tuskit_client._types import DEFAULT_CHUNK_SIZE, Metadata, ProgressCallback, SSLArgument
 from tuskit_client.exceptions import ProtocolError
@@ -62,8 +62,8 @@ async def metadata(
     """
     http = Http(session, ssl=ssl)
     async with aiohttp_errors():
-        response = await http.send(_flow.offset_request(URL(location), headers))
-    return _flow.read_head_metadata(response)
+        response = await http.send(_steps.offset_request(URL(location), headers))
+    return _steps.read_head_metadata(response)
 
 
 async def upload_buffer(
@@ -84,23 +84,24 @@ async def upload_buffer(
         ProtocolError: the server's offset is beyond the buffer, or an answer is invalid.
         SourceError: the buffer is shorter than the upload.
     """
-    steps = engine(session, ssl, headers, chunksize)
+    one_try = engine(session, ssl, headers, chunksize)
     source = await open_source(buffer)
     url = URL(location)
     async with aiohttp_errors():
-        status = await steps.status(url)
+        status = await one_try.status(url)
         length = status.length if status.length is not None else source.size
         if length is not None and status.offset > length:
             raise ProtocolError(f"{url}: Server offset too big ({status.offset} > {length} bytes)")
-        await steps.transfer(
+        flow = one_try.flow.transfer(
             url,
-            source,
             Span(),
             offset=status.offset,
             length=length,
             checksum=checksum,
             progress=Progress(progress, length),
+            seekable=source.seekable,
         )
+        await one_try.run(flow, source)
 
 
 async def configuration(
@@ -113,8 +114,8 @@ async def configuration(
     included) and checksum algorithms of the server."""
     http = Http(session, ssl=ssl)
     async with aiohttp_errors():
-        response = await http.send(_flow.options_request(URL(url), headers))
-    caps = _flow.read_options(response)
+        response = await http.send(_steps.options_request(URL(url), headers))
+    caps = _steps.read_options(response)
     return ServerConfiguration(
         list(caps.versions),
         caps.max_size,

@@ -6,7 +6,7 @@ from typing import BinaryIO
 import aiohttp
 from yarl import URL
 
-from tuskit_client import _flow
+from tuskit_client import _steps
 from tuskit_client._http import Http
 from tuskit_client._lowlevel import aiohttp_errors
 from tuskit_client._sources import open_source
@@ -26,7 +26,7 @@ async def create(
     headers: Mapping[str, str] | None = None,
 ) -> URL:
     """Create an upload and return its absolute URL (``Location`` resolved as
-    :func:`tuskit_client._flow.resolve_location` says: RFC 3986, a bare name being a child
+    :func:`tuskit_client._steps.resolve_location` says: RFC 3986, a bare name being a child
     of an endpoint without a trailing slash).
 
     ``Upload-Length`` is the file's size. Without a file the length is deferred
@@ -46,7 +46,7 @@ async def create(
     if file is not None:
         source = await open_source(file)
         length = source.size
-    head = _flow.creation_request(
+    head = _steps.creation_request(
         URL(url),
         length=length,
         metadata_header=metadata_header,
@@ -55,4 +55,4 @@ async def create(
     )
     async with aiohttp_errors():
         response = await Http(session, ssl=ssl).send(head)
-    return _flow.read_creation(response).location
+    return _steps.read_creation(response).location

@@ -4,16 +4,21 @@ aiotus returns ``None`` for almost every failure; the raising API gives the call
 exception instead, with the status, the response headers and a readable message::
 
     TusError (tuskit_common)
+    ├── ProtocolError (tuskit_common) the protocol error family, shared with the server
+    │   └── ProtocolError            (also a TusClientError) the answer is not what the step needs
+    │       └── ResponseError        an unexpected status: .status, .headers, .method, .url
+    │           └── UploadNotFound   404 / 410: the upload is unknown, expired or terminated
     └── TusClientError
-        ├── ProtocolError            the answer is not what the protocol step needs
-        │   └── ResponseError        an unexpected status: .status, .headers, .method, .url
-        │       └── UploadNotFound   404 / 410: the upload is unknown, expired or terminated
+        ├── ProtocolError            (the same class as above)
         ├── TransportError           connection or timeout failure (the aiohttp error is __cause__)
         ├── CapabilityError          the server lacks what the call needs, or the size is too big
         └── SourceError              the data source cannot deliver what the upload needs
             └── SourceTruncated      it ended before its size (a file that shrank)
 
-``ProtocolError`` keeps aiotus's name and meaning - aiotus raises it for a wrong status on
+The client's ``ProtocolError`` is one of ``tuskit_common.ProtocolError``'s family, so one
+``except tuskit_common.ProtocolError`` catches a bad answer here as well as a bad header
+anywhere (the client re-raises a header that does not parse as its own class, with aiotus's
+wording). It keeps aiotus's name and meaning - aiotus raises it for a wrong status on
 creation as well as for a malformed answer - so ``except aiotus.ProtocolError`` ports
 unchanged; catch :class:`ResponseError` to handle statuses alone. Code written against
 aiotus catches aiohttp's classes, so :class:`ResponseError` is also an
@@ -28,6 +33,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from tuskit_common import TusError
+from tuskit_common import errors as common
 
 
 class TusClientError(TusError):
@@ -38,12 +44,23 @@ class TusClientError(TusError):
         self.message = message
 
 
-class ProtocolError(TusClientError):
+class ProtocolError(TusClientError, common.ProtocolError):
     """The server's answer breaks the tus protocol (a 201 without ``Location``, a bad
-    ``Upload-Offset``) or has a status the step does not accept (:class:`ResponseError`)."""
+    ``Upload-Offset``) or has a status the step does not accept (:class:`ResponseError`).
+
+    Its ``status`` hint is 502, what a gateway answers for an upstream that broke the
+    protocol; a :class:`ResponseError`'s ``status`` is the one the server sent.
+    """
+
+    status = 502
+    default_code = "invalid_response"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
 
 
-class ResponseError(ProtocolError, aiohttp.ClientResponseError):
+# ``code`` stays aiohttp's (a deprecated alias of ``status``) for code written against it.
+class ResponseError(ProtocolError, aiohttp.ClientResponseError):  # type: ignore[misc]
     """The server answered with a status the protocol step does not accept.
 
     Also an ``aiohttp.ClientResponseError``, which is what aiotus lets through; its
@@ -76,7 +93,7 @@ class ResponseError(ProtocolError, aiohttp.ClientResponseError):
         )
         self.args = (message,)
         self.message = message
-        self.status = status
+        self.status = status  # type: ignore[misc]  # the status received, per instance
         self.headers = headers
         self.method = method
         self.url = url

@@ -10,10 +10,11 @@ clock, no id generation), so both sides and their tests can rely on it without a
 - :mod:`tuskit_common.checksums` — algorithm name -> incremental hasher.
 - :mod:`tuskit_common.models` — :class:`Resource`, :class:`ServerCapabilities`.
 - :mod:`tuskit_common.errors` — the :class:`TusError` tree with HTTP statuses.
+- :mod:`tuskit_common.messages` — :class:`RequestHead` / :class:`ResponseHead`.
 - :mod:`tuskit_common.stopping` — :class:`StopSignal`, which wakes a worker thread in poll().
 """
 
-from tuskit_common import checksums, headers, stopping, values
+from tuskit_common import checksums, headers, messages, stopping, values
 from tuskit_common._version import __version__
 from tuskit_common.checksums import ALGORITHMS, Hasher, check_checksum, new_hasher
 from tuskit_common.errors import (
@@ -39,6 +40,7 @@ from tuskit_common.errors import (
 )
 from tuskit_common.extensions import Extension, format_extensions, parse_extensions
 from tuskit_common.headers import OFFSET_OCTET_STREAM, PROTOCOL_VERSION, SUPPORTED_VERSIONS
+from tuskit_common.messages import RequestHead, ResponseHead
 from tuskit_common.metadata import Metadata, decode_metadata, encode_metadata
 from tuskit_common.models import Resource, ServerCapabilities
 from tuskit_common.values import Checksum, Concat
@@ -65,7 +67,9 @@ __all__ = [
     "NotFound",
     "OffsetMismatch",
     "ProtocolError",
+    "RequestHead",
     "Resource",
+    "ResponseHead",
     "ServerCapabilities",
     "ServerError",
     "ServiceUnavailable",
@@ -81,6 +85,7 @@ __all__ = [
     "encode_metadata",
     "format_extensions",
     "headers",
+    "messages",
     "new_hasher",
     "parse_extensions",
     "stopping",
