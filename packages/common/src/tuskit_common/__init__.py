@@ -10,10 +10,9 @@ clock, no id generation), so both sides and their tests can rely on it without a
 - :mod:`tuskit_common.checksums` — algorithm name -> incremental hasher.
 - :mod:`tuskit_common.models` — :class:`Resource`, :class:`ServerCapabilities`.
 - :mod:`tuskit_common.errors` — the :class:`TusError` tree with HTTP statuses.
-- :mod:`tuskit_common.stopping` — :class:`StopSignal`, which wakes a worker thread in poll().
 """
 
-from tuskit_common import checksums, headers, stopping, values
+from tuskit_common import checksums, headers, values
 from tuskit_common._version import __version__
 from tuskit_common.checksums import ALGORITHMS, Hasher, check_checksum, new_hasher
 from tuskit_common.errors import (
@@ -83,6 +82,5 @@ __all__ = [
     "headers",
     "new_hasher",
     "parse_extensions",
-    "stopping",
     "values",
 ]

@@ -26,7 +26,7 @@ from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._framing import watch_framing
 from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding
-from tuskit_server._takeover import Takeover
+from tuskit_server._kernel_copy.pour import SocketPour
 from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.handlers._placing import place
@@ -95,13 +95,17 @@ def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | No
         read_size=config.read_size,
         idle_timeout=config.idle_timeout,
         hasher=new_hasher(checksum.algorithm) if checksum is not None else None,
-        takeover=(
-            Takeover(request, lambda: endpoint.take_socket(request))
+        pour=(
+            SocketPour(
+                request,
+                lambda: endpoint.take_socket(request),
+                slots=endpoint.splice_slots,
+                pour_min=config.splice_min,
+                idle_timeout=config.idle_timeout,
+            )
             if config.splice_min is not None
             else None
         ),
-        pour_min=config.splice_min or 0,
-        slots=endpoint.splice_slots,
     )
 
 
@@ -126,6 +130,10 @@ async def receive(
     was_complete: bool,
 ) -> Resource:
     """Stream the body into the store under the caller's lock; finish the upload if done.
+
+    The one place that chooses how a body reaches the store: a checksummed chunk is staged,
+    a large plain body is poured into a store that offers :class:`PourReceiver` (the kernel
+    copies it), any other is read in Python and handed to ``write``.
 
     Bytes are kept on every failure (spec §1.2 "store as much as possible"), except for a
     checksummed chunk, which is kept only when complete and matching (spec §3.5).
@@ -153,6 +161,11 @@ async def receive(
                 updated = await composer.staged.write_staged(
                     resource.id, offset, reader, accept=accept, expires_at=expires_at
                 )
+            elif composer.pour_receiver is not None and await reader.pourable():
+                target = composer.pour_receiver.pour_target(
+                    resource.id, offset, expires_at=expires_at
+                )
+                updated = await reader.pour(target)
             else:
                 updated = await composer.core.write(
                     resource.id, offset, reader, expires_at=expires_at

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tuskit_server._outcomes import Outcome, outcome_of, settle
+from tuskit_server._thread_results import Outcome, deliver, run_catching
 
 __all__ = ["BATCH_MAX", "FILE_THREAD", "FileThread"]
 
@@ -95,7 +95,7 @@ def _run_batch(batch: list[_Job]) -> None:
     """Run each job, then hand the outcomes back: one wake-up per loop, not per job."""
     outcomes: dict[asyncio.AbstractEventLoop, _Settled] = {}
     for loop, future, call in batch:
-        outcomes.setdefault(loop, []).append((future, outcome_of(call)))
+        outcomes.setdefault(loop, []).append((future, run_catching(call)))
     for loop, settled in outcomes.items():
         with contextlib.suppress(RuntimeError):  # that loop closed meanwhile
             loop.call_soon_threadsafe(_settle_all, settled)
@@ -103,7 +103,7 @@ def _run_batch(batch: list[_Job]) -> None:
 
 def _settle_all(settled: _Settled) -> None:
     for future, outcome in settled:
-        settle(future, outcome)
+        deliver(future, outcome)
 
 
 #: The file thread of this process, shared by every :class:`FileStore`.

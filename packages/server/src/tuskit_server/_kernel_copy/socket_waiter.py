@@ -17,7 +17,7 @@ upload never keeps a CPU busy.
 import select
 import time
 
-from tuskit_common.stopping import StopSignal
+from tuskit_server._kernel_copy.stop_signal import StopSignal
 
 __all__ = ["SocketWaiter"]
 

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from tuskit_server._outcomes import outcome_of, settle
+from tuskit_server._thread_results import deliver, run_catching
 
 __all__ = ["IDLE_SECONDS", "TransferThreads"]
 
@@ -55,9 +55,9 @@ class TransferThreads:
         future: asyncio.Future[T] = loop.create_future()
 
         def job() -> None:
-            outcome = outcome_of(function)
+            outcome = run_catching(function)
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(settle, future, outcome)
+                loop.call_soon_threadsafe(deliver, future, outcome)
 
         self.submit(job)
         return future
