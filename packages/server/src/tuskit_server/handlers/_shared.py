@@ -41,6 +41,7 @@ __all__ = [
     "interrupt",
     "load",
     "new_reader",
+    "plan_patch",
     "precheck_append",
     "receive",
     "settle_finals",
@@ -84,6 +85,22 @@ def precheck_append(endpoint: Endpoint, request: web.Request) -> AppendRequest:
         request.headers.get(headers.UPLOAD_CHECKSUM), endpoint.algorithms
     )
     return AppendRequest(upload, checksum, content_length)
+
+
+async def plan_patch(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, checked: AppendRequest
+) -> tuple[Resource, _rules.AppendPlan]:
+    """The upload and what this PATCH may do to it (404/410, 403, 409, 413): the PATCH view
+    asks under the lock, the ``Expect: 100-continue`` check before the body is sent."""
+    resource = await load(endpoint, composer, checked.upload_id)
+    plan = _rules.plan_append(
+        resource,
+        offset_header=request.headers.get(headers.UPLOAD_OFFSET),
+        length_header=request.headers.get(headers.UPLOAD_LENGTH),
+        content_length=checked.content_length,
+        max_size=endpoint.config.max_size,
+    )
+    return resource, plan
 
 
 def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | None) -> BodyReader:

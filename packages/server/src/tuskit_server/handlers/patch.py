@@ -8,8 +8,8 @@ from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server.handlers._shared import (
     interrupt,
-    load,
     new_reader,
+    plan_patch,
     precheck_append,
     receive,
     settle_finals,
@@ -29,14 +29,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     composer = await endpoint.store(request)
     reader = new_reader(endpoint, request, checked.checksum)
     async with endpoint.locked(checked.upload_id, lambda: interrupt(endpoint, reader)):
-        resource = await load(endpoint, composer, checked.upload_id)
-        plan = _rules.plan_append(
-            resource,
-            offset_header=request.headers.get(headers.UPLOAD_OFFSET),
-            length_header=request.headers.get(headers.UPLOAD_LENGTH),
-            content_length=checked.content_length,
-            max_size=endpoint.config.max_size,
-        )
+        resource, plan = await plan_patch(endpoint, request, composer, checked)
         was_complete = resource.is_complete
         if plan.declare_length is not None and composer.deferrer is not None:
             resource = await composer.deferrer.declare_length(resource.id, plan.declare_length)
