@@ -18,7 +18,7 @@ from tuskit_common import (
     headers,
 )
 from tuskit_common.values import format_uint
-from tuskit_server import _rules
+from tuskit_server import _concat_rules, _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding, check_partial_list
 from tuskit_server._responses import error_response
@@ -82,7 +82,7 @@ async def _partials(
     """Resolve and load the partials of a final upload, never fetching a URL (§3.8, §7)."""
     collection = endpoint.collection_path(request, on_upload=False)
     ids = [
-        _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+        _concat_rules.partial_id(url, request_url=str(request.url), collection_path=collection)
         for url in urls
     ]
     check_partial_list(ids, limit=endpoint.config.max_partials)
@@ -92,7 +92,7 @@ async def _partials(
             partials.append(await load(endpoint, composer, partial))
         except (NotFound, Gone) as exc:
             raise bad_partial(url, exc) from None
-    _rules.check_partials(
+    _concat_rules.check_partials(
         partials, allow_unfinished=Extension.CONCATENATION_UNFINISHED in endpoint.extensions
     )
     return partials
@@ -109,7 +109,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     length = plan.length
     if plan.concat is not None and plan.concat.is_final:
         partials = await _partials(endpoint, request, composer, plan.concat.urls)
-        length = _rules.final_length(partials)
+        length = _concat_rules.final_length(partials)
         if length is not None:
             _rules.check_size(length, endpoint.config.max_size)
     quota = endpoint.quota
