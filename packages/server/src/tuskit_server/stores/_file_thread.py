@@ -2,13 +2,10 @@
 
 Why not ``asyncio.to_thread``: each call there is a concurrent future, a context copy, a
 chained asyncio future and a wake-up of the event loop of its own, and its worker threads
-contend with the loop for the GIL after every system call. A small upload (POST + PATCH of
-4 KiB) made two such hops, and they cost more than the rest of the upload: one server
-process, 3000 uploads at concurrency 32, alternating, 4 rounds: 947 uploads/s at 1.17 ms of
-CPU each through ``asyncio.to_thread``, 2012/s at 0.50 ms through one thread that hands its
-results back in batches, the same as with the file operations run on the event loop itself
-(2005/s, 0.50 ms; not an option: a slow disk would stall every connection). Four such
-threads reached only 1412/s at 0.79 ms (GIL contention again).
+contend with the loop for the GIL after every system call; for a small upload those hops
+cost more than the rest of the upload. One thread that hands results back in batches costs
+as little as running the work on the loop, without stalling it on a slow disk; several such
+threads contend for the GIL again (figures: benchmarks/README.md, "Trials, kept", e045791).
 
 What runs here must take a bounded time: creating, opening, reading and settling an upload,
 each writing at most one batch of a body. Work that grows with the data (a body's batches,
