@@ -37,6 +37,7 @@ from tuskit_server.stores.base import StoreComposer
 __all__ = [
     "AppendRequest",
     "bad_partial",
+    "build_waiting_finals",
     "finish",
     "interrupt",
     "load",
@@ -44,7 +45,6 @@ __all__ = [
     "plan_patch",
     "precheck_append",
     "receive",
-    "settle_finals",
     "try_concatenate",
     "upload_id",
 ]
@@ -282,7 +282,7 @@ async def try_concatenate(
     return final
 
 
-async def settle_finals(
+async def build_waiting_finals(
     endpoint: Endpoint, request: web.Request, composer: StoreComposer, partial_id: str
 ) -> None:
     """After a partial finished: build the pending finals that waited for it

@@ -7,12 +7,12 @@ from tuskit_common.values import format_uint
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server.handlers._shared import (
+    build_waiting_finals,
     interrupt,
     new_reader,
     plan_patch,
     precheck_append,
     receive,
-    settle_finals,
 )
 
 __all__ = ["patch"]
@@ -47,7 +47,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
                 was_complete=was_complete,
             )
     if updated.is_partial and updated.is_complete and updated.id in endpoint.pending_finals:
-        await settle_finals(endpoint, request, composer, updated.id)
+        await build_waiting_finals(endpoint, request, composer, updated.id)
     result = {headers.UPLOAD_OFFSET: format_uint(updated.offset)}
     result.update(_rules.expires_headers(updated, now=endpoint.now()))
     return web.Response(status=204, headers=result)

@@ -25,12 +25,12 @@ from tuskit_server._responses import error_response
 from tuskit_server.handlers._placing import check_name
 from tuskit_server.handlers._shared import (
     bad_partial,
+    build_waiting_finals,
     finish,
     interrupt,
     load,
     new_reader,
     receive,
-    settle_finals,
     try_concatenate,
 )
 from tuskit_server.hooks import CreateChanges, call_hook
@@ -164,9 +164,9 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
             return response
         result[headers.UPLOAD_OFFSET] = format_uint(resource.offset)
         if resource.is_partial and resource.is_complete:
-            await settle_finals(endpoint, request, composer, resource.id)
+            await build_waiting_finals(endpoint, request, composer, resource.id)
     elif resource.is_final:
-        await _settle_new_final(endpoint, request, composer, resource)
+        await _build_new_final(endpoint, request, composer, resource)
     elif resource.is_complete:
         await finish(endpoint, request, composer, resource)  # Upload-Length: 0 (spec §3.1)
     result.update(_rules.expires_headers(resource, now=endpoint.now()))
@@ -197,7 +197,7 @@ async def _after_failed_body(
         logger.warning("could not remove upload %s after a failed body", resource.id)
 
 
-async def _settle_new_final(
+async def _build_new_final(
     endpoint: Endpoint, request: web.Request, composer: StoreComposer, final: Resource
 ) -> None:
     """Concatenate now when every partial is done, else remember what the final waits for."""

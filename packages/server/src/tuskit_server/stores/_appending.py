@@ -14,6 +14,7 @@ from collections.abc import AsyncIterable, Callable
 from datetime import datetime
 
 from tuskit_common import OffsetMismatch, Resource
+from tuskit_server.stores._append_path import AppendPath
 from tuskit_server.stores._file_thread import FILE_THREAD
 from tuskit_server.stores._files import APPEND, WRITE, write_all
 from tuskit_server.stores._info_files import CHUNK_MARKER, InfoFiles
@@ -23,33 +24,10 @@ __all__ = ["BATCH", "Appending", "DataFileTarget"]
 BATCH = 1024 * 1024
 
 
-class Appending(InfoFiles):
-    """Mixin: :class:`~tuskit_server.stores.base.DataStore`'s ``write``,
-    :class:`~tuskit_server.stores.base.StagedWriter` and
-    :class:`~tuskit_server.stores.base.PourReceiver` over the upload files."""
-
-    async def write(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        expires_at: datetime | None,
-    ) -> Resource:
-        """Append ``body`` at ``offset``; what arrived is kept even if ``body`` ends early."""
-        return await self._append(upload_id, offset, body, accept=None, expires_at=expires_at)
-
-    async def write_staged(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        accept: Callable[[], bool],
-        expires_at: datetime | None,
-    ) -> Resource:
-        """Append ``body`` behind a marker; truncate back to ``offset`` unless accepted."""
-        return await self._append(upload_id, offset, body, accept=accept, expires_at=expires_at)
+class Appending(AppendPath, InfoFiles):
+    """Mixin: the :class:`AppendPath` (``write``, ``write_staged``) and
+    :class:`~tuskit_server.stores.base.PourReceiver` over the upload files; a staged chunk
+    is written behind a marker and truncated back to ``offset`` unless accepted."""
 
     async def _append(
         self,

@@ -33,7 +33,7 @@ T = TypeVar("T")
 BATCH_MAX = 32
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
-_Settled = list[tuple["asyncio.Future[Any]", Outcome]]
+_Delivered = list[tuple["asyncio.Future[Any]", Outcome]]
 
 
 class FileThread:
@@ -90,16 +90,16 @@ def _next_batch(jobs: "queue.SimpleQueue[_Job]") -> list[_Job]:
 
 def _run_batch(batch: list[_Job]) -> None:
     """Run each job, then hand the outcomes back: one wake-up per loop, not per job."""
-    outcomes: dict[asyncio.AbstractEventLoop, _Settled] = {}
+    outcomes: dict[asyncio.AbstractEventLoop, _Delivered] = {}
     for loop, future, call in batch:
         outcomes.setdefault(loop, []).append((future, run_catching(call)))
-    for loop, settled in outcomes.items():
+    for loop, delivered in outcomes.items():
         with contextlib.suppress(RuntimeError):  # that loop closed meanwhile
-            loop.call_soon_threadsafe(_settle_all, settled)
+            loop.call_soon_threadsafe(_deliver_all, delivered)
 
 
-def _settle_all(settled: _Settled) -> None:
-    for future, outcome in settled:
+def _deliver_all(delivered: _Delivered) -> None:
+    for future, outcome in delivered:
         deliver(future, outcome)
 
 
