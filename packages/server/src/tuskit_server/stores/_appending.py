@@ -10,11 +10,11 @@ moves by whole seconds).
 
 import asyncio
 import os
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from datetime import datetime
 
 from tuskit_common import OffsetMismatch, Resource
-from tuskit_server.stores._append_path import AppendPath
+from tuskit_server.stores._append_path import AppendJob, AppendPath
 from tuskit_server.stores._file_thread import FILE_THREAD
 from tuskit_server.stores._files import APPEND, WRITE, write_all
 from tuskit_server.stores._info_files import CHUNK_MARKER, InfoFiles
@@ -29,15 +29,7 @@ class Appending(AppendPath, InfoFiles):
     :class:`~tuskit_server.stores.base.PourReceiver` over the upload files; a staged chunk
     is written behind a marker and truncated back to ``offset`` unless accepted."""
 
-    async def _append(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        accept: Callable[[], bool] | None,
-        expires_at: datetime | None,
-    ) -> Resource:
+    async def _append(self, body: AsyncIterable[bytes], job: AppendJob) -> Resource:
         """Write ``body`` in batches of about :data:`BATCH` bytes, one thread hop each.
 
         The data file is opened (and a checksummed chunk's marker recorded) only once a
@@ -48,6 +40,12 @@ class Appending(AppendPath, InfoFiles):
         (the file is closed, no bytes are written twice), and after a failed write nothing
         more is appended (no gap).
         """
+        upload_id, offset, accept, expires_at = (
+            job.upload_id,
+            job.offset,
+            job.accept,
+            job.expires_at,
+        )
         opening: asyncio.Future[tuple[Resource, int]] | None = None
         pending: list[bytes] = []
         writing: asyncio.Future[int] | None = None

@@ -11,7 +11,7 @@ from typing import Any
 from tuskit_common import BadRequest, Gone, NotFound, OffsetMismatch, Resource
 from tuskit_server._rules import ID_PATTERN, is_expired
 from tuskit_server.errors import UploadExists
-from tuskit_server.stores._append_path import AppendPath
+from tuskit_server.stores._append_path import AppendJob, AppendPath
 
 __all__ = ["MemoryStore"]
 
@@ -57,16 +57,14 @@ class MemoryStore(AppendPath):
         """The upload as stored."""
         return self._check(upload_id)
 
-    async def _append(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        accept: Callable[[], bool] | None,
-        expires_at: datetime | None,
-    ) -> Resource:
+    async def _append(self, body: AsyncIterable[bytes], job: AppendJob) -> Resource:
         """Append ``body`` at ``offset``; with ``accept``, keep it only if accepted."""
+        upload_id, offset, accept, expires_at = (
+            job.upload_id,
+            job.offset,
+            job.accept,
+            job.expires_at,
+        )
         resource = self._check(upload_id)
         if resource.offset != offset:
             raise OffsetMismatch("offset mismatch", offset=resource.offset)
