@@ -26,7 +26,15 @@ from aiohttp.http_exceptions import (
     TransferEncodingError,
 )
 
-from tuskit_common import BadRequest, Hasher, ProtocolError, Resource, ServerError, TooLarge
+from tuskit_common import (
+    BadRequest,
+    Checksum,
+    Hasher,
+    ProtocolError,
+    Resource,
+    ServerError,
+    TooLarge,
+)
 from tuskit_server._framing import MalformedBody
 from tuskit_server._kernel_copy.pour import Ending, SocketPour
 from tuskit_server.log import logger
@@ -44,6 +52,7 @@ class BodyReader:
         read_size: the largest piece read at once.
         idle_timeout: seconds one read may wait for data.
         hasher: fed with every piece (checksum extension), if given.
+        checksum: the digest the client announced, for the caller to compare.
         pour: the request's socket, for :meth:`pour`; None never pours.
     """
 
@@ -55,6 +64,7 @@ class BodyReader:
         read_size: int,
         idle_timeout: float,
         hasher: Hasher | None = None,
+        checksum: Checksum | None = None,
         pour: SocketPour | None = None,
     ) -> None:
         self._content = content
@@ -62,6 +72,7 @@ class BodyReader:
         self._read_size = read_size
         self._idle = idle_timeout
         self.hasher = hasher
+        self.checksum = checksum
         self.received = 0
         self.error: ProtocolError | None = None
         self.finished = False

@@ -112,6 +112,7 @@ def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | No
         read_size=config.read_size,
         idle_timeout=config.idle_timeout,
         hasher=new_hasher(checksum.algorithm) if checksum is not None else None,
+        checksum=checksum,
         pour=(
             SocketPour(
                 request,
@@ -142,7 +143,6 @@ async def receive(
     composer: StoreComposer,
     resource: Resource,
     reader: BodyReader,
-    checksum: Checksum | None,
     *,
     was_complete: bool,
 ) -> Resource:
@@ -160,6 +160,7 @@ async def receive(
         timeout or reset, 503 shutdown) after persisting.
     """
     offset = resource.offset
+    checksum = reader.checksum
     expires_at = None if resource.is_final else endpoint.expires_at()
     verdicts: list[bool] = []
     with watch_framing(request):

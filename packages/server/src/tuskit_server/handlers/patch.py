@@ -38,13 +38,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         else:
             reader.limit = plan.max_bytes
             updated = await receive(
-                endpoint,
-                request,
-                composer,
-                resource,
-                reader,
-                checked.checksum,
-                was_complete=was_complete,
+                endpoint, request, composer, resource, reader, was_complete=was_complete
             )
     if updated.is_partial and updated.is_complete and updated.id in endpoint.pending_finals:
         await build_waiting_finals(endpoint, request, composer, updated.id)

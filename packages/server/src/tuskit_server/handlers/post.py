@@ -147,13 +147,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         try:
             async with endpoint.locked(resource.id, lambda: interrupt(endpoint, reader)):
                 resource = await receive(
-                    endpoint,
-                    request,
-                    composer,
-                    resource,
-                    reader,
-                    checked.checksum,
-                    was_complete=resource.is_complete,
+                    endpoint, request, composer, resource, reader, was_complete=resource.is_complete
                 )
         except ProtocolError as exc:
             # The upload exists with what arrived; tell the client where (digest §3.2).
