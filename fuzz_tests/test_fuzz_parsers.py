@@ -39,7 +39,7 @@ from tuskit_common.values import (
     parse_offset,
     parse_uint,
 )
-from tuskit_server import _input_rules, _rules
+from tuskit_server import _concat_rules, _input_rules, _rules
 from tuskit_server._sanitise import external_origin, safe_filename
 
 FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -86,7 +86,9 @@ def test_structured_header_parsers(value: str) -> None:
     only_own_errors(_input_rules.check_content_coding, value)
     only_own_errors(lambda v: _rules.effective_method("POST", v, on_upload=True), value)
     only_own_errors(
-        lambda v: _rules.partial_id(v, request_url="http://h/files/", collection_path="/files"),
+        lambda v: _concat_rules.partial_id(
+            v, request_url="http://h/files/", collection_path="/files"
+        ),
         value,
     )
 

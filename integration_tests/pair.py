@@ -24,7 +24,7 @@ from tuskit_client import _commands as commands
 from tuskit_client._steps import RequestHead, ResponseHead
 from tuskit_common import Extension, Resource, errors, headers, messages, new_hasher
 from tuskit_common.values import format_uint
-from tuskit_server import _rules
+from tuskit_server import _concat_rules, _rules
 
 T = TypeVar("T")
 
@@ -110,12 +110,13 @@ class RulesServer:
             _rules.check_creation_body(plan, len(body))
         length, partials = plan.length, []
         if plan.concat is not None and plan.concat.is_final:
-            partials = [
-                self.uploads[_rules.partial_id(u, request_url=str(url), collection_path=url.path)]
+            ids = [
+                _concat_rules.partial_id(u, request_url=str(url), collection_path=url.path)
                 for u in plan.concat.urls
             ]
-            _rules.check_partials([p.resource for p in partials], allow_unfinished=False)
-            length = _rules.final_length([p.resource for p in partials])
+            partials = [self.uploads[upload_id] for upload_id in ids]
+            _concat_rules.check_partials([p.resource for p in partials], allow_unfinished=False)
+            length = _concat_rules.final_length([p.resource for p in partials])
         expires = None
         if Extension.EXPIRATION in self.extensions and not partials:
             expires = self.now + timedelta(hours=1)

@@ -118,7 +118,7 @@ async def test_the_file_store_runs_its_short_operations_in_the_file_thread(
 ) -> None:
     file_thread = await FILE_THREAD.run(threading.get_ident)
     seen: dict[str, int] = {}
-    for name in ("_create", "_load", "_settle", "_declare", "_remove"):
+    for name in ("_create", "_load", "_finish_write", "_declare", "_remove"):
         real = getattr(FileStore, name)
 
         def spy(self: FileStore, *args: Any, _real: Any = real, _name: str = name) -> Any:
@@ -138,5 +138,5 @@ async def test_the_file_store_runs_its_short_operations_in_the_file_thread(
     await store.declare_length(created.id, 3)
     await store.terminate(created.id)
     assert seen == dict.fromkeys(
-        ("_create", "_load", "_settle", "_declare", "_remove"), file_thread
+        ("_create", "_load", "_finish_write", "_declare", "_remove"), file_thread
     )

@@ -14,9 +14,9 @@ from tus_server_contracts import NOW, body, new
 
 from tuskit_common import Gone
 from tuskit_server import FileStore
-from tuskit_server.stores import _files, file
+from tuskit_server.stores import _appending, _files
 
-BATCH = file._BATCH
+BATCH = _appending.BATCH
 
 
 def _info_identity(path: Path) -> tuple[int, int]:
@@ -162,7 +162,7 @@ async def test_cancelled_request_waits_for_its_batch_write(
         gate.hold()
         return real(fd, pieces)
 
-    monkeypatch.setattr(file, "write_all", slow_write)
+    monkeypatch.setattr(_appending, "write_all", slow_write)
     first = b"a" * BATCH
     task = asyncio.create_task(
         store.write("u1", 0, _slow_pieces(first, asyncio.Event()), expires_at=None)
@@ -188,7 +188,7 @@ async def test_nothing_is_appended_after_a_failed_batch(
             raise OSError(28, "No space left on device")
         return real(fd, pieces)
 
-    monkeypatch.setattr(file, "write_all", failing)
+    monkeypatch.setattr(_appending, "write_all", failing)
     with pytest.raises(OSError, match="No space"):
         await store.write("u1", 0, body(b"a" * BATCH, b"tail"), expires_at=None)
     assert (tmp_path / "u1").read_bytes() == b"a" * 100

@@ -18,7 +18,7 @@ from tuskit_common import (
     TooLarge,
     VersionUnsupported,
 )
-from tuskit_server import _rules, _sanitise
+from tuskit_server import _concat_rules, _rules, _sanitise
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 ALL = frozenset(Extension)
@@ -146,7 +146,7 @@ def test_plan_append_final_is_forbidden() -> None:
     ],
 )
 def test_partial_id(url: str, expected: str) -> None:
-    got = _rules.partial_id(url, request_url="http://h/files", collection_path="/files")
+    got = _concat_rules.partial_id(url, request_url="http://h/files", collection_path="/files")
     assert got == expected
 
 
@@ -155,7 +155,7 @@ def test_partial_id(url: str, expected: str) -> None:
 )
 def test_partial_id_rejected(url: str) -> None:
     with pytest.raises(BadRequest, match="not an upload"):
-        _rules.partial_id(url, request_url="http://h/files", collection_path="/files")
+        _concat_rules.partial_id(url, request_url="http://h/files", collection_path="/files")
 
 
 @pytest.mark.parametrize("bad", ["", "..", "a.b", "a/b", "x" * 129, "é"])

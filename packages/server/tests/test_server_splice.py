@@ -33,9 +33,10 @@ from tus_server_testing import (
 from yarl import URL
 
 from tuskit_common import OffsetMismatch
-from tuskit_server import FileStore, _splice, setup_tus
+from tuskit_server import FileStore, setup_tus
+from tuskit_server._kernel_copy import splice as _splice
+from tuskit_server._kernel_copy.splice import Ending, SocketToFile
 from tuskit_server._setup import ENDPOINTS_KEY
-from tuskit_server._splice import Ending, SocketToFile
 
 pytestmark = pytest.mark.skipif(not _splice.AVAILABLE, reason="splice is Linux-only")
 

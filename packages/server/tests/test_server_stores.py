@@ -1,12 +1,14 @@
 """FileStore and MemoryStore against the shared contract; FileStore's own promises."""
 
+import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 from tus_server_contracts import NOW, StoreContract, body, new
 
-from tuskit_common import Extension
+from tuskit_common import Extension, OffsetMismatch
 from tuskit_server import FileStore, MemoryStore, StoreComposer
 
 
@@ -40,6 +42,36 @@ def test_composer_probes_capabilities(tmp_path: Path) -> None:
     assert Extension.CHECKSUM_TRAILER not in everything.extensions()
     with pytest.raises(TypeError, match="DataStore"):
         StoreComposer.from_store(object())
+
+
+def test_only_a_store_of_local_files_offers_a_pour_target(tmp_path: Path) -> None:
+    assert StoreComposer.from_store(FileStore(tmp_path)).pour_receiver is not None
+    assert StoreComposer.from_store(MemoryStore()).pour_receiver is None
+
+
+async def test_a_poured_body_lands_like_a_written_one(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "files")
+    await store.open()
+    created = await store.create(new(length=10))
+    await store.write(created.id, 0, body(b"abcd"), expires_at=None)
+    target = store.pour_target(created.id, 4, expires_at=NOW)
+    assert target.offset == 4
+    fd = await asyncio.to_thread(target.open)
+    os.pwrite(fd, b"efg", 4)  # what the transfer thread does
+    updated = await asyncio.to_thread(target.finish, fd)
+    assert (updated.offset, updated.expires_at) == (7, NOW)
+    assert await store.get(created.id) == updated
+    assert (tmp_path / "files" / created.id).read_bytes() == b"abcdefg"
+
+
+async def test_a_pour_target_at_a_stale_offset_writes_nothing(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "files")
+    await store.open()
+    created = await store.create(new(length=10))
+    target = store.pour_target(created.id, 3, expires_at=None)
+    with pytest.raises(OffsetMismatch):
+        await asyncio.to_thread(target.open)
+    assert (await store.get(created.id)).offset == 0
 
 
 async def test_info_file_is_the_resource_json(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tuskit_server._splice import Slots
-from tuskit_server._transfer_threads import TransferThreads
+from tuskit_server._kernel_copy.splice import TransferSlots
+from tuskit_server._kernel_copy.threads import TransferThreads
 
 
 def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -108,7 +108,7 @@ def test_a_job_handed_to_a_thread_timing_out_still_runs() -> None:
 
 
 async def test_slots_share_one_set_of_threads() -> None:
-    slots = Slots(2)
+    slots = TransferSlots(2)
     first = await slots.threads.run(threading.get_ident)
     _until(lambda: slots.threads.idle == 1)
     assert await slots.threads.run(threading.get_ident) == first

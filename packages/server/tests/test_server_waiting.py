@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tuskit_common.stopping import StopSignal
-from tuskit_server import _waiting
-from tuskit_server._waiting import SocketWaiter
+from tuskit_server._kernel_copy import socket_waiter as _waiting
+from tuskit_server._kernel_copy.socket_waiter import SocketWaiter
+from tuskit_server._kernel_copy.stop_signal import StopSignal
 
 IDLE = 0.2
 

@@ -30,8 +30,8 @@ from typing import Any
 from aiohttp import payload
 from aiohttp.abc import AbstractStreamWriter
 
+from tuskit_client._stop_signal import StopSignal
 from tuskit_client.exceptions import SourceTruncated
-from tuskit_common.stopping import StopSignal
 
 __all__ = ["AVAILABLE", "COPY_MAX", "FileRangePayload"]
 

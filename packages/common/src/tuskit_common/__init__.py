@@ -11,10 +11,9 @@ clock, no id generation), so both sides and their tests can rely on it without a
 - :mod:`tuskit_common.models` — :class:`Resource`, :class:`ServerCapabilities`.
 - :mod:`tuskit_common.errors` — the :class:`TusError` tree with HTTP statuses.
 - :mod:`tuskit_common.messages` — :class:`RequestHead` / :class:`ResponseHead`.
-- :mod:`tuskit_common.stopping` — :class:`StopSignal`, which wakes a worker thread in poll().
 """
 
-from tuskit_common import checksums, headers, messages, stopping, values
+from tuskit_common import checksums, headers, messages, values
 from tuskit_common._version import __version__
 from tuskit_common.checksums import ALGORITHMS, Hasher, check_checksum, new_hasher
 from tuskit_common.errors import (
@@ -88,6 +87,5 @@ __all__ = [
     "messages",
     "new_hasher",
     "parse_extensions",
-    "stopping",
     "values",
 ]

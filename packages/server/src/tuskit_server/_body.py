@@ -9,16 +9,15 @@ on one by one, whole when they fit: no join, no copy); each read is bounded in t
 ``idle_timeout`` (tusd ``-network-timeout``, digest §4.10). Never ``await request.read()``:
 aiohttp's ``client_max_size`` then never caps an upload and memory stays flat.
 
-A large body can instead be *poured*: :meth:`BodyReader.pour` hands the socket to a worker
-thread that has the kernel move the bytes into the store's file (:mod:`_takeover`,
-:mod:`_splice`), with the same endings (every byte kept, the error set, never raised).
+A large body can instead be *poured* into a store's file (:meth:`BodyReader.pour`, through
+:mod:`tuskit_server._kernel_copy.pour`), with the same endings (every byte kept, the error
+set, never raised).
 """
 
 import asyncio
 import collections
 import time
 from collections.abc import AsyncIterator
-from typing import TypeVar
 
 from aiohttp import ClientPayloadError, StreamReader
 from aiohttp.http_exceptions import (
@@ -27,21 +26,21 @@ from aiohttp.http_exceptions import (
     TransferEncodingError,
 )
 
-from tuskit_common import BadRequest, Hasher, ProtocolError, ServerError, TooLarge
+from tuskit_common import (
+    BadRequest,
+    Checksum,
+    Hasher,
+    ProtocolError,
+    Resource,
+    ServerError,
+    TooLarge,
+)
 from tuskit_server._framing import MalformedBody
-from tuskit_server._splice import Ending, Slots, SocketToFile
-from tuskit_server._takeover import Taken, Takeover
+from tuskit_server._kernel_copy.pour import Ending, SocketPour
 from tuskit_server.log import logger
 from tuskit_server.stores.base import PourTarget
 
-T = TypeVar("T")
-
 __all__ = ["BodyReader"]
-
-#: A body is poured only when this much of it arrived within this time of the handler
-#: starting (at most aiohttp's default buffer, which fills without being read).
-_PROBE_BYTES = 64 * 1024
-_PROBE_SECONDS = 0.1
 
 
 class BodyReader:
@@ -53,9 +52,8 @@ class BodyReader:
         read_size: the largest piece read at once.
         idle_timeout: seconds one read may wait for data.
         hasher: fed with every piece (checksum extension), if given.
-        takeover: the request's socket, for :meth:`pour`; None never pours.
-        pour_min: the fewest unread body bytes worth pouring (the connection closes after).
-        slots: the transfers that may run at once (each in its own thread).
+        checksum: the digest the client announced, for the caller to compare.
+        pour: the request's socket, for :meth:`pour`; None never pours.
     """
 
     def __init__(
@@ -66,26 +64,22 @@ class BodyReader:
         read_size: int,
         idle_timeout: float,
         hasher: Hasher | None = None,
-        takeover: Takeover | None = None,
-        pour_min: int = 0,
-        slots: Slots | None = None,
+        checksum: Checksum | None = None,
+        pour: SocketPour | None = None,
     ) -> None:
         self._content = content
         self.limit = limit
         self._read_size = read_size
         self._idle = idle_timeout
         self.hasher = hasher
+        self.checksum = checksum
         self.received = 0
         self.error: ProtocolError | None = None
         self.finished = False
         self._stop: ProtocolError | None = None
         self._timeout: asyncio.Timeout | None = None
         self._carry = b""  # the rest of a piece split at ``read_size`` or the limit
-        self._takeover = takeover
-        self._pour_min = pour_min
-        self._slots = slots
-        self._slot = False
-        self._mover: SocketToFile | None = None
+        self._pour = pour
         #: ``time.monotonic()`` of the last byte read (or of the start)
         self.last_byte = time.monotonic()
         self._recheck: asyncio.TimerHandle | None = None
@@ -96,8 +90,8 @@ class BodyReader:
         data is never interrupted). Idempotent; any number of calls schedule one check."""
         if self._stop is not None or self.finished or self.error is not None:
             return
-        mover = self._mover
-        last = max(self.last_byte, mover.last_moved) if mover is not None else self.last_byte
+        moved = self._pour.last_moved if self._pour is not None else None
+        last = max(self.last_byte, moved) if moved is not None else self.last_byte
         idle = time.monotonic() - last
         if idle >= stale_after:
             self.stop(reason)
@@ -116,8 +110,8 @@ class BodyReader:
             self._stop = reason
         if self._timeout is not None and not self._timeout.expired():
             self._timeout.reschedule(asyncio.get_running_loop().time())
-        if self._mover is not None:
-            self._mover.stop()
+        if self._pour is not None:
+            self._pour.stop()
 
     @property
     def complete(self) -> bool:
@@ -126,93 +120,43 @@ class BodyReader:
 
     async def pourable(self) -> bool:
         """True when :meth:`pour` may be used instead of iterating: nothing read yet, no
-        checksum to compute, a Content-Length within the limit, a plain socket with at least
-        ``pour_min`` body bytes unread, a client that sends fast (:data:`_PROBE_BYTES`
-        within :data:`_PROBE_SECONDS`: a slow one would hold a thread for nothing), and a
-        free slot. True reserves the slot: :meth:`pour` must follow."""
-        takeover = self._takeover
-        if takeover is None or self._slots is None or self.hasher is not None:
+        checksum to compute, and a body :meth:`SocketPour.ready` finds worth pouring. True
+        reserves a transfer slot: :meth:`pour` must follow."""
+        pour = self._pour
+        if pour is None or self.hasher is not None:
             return False
-        if self.received or self._carry or self._stop is not None or takeover.length is None:
+        if self.received or self._carry or self._stop is not None:
             return False
-        if self.limit is not None and takeover.length > self.limit:
-            return False
-        if takeover.length < self._pour_min:  # too short to pour, whatever has arrived
-            return False
-        if not await takeover.arriving(min(_PROBE_BYTES, takeover.length), _PROBE_SECONDS):
-            return False
-        remaining = takeover.remaining()
-        if remaining <= 0 or remaining < self._pour_min or self._stop is not None:
-            return False  # (a newer request may have stopped the body during the probe)
-        if not self._slots.take():
-            return False
-        self._slot = True
-        return True
+        return await pour.ready(self.limit, lambda: self._stop is not None)
 
-    async def pour(self, target: PourTarget[T]) -> T:
-        """Open ``target``, write the whole body into it and finish it, all in one worker
+    async def pour(self, target: PourTarget) -> Resource:
+        """Open ``target``, write the whole body into it and finish it, in a transfer
         thread; returns what the target's ``finish`` returned. Ends early without raising
         like iteration does (the reason in :attr:`error`); raises what ``open`` or
         ``finish`` raise, and OSError from the file. Only after :meth:`pourable`."""
-        assert self._takeover is not None
-        assert self._slots is not None
-        assert self._slot
-        # pourable() saw the connection with no wait since; should it be gone all the same
-        # (or its body failed), only what aiohttp had buffered is written, and the body
-        # ends as with a lost connection.
-        lost = not self._takeover.connected() or self._content.exception() is not None
+        pour = self._pour
+        assert pour is not None
         try:
-            taken = Taken(-1, self._salvage(), 0) if lost else self._takeover.take()
-        except BaseException:
-            self._give_back()
-            raise
-        mover = SocketToFile(
-            taken.sock,
-            offset=target.offset,
-            head=taken.head,
-            count=taken.count,
-            idle_timeout=self._idle,
-        )
-        self._mover = mover
-        if self._stop is not None:
-            mover.stop()  # stopped before the transfer started
-
-        def transfer() -> tuple[Ending, T]:
-            fd = target.open()
-            try:
-                ending = mover.run(fd)
-            except BaseException:
-                target.finish(fd)
-                raise
-            return ending, target.finish(fd)
-
-        job = self._slots.threads.run(transfer)
-        try:
-            ending, result = await asyncio.shield(job)
-        except asyncio.CancelledError:
-            mover.stop()
-            await asyncio.wait([job])
-            raise
+            ending, result = await pour.run(
+                target, salvage=self._salvage, stopped=self._stop is not None
+            )
         finally:
-            self._mover = None
-            self.received += mover.moved
-            self._takeover.release()
-            self._give_back()
-        self._end(Ending.RESET if lost else ending)
+            self.received += pour.moved
+            self._cancel_recheck()
+        self._end(ending)
         return result
 
     def close(self) -> None:
-        """Release a slot :meth:`pourable` reserved but no :meth:`pour` used (the store
-        failed before, e.g. on an offset mismatch)."""
-        self._give_back()
+        """Release a slot :meth:`pourable` reserved but no :meth:`pour` used, and a pending
+        staleness check (the reader is done)."""
+        self._cancel_recheck()
+        if self._pour is not None:
+            self._pour.release()
 
-    def _give_back(self) -> None:
+    def _cancel_recheck(self) -> None:
         if self._recheck is not None:
             self._recheck.cancel()
             self._recheck = None
-        if self._slot and self._slots is not None:
-            self._slot = False
-            self._slots.give_back()
 
     def _end(self, ending: Ending) -> None:
         if ending is Ending.COMPLETE:

@@ -28,10 +28,10 @@ from tuskit_common import (
 )
 from tuskit_server._body import BodyReader
 from tuskit_server._config import TusConfig
+from tuskit_server._kernel_copy.splice import TransferSlots
 from tuskit_server._paths import FIELD, has_fields
 from tuskit_server._quotas import Quota
 from tuskit_server._sanitise import external_origin
-from tuskit_server._splice import Slots
 from tuskit_server.locks import Locker, MemoryLocker, hold
 from tuskit_server.stores.base import StoreComposer, UsageReporter
 from tuskit_server.stores.file import FileStore
@@ -74,7 +74,7 @@ class Endpoint:
         #: connection closes after the response
         self._taken: set[object] = set()
         #: how many bodies may be poured at once (each holds a thread while it lasts)
-        self.splice_slots = Slots(config.splice_threads)
+        self.splice_slots = TransferSlots(config.splice_threads)
         self.shutting_down = False
         self._drained: asyncio.Event | None = None
         #: partial id -> ids of final uploads created before it finished

@@ -9,7 +9,6 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote, urljoin, urlsplit
 
 from tuskit_common import (
     BadRequest,
@@ -206,53 +205,6 @@ def check_creation_body(plan: CreationPlan, content_length: int | None) -> None:
         )
 
 
-def partial_id(url: str, *, request_url: str, collection_path: str) -> str:
-    """Map one ``Upload-Concat: final`` URL to a partial upload id, never fetching it.
-
-    The URL is resolved against the request URL (RFC 3986), its path must sit directly under
-    this endpoint's path, and the last segment must be a valid id (security §7).
-
-    Raises:
-        BadRequest: the URL is outside this endpoint or its id is malformed (400, names it).
-    """
-    path = urlsplit(urljoin(request_url, url)).path
-    prefix = collection_path.rstrip("/") + "/"
-    rest = path[len(prefix) :] if path.startswith(prefix) else ""
-    candidate = unquote(rest.rstrip("/")) if rest.count("/") <= 1 else ""
-    if not ID_PATTERN.fullmatch(candidate):
-        raise BadRequest(
-            f"Upload-Concat URL {url!r} is not an upload of this endpoint",
-            code="invalid_concat_url",
-        )
-    return candidate
-
-
-def check_partials(partials: Collection[Resource], *, allow_unfinished: bool) -> None:
-    """Every listed upload must be a partial, finished unless unfinished is offered (§3.8).
-
-    Raises:
-        BadRequest: a listed upload is not partial, or not finished (400, names it).
-    """
-    for partial in partials:
-        if not partial.is_partial:
-            raise BadRequest(
-                f"upload {partial.id} was not created as a partial upload",
-                code="not_partial",
-            )
-        if not allow_unfinished and not partial.is_complete:
-            raise BadRequest(f"partial upload {partial.id} is not finished", code="unfinished")
-
-
-def final_length(partials: Collection[Resource]) -> int | None:
-    """The sum of the partials' lengths, or None while one is still deferred."""
-    total = 0
-    for partial in partials:
-        if partial.length is None:
-            return None
-        total += partial.length
-    return total
-
-
 @dataclass(frozen=True, slots=True)
 class AppendPlan:
     """What a valid PATCH may do.
@@ -382,12 +334,10 @@ __all__ = [
     "check_creation_body",
     "check_id",
     "check_media_type",
-    "check_partials",
     "check_size",
     "check_version",
     "effective_method",
     "expires_headers",
-    "final_length",
     "head_headers",
     "is_expired",
     "is_tus_body",
@@ -395,7 +345,6 @@ __all__ = [
     "parse_checksum_header",
     "parse_content_length",
     "parse_offset_header",
-    "partial_id",
     "plan_append",
     "plan_creation",
 ]

@@ -33,11 +33,11 @@ from tuskit_server._config import (
     utc_now,
 )
 from tuskit_server._endpoint import Endpoint
-from tuskit_server._expect import make_expect_handler
+from tuskit_server._expect_continue import make_expect_handler
 from tuskit_server._expiry import run_sweeper
+from tuskit_server._handler_wrapper import MethodHandler, make_view
 from tuskit_server._paths import canonical_url
 from tuskit_server._quotas import Limits
-from tuskit_server._views import MethodHandler, make_view
 from tuskit_server.health import Health, add_health_routes
 from tuskit_server.hooks import Hooks
 from tuskit_server.locks import Locker

@@ -26,7 +26,7 @@ from tuskit_server._body import BodyReader
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._framing import watch_framing
 from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding
-from tuskit_server._takeover import Takeover
+from tuskit_server._kernel_copy.pour import SocketPour
 from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import UploadInterrupted
 from tuskit_server.handlers._placing import place
@@ -37,13 +37,14 @@ from tuskit_server.stores.base import StoreComposer
 __all__ = [
     "AppendRequest",
     "bad_partial",
+    "build_waiting_finals",
     "finish",
     "interrupt",
     "load",
     "new_reader",
+    "plan_patch",
     "precheck_append",
     "receive",
-    "settle_finals",
     "try_concatenate",
     "upload_id",
 ]
@@ -86,6 +87,22 @@ def precheck_append(endpoint: Endpoint, request: web.Request) -> AppendRequest:
     return AppendRequest(upload, checksum, content_length)
 
 
+async def plan_patch(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, checked: AppendRequest
+) -> tuple[Resource, _rules.AppendPlan]:
+    """The upload and what this PATCH may do to it (404/410, 403, 409, 413): the PATCH view
+    asks under the lock, the ``Expect: 100-continue`` check before the body is sent."""
+    resource = await load(endpoint, composer, checked.upload_id)
+    plan = _rules.plan_append(
+        resource,
+        offset_header=request.headers.get(headers.UPLOAD_OFFSET),
+        length_header=request.headers.get(headers.UPLOAD_LENGTH),
+        content_length=checked.content_length,
+        max_size=endpoint.config.max_size,
+    )
+    return resource, plan
+
+
 def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | None) -> BodyReader:
     """A body reader for this request (limit set once the upload is loaded)."""
     config = endpoint.config
@@ -95,13 +112,18 @@ def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | No
         read_size=config.read_size,
         idle_timeout=config.idle_timeout,
         hasher=new_hasher(checksum.algorithm) if checksum is not None else None,
-        takeover=(
-            Takeover(request, lambda: endpoint.take_socket(request))
+        checksum=checksum,
+        pour=(
+            SocketPour(
+                request,
+                lambda: endpoint.take_socket(request),
+                slots=endpoint.splice_slots,
+                pour_min=config.splice_min,
+                idle_timeout=config.idle_timeout,
+            )
             if config.splice_min is not None
             else None
         ),
-        pour_min=config.splice_min or 0,
-        slots=endpoint.splice_slots,
     )
 
 
@@ -121,11 +143,14 @@ async def receive(
     composer: StoreComposer,
     resource: Resource,
     reader: BodyReader,
-    checksum: Checksum | None,
     *,
     was_complete: bool,
 ) -> Resource:
     """Stream the body into the store under the caller's lock; finish the upload if done.
+
+    The one place that chooses how a body reaches the store: a checksummed chunk is staged,
+    a large plain body is poured into a store that offers :class:`PourReceiver` (the kernel
+    copies it), any other is read in Python and handed to ``write``.
 
     Bytes are kept on every failure (spec §1.2 "store as much as possible"), except for a
     checksummed chunk, which is kept only when complete and matching (spec §3.5).
@@ -135,6 +160,7 @@ async def receive(
         timeout or reset, 503 shutdown) after persisting.
     """
     offset = resource.offset
+    checksum = reader.checksum
     expires_at = None if resource.is_final else endpoint.expires_at()
     verdicts: list[bool] = []
     with watch_framing(request):
@@ -153,6 +179,11 @@ async def receive(
                 updated = await composer.staged.write_staged(
                     resource.id, offset, reader, accept=accept, expires_at=expires_at
                 )
+            elif composer.pour_receiver is not None and await reader.pourable():
+                target = composer.pour_receiver.pour_target(
+                    resource.id, offset, expires_at=expires_at
+                )
+                updated = await reader.pour(target)
             else:
                 updated = await composer.core.write(
                     resource.id, offset, reader, expires_at=expires_at
@@ -252,7 +283,7 @@ async def try_concatenate(
     return final
 
 
-async def settle_finals(
+async def build_waiting_finals(
     endpoint: Endpoint, request: web.Request, composer: StoreComposer, partial_id: str
 ) -> None:
     """After a partial finished: build the pending finals that waited for it

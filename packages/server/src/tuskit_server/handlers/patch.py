@@ -7,12 +7,12 @@ from tuskit_common.values import format_uint
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server.handlers._shared import (
+    build_waiting_finals,
     interrupt,
-    load,
     new_reader,
+    plan_patch,
     precheck_append,
     receive,
-    settle_finals,
 )
 
 __all__ = ["patch"]
@@ -29,14 +29,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     composer = await endpoint.store(request)
     reader = new_reader(endpoint, request, checked.checksum)
     async with endpoint.locked(checked.upload_id, lambda: interrupt(endpoint, reader)):
-        resource = await load(endpoint, composer, checked.upload_id)
-        plan = _rules.plan_append(
-            resource,
-            offset_header=request.headers.get(headers.UPLOAD_OFFSET),
-            length_header=request.headers.get(headers.UPLOAD_LENGTH),
-            content_length=checked.content_length,
-            max_size=endpoint.config.max_size,
-        )
+        resource, plan = await plan_patch(endpoint, request, composer, checked)
         was_complete = resource.is_complete
         if plan.declare_length is not None and composer.deferrer is not None:
             resource = await composer.deferrer.declare_length(resource.id, plan.declare_length)
@@ -45,16 +38,10 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         else:
             reader.limit = plan.max_bytes
             updated = await receive(
-                endpoint,
-                request,
-                composer,
-                resource,
-                reader,
-                checked.checksum,
-                was_complete=was_complete,
+                endpoint, request, composer, resource, reader, was_complete=was_complete
             )
     if updated.is_partial and updated.is_complete and updated.id in endpoint.pending_finals:
-        await settle_finals(endpoint, request, composer, updated.id)
+        await build_waiting_finals(endpoint, request, composer, updated.id)
     result = {headers.UPLOAD_OFFSET: format_uint(updated.offset)}
     result.update(_rules.expires_headers(updated, now=endpoint.now()))
     return web.Response(status=204, headers=result)

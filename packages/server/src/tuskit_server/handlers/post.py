@@ -18,19 +18,19 @@ from tuskit_common import (
     headers,
 )
 from tuskit_common.values import format_uint
-from tuskit_server import _rules
+from tuskit_server import _concat_rules, _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding, check_partial_list
 from tuskit_server._responses import error_response
 from tuskit_server.handlers._placing import check_name
 from tuskit_server.handlers._shared import (
     bad_partial,
+    build_waiting_finals,
     finish,
     interrupt,
     load,
     new_reader,
     receive,
-    settle_finals,
     try_concatenate,
 )
 from tuskit_server.hooks import CreateChanges, call_hook
@@ -82,7 +82,7 @@ async def _partials(
     """Resolve and load the partials of a final upload, never fetching a URL (§3.8, §7)."""
     collection = endpoint.collection_path(request, on_upload=False)
     ids = [
-        _rules.partial_id(url, request_url=str(request.url), collection_path=collection)
+        _concat_rules.partial_id(url, request_url=str(request.url), collection_path=collection)
         for url in urls
     ]
     check_partial_list(ids, limit=endpoint.config.max_partials)
@@ -92,7 +92,7 @@ async def _partials(
             partials.append(await load(endpoint, composer, partial))
         except (NotFound, Gone) as exc:
             raise bad_partial(url, exc) from None
-    _rules.check_partials(
+    _concat_rules.check_partials(
         partials, allow_unfinished=Extension.CONCATENATION_UNFINISHED in endpoint.extensions
     )
     return partials
@@ -109,7 +109,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     length = plan.length
     if plan.concat is not None and plan.concat.is_final:
         partials = await _partials(endpoint, request, composer, plan.concat.urls)
-        length = _rules.final_length(partials)
+        length = _concat_rules.final_length(partials)
         if length is not None:
             _rules.check_size(length, endpoint.config.max_size)
     quota = endpoint.quota
@@ -147,13 +147,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         try:
             async with endpoint.locked(resource.id, lambda: interrupt(endpoint, reader)):
                 resource = await receive(
-                    endpoint,
-                    request,
-                    composer,
-                    resource,
-                    reader,
-                    checked.checksum,
-                    was_complete=resource.is_complete,
+                    endpoint, request, composer, resource, reader, was_complete=resource.is_complete
                 )
         except ProtocolError as exc:
             # The upload exists with what arrived; tell the client where (digest §3.2).
@@ -164,9 +158,9 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
             return response
         result[headers.UPLOAD_OFFSET] = format_uint(resource.offset)
         if resource.is_partial and resource.is_complete:
-            await settle_finals(endpoint, request, composer, resource.id)
+            await build_waiting_finals(endpoint, request, composer, resource.id)
     elif resource.is_final:
-        await _settle_new_final(endpoint, request, composer, resource)
+        await _build_new_final(endpoint, request, composer, resource)
     elif resource.is_complete:
         await finish(endpoint, request, composer, resource)  # Upload-Length: 0 (spec §3.1)
     result.update(_rules.expires_headers(resource, now=endpoint.now()))
@@ -197,7 +191,7 @@ async def _after_failed_body(
         logger.warning("could not remove upload %s after a failed body", resource.id)
 
 
-async def _settle_new_final(
+async def _build_new_final(
     endpoint: Endpoint, request: web.Request, composer: StoreComposer, final: Resource
 ) -> None:
     """Concatenate now when every partial is done, else remember what the final waits for."""

@@ -2,13 +2,10 @@
 
 Why not ``asyncio.to_thread``: each call there is a concurrent future, a context copy, a
 chained asyncio future and a wake-up of the event loop of its own, and its worker threads
-contend with the loop for the GIL after every system call. A small upload (POST + PATCH of
-4 KiB) made two such hops, and they cost more than the rest of the upload: one server
-process, 3000 uploads at concurrency 32, alternating, 4 rounds: 947 uploads/s at 1.17 ms of
-CPU each through ``asyncio.to_thread``, 2012/s at 0.50 ms through one thread that hands its
-results back in batches, the same as with the file operations run on the event loop itself
-(2005/s, 0.50 ms; not an option: a slow disk would stall every connection). Four such
-threads reached only 1412/s at 0.79 ms (GIL contention again).
+contend with the loop for the GIL after every system call; for a small upload those hops
+cost more than the rest of the upload. One thread that hands results back in batches costs
+as little as running the work on the loop, without stalling it on a slow disk; several such
+threads contend for the GIL again (figures: benchmarks/README.md, "Trials, kept", e045791).
 
 What runs here must take a bounded time: creating, opening, reading and settling an upload,
 each writing at most one batch of a body. Work that grows with the data (a body's batches,
@@ -25,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tuskit_server._outcomes import Outcome, outcome_of, settle
+from tuskit_server._thread_results import Outcome, deliver, run_catching
 
 __all__ = ["BATCH_MAX", "FILE_THREAD", "FileThread"]
 
@@ -36,7 +33,7 @@ T = TypeVar("T")
 BATCH_MAX = 32
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
-_Settled = list[tuple["asyncio.Future[Any]", Outcome]]
+_Delivered = list[tuple["asyncio.Future[Any]", Outcome]]
 
 
 class FileThread:
@@ -93,17 +90,17 @@ def _next_batch(jobs: "queue.SimpleQueue[_Job]") -> list[_Job]:
 
 def _run_batch(batch: list[_Job]) -> None:
     """Run each job, then hand the outcomes back: one wake-up per loop, not per job."""
-    outcomes: dict[asyncio.AbstractEventLoop, _Settled] = {}
+    outcomes: dict[asyncio.AbstractEventLoop, _Delivered] = {}
     for loop, future, call in batch:
-        outcomes.setdefault(loop, []).append((future, outcome_of(call)))
-    for loop, settled in outcomes.items():
+        outcomes.setdefault(loop, []).append((future, run_catching(call)))
+    for loop, delivered in outcomes.items():
         with contextlib.suppress(RuntimeError):  # that loop closed meanwhile
-            loop.call_soon_threadsafe(_settle_all, settled)
+            loop.call_soon_threadsafe(_deliver_all, delivered)
 
 
-def _settle_all(settled: _Settled) -> None:
-    for future, outcome in settled:
-        settle(future, outcome)
+def _deliver_all(delivered: _Delivered) -> None:
+    for future, outcome in delivered:
+        deliver(future, outcome)
 
 
 #: The file thread of this process, shared by every :class:`FileStore`.

@@ -13,9 +13,11 @@ upload, so stores need no locking of their own across requests. A body arrives a
 iterable of bounded ``bytes`` pieces that ends early (without raising) when the client goes
 away: a store persists every piece it was given, then returns.
 
-A body may also be a :class:`PourableBody`: a store with local files can then have it write
-itself into the data file from a worker thread (the kernel moving the bytes from the socket)
-instead of iterating it on the event loop.
+A store whose uploads are local files may also be a :class:`PourReceiver`: the PATCH
+handler can then pour a large body into the upload's file from a worker thread (the kernel
+moving the bytes from the socket) instead of handing it to :meth:`DataStore.write`. The
+handler makes that choice; a store without the capability always gets the body read in
+Python, and the store never sees how the body arrives.
 
 An S3-like store implements the same methods (``write`` buffering parts, ``write_staged``
 keeping the chunk in a temporary part until ``accept()``); a download capability for such a
@@ -26,7 +28,7 @@ from collections.abc import AsyncIterable, Callable, Collection, Iterable, Seque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from tuskit_common import Extension, Resource
 
@@ -37,8 +39,8 @@ __all__ = [
     "FileDownloader",
     "FilePlacer",
     "LengthDeferrer",
+    "PourReceiver",
     "PourTarget",
-    "PourableBody",
     "StagedWriter",
     "StoreComposer",
     "Terminator",
@@ -80,13 +82,9 @@ class DataStore(Protocol):
         ends early; record ``expires_at``; return the updated upload."""
 
 
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-class PourTarget(Protocol[T_co]):
-    """Where a poured body goes. Both methods run in the pouring thread, one after the
-    other around the transfer, so a large chunk costs no other thread hop."""
+class PourTarget(Protocol):
+    """One upload's file, opened for a poured body. Both methods run in the transfer thread,
+    one after the other around the transfer, so a large chunk costs no other thread hop."""
 
     @property
     def offset(self) -> int:
@@ -96,24 +94,21 @@ class PourTarget(Protocol[T_co]):
         """The file to write (positional writes, not append mode). May raise (an offset
         that no longer matches): then no byte is written."""
 
-    def finish(self, fd: int) -> T_co:
+    def finish(self, fd: int) -> Resource:
         """Close ``fd`` and record what was written; called once :meth:`open` succeeded,
-        also after a transfer that ended early or failed."""
+        also after a transfer that ended early or failed. Returns the updated upload."""
 
 
 @runtime_checkable
-class PourableBody(Protocol):
-    """A body that can write itself into a file, off the event loop."""
+class PourReceiver(Protocol):
+    """kernel copy: a store that can take a body written straight into the upload's file
+    (a store that cannot, e.g. one streaming to object storage, simply lacks this)."""
 
-    async def pourable(self) -> bool:
-        """True when :meth:`pour` may be used for this body (decided before any read);
-        True commits the caller to calling :meth:`pour`."""
-
-    async def pour(self, target: PourTarget[T]) -> T:
-        """Open ``target``, write the whole body into it and finish it, in a worker thread;
-        returns what :meth:`PourTarget.finish` returned. Ends early without raising when
-        the client goes away; raises what the target raises, and OSError when the file
-        cannot be written."""
+    def pour_target(
+        self, upload_id: str, offset: int, *, expires_at: datetime | None
+    ) -> PourTarget:
+        """A target for the body appended at ``offset``; nothing is touched until its
+        :meth:`PourTarget.open`. Same outcome as :meth:`DataStore.write` for the same bytes."""
 
 
 @runtime_checkable
@@ -232,6 +227,7 @@ class StoreComposer:
     expirer: Expirer | None = None
     downloader: FileDownloader | None = None
     placer: FilePlacer | None = None
+    pour_receiver: PourReceiver | None = None
 
     @classmethod
     def from_store(cls, store: object) -> "StoreComposer":
@@ -251,6 +247,7 @@ class StoreComposer:
             expirer=store if isinstance(store, Expirer) else None,
             downloader=store if isinstance(store, FileDownloader) else None,
             placer=store if isinstance(store, FilePlacer) else None,
+            pour_receiver=store if isinstance(store, PourReceiver) else None,
         )
 
     def extensions(

@@ -11,11 +11,12 @@ from typing import Any
 from tuskit_common import BadRequest, Gone, NotFound, OffsetMismatch, Resource
 from tuskit_server._rules import ID_PATTERN, is_expired
 from tuskit_server.errors import UploadExists
+from tuskit_server.stores._append_path import AppendJob, AppendPath
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(AppendPath):
     """A dict of uploads and a dict of bytes; tombstones remember removed ids."""
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
@@ -56,39 +57,14 @@ class MemoryStore:
         """The upload as stored."""
         return self._check(upload_id)
 
-    async def write(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        expires_at: datetime | None,
-    ) -> Resource:
-        """Append ``body``; keep what arrived."""
-        return await self._append(upload_id, offset, body, accept=None, expires_at=expires_at)
-
-    async def write_staged(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        accept: Callable[[], bool],
-        expires_at: datetime | None,
-    ) -> Resource:
-        """Append ``body``; drop it again unless ``accept()``."""
-        return await self._append(upload_id, offset, body, accept=accept, expires_at=expires_at)
-
-    async def _append(
-        self,
-        upload_id: str,
-        offset: int,
-        body: AsyncIterable[bytes],
-        *,
-        accept: Callable[[], bool] | None,
-        expires_at: datetime | None,
-    ) -> Resource:
+    async def _append(self, body: AsyncIterable[bytes], job: AppendJob) -> Resource:
         """Append ``body`` at ``offset``; with ``accept``, keep it only if accepted."""
+        upload_id, offset, accept, expires_at = (
+            job.upload_id,
+            job.offset,
+            job.accept,
+            job.expires_at,
+        )
         resource = self._check(upload_id)
         if resource.offset != offset:
             raise OffsetMismatch("offset mismatch", offset=resource.offset)
@@ -102,10 +78,10 @@ class MemoryStore:
         finally:
             if not keep:
                 del data[offset:]
-            self._settle(upload_id, expires_at if keep else resource.expires_at)
+            self._record_write(upload_id, expires_at if keep else resource.expires_at)
         return self._info[upload_id]
 
-    def _settle(self, upload_id: str, expires_at: datetime | None) -> None:
+    def _record_write(self, upload_id: str, expires_at: datetime | None) -> None:
         resource = self._info[upload_id]
         data = self._data[upload_id]
         if resource.length is not None and len(data) > resource.length:

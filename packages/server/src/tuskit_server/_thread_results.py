@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["Outcome", "outcome_of", "settle"]
+__all__ = ["Outcome", "deliver", "run_catching"]
 
 T = TypeVar("T")
 
@@ -16,7 +16,7 @@ T = TypeVar("T")
 Outcome = tuple[Any, BaseException | None]
 
 
-def outcome_of(call: Callable[[], Any]) -> Outcome:
+def run_catching(call: Callable[[], Any]) -> Outcome:
     """Run ``call`` (in a worker thread); whatever it raises is kept for its caller."""
     try:
         return call(), None
@@ -24,7 +24,7 @@ def outcome_of(call: Callable[[], Any]) -> Outcome:
         return None, exc
 
 
-def settle(future: "asyncio.Future[Any]", outcome: Outcome) -> None:
+def deliver(future: "asyncio.Future[Any]", outcome: Outcome) -> None:
     """Give ``future`` its outcome (on its loop), unless its caller was cancelled."""
     if future.done():
         return

@@ -4,10 +4,9 @@ spin, then ``poll()``.
 Why: the thread could sleep in ``poll()`` as soon as the socket is empty, but a sleeping
 thread lets its CPU go idle and the client's next packet must then wake it; on a virtual
 machine that is a halted CPU and an interrupt across CPUs, for every 64 KiB on loopback, and
-client and server both wait for it. While data keeps arriving within microseconds, retrying
-for a moment costs less CPU than those wake-ups. tus-js-client sending 1 GiB in one request
-on a 2-CPU VM, three A/B runs of six rounds: median 590 / 544 / 688 MB/s without the spin,
-906 / 714 / 812 with it.
+client and server both wait for it.
+While data keeps arriving within microseconds, retrying for a moment costs less CPU than
+those wake-ups (figures: benchmarks/README.md, "Trials, kept", 8b92b02).
 
 A client that pauses longer is slow: once a sleep in ``poll()`` lasts over
 :data:`_DENSE_GAP`, the waiter sleeps at once, until a sleep ends sooner again, so a slow
@@ -17,7 +16,7 @@ upload never keeps a CPU busy.
 import select
 import time
 
-from tuskit_common.stopping import StopSignal
+from tuskit_server._kernel_copy.stop_signal import StopSignal
 
 __all__ = ["SocketWaiter"]
 

@@ -5,6 +5,9 @@ Both sides move large bodies in worker threads with the kernel's help (the serve
 must wake when the request is interrupted, the server shuts down or the task is cancelled.
 Registering :meth:`StopSignal.fileno` next to the socket does that. Linux only (``eventfd``),
 like its two users.
+
+The server's own copy (the client keeps one for ``sendfile``): client and server never
+import each other, and ``tuskit_common`` does no I/O.
 """
 
 import os

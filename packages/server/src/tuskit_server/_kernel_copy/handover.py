@@ -1,13 +1,13 @@
 """Taking the rest of a request body away from aiohttp, so the kernel can move it (``_splice``).
 
 aiohttp reads the socket on the event loop and feeds its parser; to hand the socket to a
-worker thread, :meth:`Takeover.take` first collects every body byte aiohttp already holds
+worker thread, :meth:`SocketHandover.take` first collects every body byte aiohttp already holds
 (the payload buffer, and what its parser kept back while the buffer was full: draining the
 buffer makes aiohttp parse that rest at once), then stops the loop reading the socket. From
 then on the thread owns the socket until the body's last byte.
 
 aiohttp's parser still expects those bytes afterwards, so the connection cannot carry
-another request: :meth:`Takeover.release` ends the payload and marks the connection to close
+another request: :meth:`SocketHandover.release` ends the payload and marks the connection to close
 once the response is written, and ``on_take`` lets the view add ``Connection: close``.
 
 Only a plain socket qualifies: no TLS, a ``Content-Length`` and no transfer or content
@@ -20,14 +20,14 @@ from collections.abc import Callable
 
 from aiohttp import hdrs, web
 
-from tuskit_server import _splice
+from tuskit_server._kernel_copy import splice as _splice
 
-__all__ = ["Taken", "Takeover"]
+__all__ = ["HandedOver", "SocketHandover"]
 
 _FAMILIES = {socket.AF_INET, socket.AF_INET6, getattr(socket, "AF_UNIX", -1)}
 
 
-class Taken:
+class HandedOver:
     """A socket handed over: its descriptor, the body bytes aiohttp held, and how many more
     bytes of the body are still to be read from the socket itself."""
 
@@ -39,7 +39,7 @@ class Taken:
         self.count = count
 
 
-class Takeover:
+class SocketHandover:
     """The body of ``request`` as a socket a worker thread may read.
 
     Args:
@@ -105,7 +105,7 @@ class Takeover:
             return 0
         return max(length - received, 0)
 
-    def take(self) -> Taken:
+    def take(self) -> HandedOver:
         """Collect aiohttp's buffered body bytes and stop the loop reading the socket.
 
         Runs without awaiting: no data can reach aiohttp between the last buffered byte and
@@ -132,7 +132,7 @@ class Takeover:
         self._taken = True
         self._on_take()
         sock = transport.get_extra_info("socket")
-        return Taken(sock.fileno(), head, length - content.total_bytes)
+        return HandedOver(sock.fileno(), head, length - content.total_bytes)
 
     def release(self) -> None:
         """After the thread is done with the socket: the payload is over for aiohttp, and

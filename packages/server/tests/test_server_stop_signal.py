@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tuskit_common.stopping import StopSignal
+from tuskit_server._kernel_copy.stop_signal import StopSignal
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "eventfd"), reason="eventfd is Linux-only")
 

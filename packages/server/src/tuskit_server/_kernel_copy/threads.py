@@ -5,12 +5,9 @@ upload for hours), and the store's short file operations must never queue behind
 every transfer starts at once in a thread of its own.
 
 Why not a new thread per transfer: a client sending 8 MiB chunks made one new thread per
-chunk, and the scheduler knew nothing of a fresh thread, so it often woke it on the CPU the
-client was running on. tus-js-client, 1 GiB in 8 MiB chunks on a 2-CPU VM, alternating, 6
-rounds: 319 MB/s with a new thread per chunk, 396 with reused threads (tuspyserver 351);
-tuskit-server's context switches fell from about 15,800 to 5,000-10,000 per GiB, and its
-CPU migrations from about 240 to 60. In a later spell of the machine, when a new thread per
-chunk no longer made those extra switches, the two were level (421 and 399 MB/s).
+chunk, and the scheduler, knowing nothing of a fresh thread, often woke it on the CPU the
+client was running on: more context switches and CPU migrations per GiB (figures:
+benchmarks/README.md, "Trials, kept", 13fc9a2).
 """
 
 import asyncio
@@ -20,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from tuskit_server._outcomes import outcome_of, settle
+from tuskit_server._thread_results import deliver, run_catching
 
 __all__ = ["IDLE_SECONDS", "TransferThreads"]
 
@@ -55,9 +52,9 @@ class TransferThreads:
         future: asyncio.Future[T] = loop.create_future()
 
         def job() -> None:
-            outcome = outcome_of(function)
+            outcome = run_catching(function)
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(settle, future, outcome)
+                loop.call_soon_threadsafe(deliver, future, outcome)
 
         self.submit(job)
         return future

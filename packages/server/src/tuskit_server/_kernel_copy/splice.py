@@ -22,11 +22,11 @@ import threading
 import time
 from collections.abc import Sequence
 
-from tuskit_common.stopping import StopSignal
-from tuskit_server._transfer_threads import TransferThreads
-from tuskit_server._waiting import SocketWaiter
+from tuskit_server._kernel_copy.socket_waiter import SocketWaiter
+from tuskit_server._kernel_copy.stop_signal import StopSignal
+from tuskit_server._kernel_copy.threads import TransferThreads
 
-__all__ = ["AVAILABLE", "Ending", "Slots", "SocketToFile"]
+__all__ = ["AVAILABLE", "Ending", "SocketToFile", "TransferSlots"]
 
 #: ``splice`` exists on Linux only; elsewhere bodies are iterated on the loop.
 AVAILABLE = hasattr(os, "splice") and hasattr(os, "eventfd")
@@ -38,7 +38,7 @@ _RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ETIMEDOUT}
 _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
 
 
-class Slots:
+class TransferSlots:
     """How many transfers may run at once (each holds a thread for as long as its body
     lasts), and the :attr:`threads` they run in; beyond the limit, bodies go through the
     event loop as usual. Thread-safe."""

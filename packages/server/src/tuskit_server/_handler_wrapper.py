@@ -1,6 +1,7 @@
-"""The aiohttp views of one endpoint: method override, decorator, CORS, error mapping.
+"""The wrapper around every tus handler: method override, decorator, CORS, error mapping.
 
-Every tus response passes through :func:`make_view`'s wrapper, which (1) checks the CORS
+Every tus response passes through :func:`make_view`'s wrapper (and the ``Expect`` check,
+:mod:`tuskit_server._expect_continue`, through the same pieces), which (1) checks the CORS
 origin, (2) applies ``X-HTTP-Method-Override`` on a POST to an upload URL, so that the
 decorator, CORS and the handler all see the effective method (digest §4.6), (3) runs the
 user's ``decorator`` around every handler but OPTIONS (aiohttp-tus), and (4) maps every
@@ -24,7 +25,14 @@ from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import HookFailed
 from tuskit_server.log import logger
 
-__all__ = ["MethodHandler", "decorated", "make_view", "respond_error", "with_folded_headers"]
+__all__ = [
+    "MethodHandler",
+    "decorate",
+    "decorated",
+    "effective_request",
+    "make_view",
+    "respond_error",
+]
 
 #: Error codes after which the connection closes: the body was refused unread or its
 #: framing broke, so what follows on the connection cannot be trusted as a request.
@@ -34,16 +42,18 @@ _FOLDED = SINGLE_HEADERS + LIST_HEADERS
 MethodHandler = Callable[[Endpoint, web.Request], Awaitable[web.StreamResponse]]
 
 
+def decorate(endpoint: Endpoint, method: str, handler: Handler) -> Handler:
+    """``handler`` in the user's decorator, except for OPTIONS (aiohttp-tus)."""
+    decorator = endpoint.config.decorator
+    return handler if decorator is None or method == "OPTIONS" else decorator(handler)
+
+
 def decorated(endpoint: Endpoint, handlers: Mapping[str, MethodHandler]) -> dict[str, Handler]:
     """Bind each handler to the endpoint and wrap it in the user's decorator (not OPTIONS)."""
-    decorator = endpoint.config.decorator
-    result: dict[str, Handler] = {}
-    for method, handler in handlers.items():
-        view: Handler = partial(handler, endpoint)
-        if decorator is not None and method != "OPTIONS":
-            view = decorator(view)
-        result[method] = view
-    return result
+    return {
+        method: decorate(endpoint, method, partial(handler, endpoint))
+        for method, handler in handlers.items()
+    }
 
 
 def respond_error(endpoint: Endpoint, error: BaseException) -> web.Response:
@@ -90,6 +100,16 @@ def with_folded_headers(request: web.Request) -> web.Request:
     return request.clone(headers=merged)
 
 
+def effective_request(request: web.Request, *, on_upload: bool) -> web.Request:
+    """The request every handler, the decorator and CORS see: repeated headers folded,
+    then ``X-HTTP-Method-Override`` applied.
+
+    Raises:
+        InvalidHeader: conflicting repeated headers. MethodNotAllowed: a bad override.
+    """
+    return with_effective_method(with_folded_headers(request), on_upload=on_upload)
+
+
 def make_view(
     endpoint: Endpoint, handlers: Mapping[str, MethodHandler], *, on_upload: bool
 ) -> Handler:
@@ -103,8 +123,7 @@ def make_view(
         cors: dict[str, str] = {}
         try:
             cors = cors_headers(endpoint.config.cors, request.headers)
-            request = with_folded_headers(request)
-            request = with_effective_method(request, on_upload=on_upload)
+            request = effective_request(request, on_upload=on_upload)
             method = request.method
             handler = views.get(method)
             if handler is None:
