@@ -87,7 +87,9 @@ class ResponseError(ProtocolError, aiohttp.ClientResponseError):  # type: ignore
     ) -> None:
         # The two bases' constructors take different arguments: aiohttp's runs explicitly,
         # then the tuskit fields and the Exception args are set as TusClientError sets them.
-        request = aiohttp.RequestInfo(URL(url), method, CIMultiDictProxy(CIMultiDict()))
+        # real_url given too: aiohttp before 3.12 has no default for it.
+        target = URL(url)
+        request = aiohttp.RequestInfo(target, method, CIMultiDictProxy(CIMultiDict()), target)
         aiohttp.ClientResponseError.__init__(
             self, request, (), status=status, message=message, headers=None
         )
