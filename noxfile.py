@@ -356,8 +356,17 @@ def minimums(session: nox.Session) -> None:
         "test-aiohttp",
         external=True,
     )
+    # aiohttp 3.11.0 now and then leaves a closed connection's transport to the garbage
+    # collector, whose ResourceWarning then fails whichever test is running; the locked run
+    # (tests-*) keeps treating such warnings as errors.
     for directory in PACKAGES:
-        session.run("pytest", f"packages/{directory}/tests", *session.posargs)
+        session.run(
+            "pytest",
+            f"packages/{directory}/tests",
+            "-W",
+            "ignore::pytest.PytestUnraisableExceptionWarning",
+            *session.posargs,
+        )
 
 
 @nox.session(python=PYTHON)
