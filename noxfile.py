@@ -122,7 +122,7 @@ def integration(session: nox.Session) -> None:
     and the benchmark's judging of its targets (no benchmark runs here)."""
     sync(session, "--all-packages", "--group", "test-aiohttp")
     # The peer tests need the official implementations: the `interop` session runs them.
-    tests = ["integration_tests", "benchmarks/tests"]
+    tests = ["integration_tests", "benchmarks/tests", "examples"]
     session.run("pytest", *tests, "-m", "not peers", *session.posargs)
 
 
