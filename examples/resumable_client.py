@@ -37,6 +37,7 @@ async def main() -> int:
     parser.add_argument("--token", help="sent as 'Authorization: Bearer TOKEN'")
     parser.add_argument("--chunk-size", type=int, default=8 << 20)
     args = parser.parse_args()
+    # --8<-- [start:resume]
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     async with Client(
         args.endpoint, store=args.store, headers=headers, chunk_size=args.chunk_size
@@ -54,6 +55,7 @@ async def main() -> int:
         except TusClientError as error:
             print(f"\nerror: {error}", file=sys.stderr)
             return 1
+    # --8<-- [end:resume]
     print(file=sys.stderr)
     print(result.url)
     return 0

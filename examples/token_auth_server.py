@@ -21,6 +21,7 @@ from aiohttp import web
 from tuskit_server import Decorator, Handler, setup_tus
 
 
+# --8<-- [start:bearer]
 def bearer_token(token: str) -> Decorator:
     """A ``decorator`` for ``setup_tus``: 401 unless the request carries the token."""
     expected = f"Bearer {token}".encode()
@@ -40,6 +41,10 @@ def bearer_token(token: str) -> Decorator:
     return decorate
 
 
+# --8<-- [end:bearer]
+
+
+# --8<-- [start:app]
 def make_app(storage: Path, token: str) -> web.Application:
     app = web.Application()
     setup_tus(
@@ -52,6 +57,7 @@ def make_app(storage: Path, token: str) -> web.Application:
     return app
 
 
+# --8<-- [end:app]
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
