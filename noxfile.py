@@ -34,6 +34,7 @@ nox.options.sessions = [
     "compat",
     "minimums",
     "build",
+    "docs",
 ]
 
 ROOT = Path(__file__).parent
@@ -88,7 +89,7 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", f"packages/{directory}/src", f"packages/{directory}/tests")
     scripts = [
         d
-        for d in ("integration_tests", "fuzz_tests", "benchmarks")
+        for d in ("integration_tests", "fuzz_tests", "benchmarks", "examples", "docs/_hooks")
         if any((ROOT / d).rglob("*.py"))
     ]
     session.run("mypy", *scripts, "noxfile.py")
@@ -122,7 +123,7 @@ def integration(session: nox.Session) -> None:
     and the benchmark's judging of its targets (no benchmark runs here)."""
     sync(session, "--all-packages", "--group", "test-aiohttp")
     # The peer tests need the official implementations: the `interop` session runs them.
-    tests = ["integration_tests", "benchmarks/tests"]
+    tests = ["integration_tests", "benchmarks/tests", "examples"]
     session.run("pytest", *tests, "-m", "not peers", *session.posargs)
 
 
@@ -319,6 +320,27 @@ def compat(session: nox.Session) -> None:
         str(tmp / "compat-table.md"),
         *pythons,
         *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict`` (MkDocs, Material, mkdocstrings).
+
+    A broken link, a missing anchor or page, an unresolved API reference or a snippet file
+    that is gone fails the run. The ``tus`` command reference is rendered from the Typer app
+    and ``tuskit_server.settings.OPTIONS`` by ``docs/_hooks/cli_reference.py`` at build time.
+    Needs no network; the site goes to the session's temp folder.
+    """
+    sync(session, "--all-packages", "--group", "docs")
+    site = Path(session.create_tmp()).resolve() / "site"
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(site),
+        env={"NO_MKDOCS_2_WARNING": "1"},
     )
 
 
