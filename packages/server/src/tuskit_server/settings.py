@@ -9,22 +9,30 @@ reading that file.
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
-from pydantic_core import PydanticUndefined
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
-from tuskit_common import ALGORITHMS, Extension, units
+from tuskit_common import ALGORITHMS, Extension
+from tuskit_server._setting_options import ENV_PREFIX, Option, options_of
+from tuskit_server._setting_values import (
+    Seconds,
+    Size,
+    SizeOrUnlimited,
+    Words,
+    duration,
+    duration_or_never,
+    size,
+    url_path,
+)
 from tuskit_server.hook_events import DEFAULT_EVENTS, check_events
 
 __all__ = [
@@ -37,53 +45,12 @@ __all__ = [
     "load_settings",
 ]
 
-ENV_PREFIX = "TUSKIT_"
 #: The option naming the TOML file (a flag and an environment variable, not a file key).
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
-
-_NEVER = ("never", "unlimited", "none", "off")
 
 
 class SettingsError(ValueError):
     """A bad option value: the message names the option and the accepted form."""
-
-
-def _size(value: object) -> object:
-    return units.parse_size(value) if isinstance(value, str) else value
-
-
-def _size_or_unlimited(value: object) -> object:
-    if isinstance(value, str) and value.strip().lower() in _NEVER:
-        return None
-    return _size(value)
-
-
-def _duration(value: object) -> object:
-    return units.parse_duration(value) if isinstance(value, str) else value
-
-
-def _duration_or_never(value: object) -> object:
-    if isinstance(value, str) and value.strip().lower() in _NEVER:
-        return None
-    return _duration(value)
-
-
-def _words(value: object) -> object:
-    """A list from a comma-separated string (an environment variable), else unchanged."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-def _url_path(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(f"{value!r} is not a URL path (it must start with /)")
-    return value
-
-
-Size = Annotated[int, Field(ge=0), BeforeValidator(_size)]
-Seconds = Annotated[float, Field(gt=0), BeforeValidator(_duration)]
-Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
 
 
 class ServerSettings(BaseSettings):
@@ -100,11 +67,11 @@ class ServerSettings(BaseSettings):
     )
     storage: Path = Field(Path("uploads"), description="Upload directory (created if missing).")
     base_path: str = Field("/files/", description="URL path of the creation endpoint.")
-    max_size: Annotated[int | None, Field(ge=0), BeforeValidator(_size_or_unlimited)] = Field(
+    max_size: SizeOrUnlimited = Field(
         10 << 30, description="Largest upload, e.g. 2GiB, or 'unlimited'."
     )
     metadata_limit: Size = Field(4096, description="Largest Upload-Metadata header.")
-    expire_after: Annotated[float | None, Field(gt=0), BeforeValidator(_duration_or_never)] = Field(
+    expire_after: Annotated[float | None, Field(gt=0), BeforeValidator(duration_or_never)] = Field(
         7 * 86400.0,
         description="Idle time after which unfinished uploads expire, e.g. 24h, or 'never'.",
     )
@@ -131,7 +98,7 @@ class ServerSettings(BaseSettings):
     max_connections: int | None = Field(
         None, ge=1, description="Open connections per process; more get 503 (default: fd limit)."
     )
-    max_stored: Annotated[int | None, Field(ge=1), BeforeValidator(_size)] = Field(
+    max_stored: Annotated[int | None, Field(ge=1), BeforeValidator(size)] = Field(
         None, description="Bytes all uploads may take together; more: 507."
     )
     max_in_progress: int | None = Field(
@@ -151,7 +118,7 @@ class ServerSettings(BaseSettings):
     hooks_http_retry: int = Field(
         3, ge=0, description="Retries after a network error or a 5xx from the receiver."
     )
-    hooks_http_backoff: Annotated[float, Field(ge=0), BeforeValidator(_duration)] = Field(
+    hooks_http_backoff: Annotated[float, Field(ge=0), BeforeValidator(duration)] = Field(
         1.0, description="Pause between those retries."
     )
     hooks_dir: Path | None = Field(
@@ -173,7 +140,7 @@ class ServerSettings(BaseSettings):
 
     _check_paths = field_validator(
         "base_path", "healthz_path", "readyz_path", "metrics_path", mode="after"
-    )(_url_path)
+    )(url_path)
 
     @field_validator("checksum", mode="after")
     @classmethod
@@ -245,100 +212,8 @@ class ServerSettings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One option as the command lines, the environment and the file spell it."""
-
-    name: str
-    kind: Literal["flag", "list", "value"]
-    help: str
-    default: str
-    metavar: str
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def env(self) -> str:
-        return ENV_PREFIX + self.name.upper()
-
-
-#: How the help shows a value and its default where ``str()`` would not say it well.
-_METAVARS = {
-    "host": "ADDRESS",
-    "unix_socket": "PATH",
-    "storage": "DIR",
-    "max_size": "SIZE",
-    "metadata_limit": "SIZE",
-    "splice_min": "SIZE",
-    "expire_after": "DURATION",
-    "lock_timeout": "DURATION",
-    "idle_timeout": "DURATION",
-    "shutdown_timeout": "DURATION",
-    "header_timeout": "DURATION",
-    "keepalive_timeout": "DURATION",
-    "max_connections": "N",
-    "max_stored": "SIZE",
-    "max_in_progress": "N",
-    "uploads_per_minute": "N",
-    "checksum": "ALG",
-    "cors_origin": "ORIGIN",
-    "disable": "EXTENSION",
-    "tls_cert": "FILE",
-    "tls_key": "FILE",
-    "workers": "N",
-    "log_format": "text|json",
-    "hooks_http": "URL",
-    "hooks_http_timeout": "DURATION",
-    "hooks_http_retry": "N",
-    "hooks_http_backoff": "DURATION",
-    "hooks_dir": "DIR",
-    "hooks_dir_timeout": "DURATION",
-    "hooks_enabled_events": "EVENT",
-}
-_DEFAULTS = {
-    "max_size": "10GiB",
-    "expire_after": "7d",
-    "lock_timeout": "20s",
-    "idle_timeout": "60s",
-    "shutdown_timeout": "10s",
-    "header_timeout": "10s",
-    "keepalive_timeout": "15s",
-    "splice_min": "1MiB",
-    "hooks_http_timeout": "30s",
-    "hooks_http_backoff": "1s",
-    "hooks_dir_timeout": "30s",
-}
-
-
-def _shown(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return ",".join(map(str, value)) or "none"
-    return str(value)
-
-
-def _options() -> tuple[Option, ...]:
-    found = []
-    for name, field in ServerSettings.model_fields.items():
-        kind: Literal["flag", "list", "value"] = "value"
-        if field.annotation is bool:
-            kind = "flag"
-        elif get_origin(field.annotation) is list:
-            kind = "list"
-        default = field.default if field.default is not PydanticUndefined else None
-        shown = _DEFAULTS.get(name) or _shown(default)
-        metavar = _METAVARS.get(name) or ("PATH" if name.endswith("path") else name.upper())
-        found.append(Option(name, kind, field.description or "", shown, metavar))
-    return tuple(found)
-
-
 #: Every option, in the model's order.
-OPTIONS: tuple[Option, ...] = _options()
+OPTIONS: tuple[Option, ...] = options_of(ServerSettings)
 _BY_NAME = {option.name: option for option in OPTIONS}
 
 

@@ -1,0 +1,65 @@
+"""The value forms the server's settings accept: sizes, durations, comma lists, URL paths.
+
+Kept apart from the model (:mod:`tuskit_server.settings`) so each option's type reads as one
+word there; every converter leaves a non-string (a TOML number, a list) to pydantic.
+"""
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import NoDecode
+
+from tuskit_common import units
+
+__all__ = [
+    "Seconds",
+    "Size",
+    "SizeOrUnlimited",
+    "Words",
+    "duration",
+    "duration_or_never",
+    "size",
+    "size_or_unlimited",
+    "url_path",
+]
+
+_NEVER = ("never", "unlimited", "none", "off")
+
+
+def size(value: object) -> object:
+    return units.parse_size(value) if isinstance(value, str) else value
+
+
+def size_or_unlimited(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in _NEVER:
+        return None
+    return size(value)
+
+
+def duration(value: object) -> object:
+    return units.parse_duration(value) if isinstance(value, str) else value
+
+
+def duration_or_never(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in _NEVER:
+        return None
+    return duration(value)
+
+
+def _words(value: object) -> object:
+    """A list from a comma-separated string (an environment variable), else unchanged."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def url_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not a URL path (it must start with /)")
+    return value
+
+
+Size = Annotated[int, Field(ge=0), BeforeValidator(size)]
+Seconds = Annotated[float, Field(gt=0), BeforeValidator(duration)]
+Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
+SizeOrUnlimited = Annotated[int | None, Field(ge=0), BeforeValidator(size_or_unlimited)]
