@@ -1,17 +1,20 @@
 """Restart-and-resume, expiration with an injected clock, and shutdown mid-PATCH (503)."""
 
 import asyncio
+import errno
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from tus_server_testing import OCTET, TUS, Clock, MakeClient, create, offset_of, patch
 
 from tuskit_server import Expiration, setup_tus
-from tuskit_server._expiry import sweep
+from tuskit_server._expiry import run_sweeper, sweep
 from tuskit_server._setup import ENDPOINTS_KEY
 
 
@@ -104,6 +107,36 @@ async def test_sweeper_task_runs_in_background(make_client: MakeClient, clock: C
         await asyncio.sleep(0.01)
     assert (root / f"{upload_id}.gone").exists()
     assert not (root / upload_id).exists()
+
+
+async def test_sweeper_logs_an_os_error_as_one_line_and_goes_on(
+    make_client: MakeClient, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make_client(
+        expiration=Expiration(after=timedelta(seconds=1), sweep_interval=timedelta(seconds=0.01))
+    )
+    endpoint = client.app[ENDPOINTS_KEY]["/uploads"]
+    expirer = (await endpoint.stores())[0].expirer
+    assert expirer is not None
+    calls = 0
+    third = asyncio.Event()
+
+    async def exhausted(before: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            third.set()
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    expirer.forget = exhausted  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="tuskit_server"):
+        task = asyncio.create_task(run_sweeper(endpoint))
+        await asyncio.wait_for(third.wait(), 5)
+        task.cancel()
+    failures = [r for r in caplog.records if "expiration sweep failed" in r.getMessage()]
+    assert len(failures) >= 2  # every pass tried again
+    assert all(r.exc_info is None for r in failures)
+    assert "Too many open files" in failures[0].getMessage()
 
 
 async def test_expiration_off(make_client: MakeClient, clock: Clock) -> None:

@@ -47,7 +47,11 @@ async def sweep(endpoint: Endpoint) -> int:
 
 
 async def run_sweeper(endpoint: Endpoint) -> None:
-    """Sweep every ``sweep_interval`` until cancelled; a failing pass is logged, not fatal."""
+    """Sweep every ``sweep_interval`` until cancelled; a failing pass is logged, not fatal.
+
+    An OS error (no descriptors left, a full or vanished disk) is the machine's state, not a
+    bug: it is logged as one line and the next pass tries again.
+    """
     expiration = endpoint.config.expiration
     if expiration is None:
         return
@@ -55,6 +59,8 @@ async def run_sweeper(endpoint: Endpoint) -> None:
     while True:
         try:
             await sweep(endpoint)
+        except OSError as exc:
+            logger.error("expiration sweep failed for %s: %s", endpoint.config.upload_url, exc)
         except Exception:
             logger.exception("expiration sweep failed for %s", endpoint.config.upload_url)
         await asyncio.sleep(interval)
