@@ -4,15 +4,16 @@ import pytest
 
 from tuskit_client import Client
 from tuskit_client._draft_fields import (
-    Limits,
     accepts_partial_upload,
-    parse_boolean,
-    parse_integer,
-    parse_limits,
+    completeness,
+    draft_version,
+    read_integer,
+    read_limits,
 )
 from tuskit_client._draft_steps import DraftWire, draft_metadata
 from tuskit_client._problem import describe_body
 from tuskit_common import encode_metadata
+from tuskit_common.ietf_draft import UploadLimit
 
 
 @pytest.mark.parametrize(
@@ -22,25 +23,36 @@ from tuskit_common import encode_metadata
 def test_integers_that_are_not_non_negative_sf_integers_are_ignored(
     value: str | None, expected: int | None
 ) -> None:
-    assert parse_integer(value) == expected
+    assert read_integer(value, "Upload-Offset") == expected
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("?1", True), ("?0", False), ("?1;a", True), ("1", None), ("?", None)]
+    ("version", "fields", "expected"),
+    [
+        (8, {"Upload-Complete": "?1"}, True),
+        (8, {"Upload-Complete": "?0;a"}, False),
+        (8, {"Upload-Complete": "1"}, None),
+        (8, {"Upload-Incomplete": "?0"}, None),
+        (3, {"Upload-Incomplete": "?0"}, True),
+        (3, {"Upload-Complete": "?1"}, None),
+    ],
 )
-def test_booleans(value: str, expected: bool | None) -> None:
-    assert parse_boolean(value) == expected
+def test_completeness_in_each_spelling(
+    version: int, fields: dict[str, str], expected: bool | None
+) -> None:
+    assert completeness(fields, draft_version(version)) == expected
 
 
 def test_upload_limit_keeps_known_integers_and_skips_unknown_keys() -> None:
-    assert parse_limits("min-size=0, max-size=100, x-new=?1, max-age=60") == Limits(
-        max_size=100, min_size=0, max_age=60
-    )
+    limits = read_limits("min-size=0, max-size=100, x-new=?1, max-age=60", draft_version(8))
+    assert limits == UploadLimit(max_size=100, min_size=0, max_age=60)
+    # Interop version 6 (drafts -04, -05) called the lifetime "expires".
+    assert read_limits("expires=60", draft_version(6)) == UploadLimit(max_age=60)
 
 
 @pytest.mark.parametrize("value", ["max-size=big", "max-size=-1", "max-size", "Max=1", "a,,b"])
 def test_a_malformed_upload_limit_is_ignored_whole(value: str) -> None:
-    assert parse_limits(value) is None
+    assert read_limits(value, draft_version(8)) is None
 
 
 def test_accept_patch_must_name_the_full_partial_upload_type() -> None:

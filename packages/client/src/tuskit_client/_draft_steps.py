@@ -20,18 +20,12 @@ from yarl import URL
 
 from tuskit_client import _steps
 from tuskit_client._draft_fields import (
-    ACCEPT_PATCH,
-    DRAFTS,
-    INTEROP_VERSION,
     LATEST,
-    PARTIAL_UPLOAD,
-    UPLOAD_LIMIT,
     accepts_partial_upload,
     completeness,
-    completeness_field,
-    format_integer,
-    parse_integer,
-    parse_limits,
+    draft_version,
+    read_integer,
+    read_limits,
 )
 from tuskit_client._steps import (
     Appended,
@@ -45,6 +39,13 @@ from tuskit_client._steps import (
 from tuskit_client.exceptions import CapabilityError, ProtocolError
 from tuskit_common import Extension, ServerCapabilities, headers, messages
 from tuskit_common.errors import MetadataError
+from tuskit_common.ietf_draft import (
+    ACCEPT_PATCH,
+    UPLOAD_DRAFT_INTEROP_VERSION,
+    UPLOAD_LIMIT,
+    DraftVersion,
+    format_integer,
+)
 from tuskit_common.metadata import decode_metadata
 
 #: Metadata keys the draft can carry, and the field each goes in.
@@ -112,9 +113,12 @@ class DraftWire:
     version: int = LATEST
 
     def __post_init__(self) -> None:
-        if self.version not in DRAFTS:
-            known = ", ".join(str(v) for v in DRAFTS)
-            raise ValueError(f"draft interop version {self.version!r} is not one of {known}")
+        draft_version(self.version)  # a clear ValueError for a version not spoken
+
+    @property
+    def spec(self) -> DraftVersion:
+        """What this interop version says on the wire."""
+        return draft_version(self.version)
 
     @property
     def name(self) -> str:
@@ -136,7 +140,7 @@ class DraftWire:
         return None
 
     def _fields(self, extra: Mapping[str, str] | None, own: Mapping[str, str]) -> dict[str, str]:
-        return tus_headers(extra, {INTEROP_VERSION: str(self.version), **own})
+        return tus_headers(extra, {UPLOAD_DRAFT_INTEROP_VERSION: str(self.version), **own})
 
     # -- OPTIONS --------------------------------------------------------------------------
 
@@ -150,7 +154,7 @@ class DraftWire:
         if not 200 <= response.status < 300:
             return False
         fields = response.headers
-        echoed = fields.get(INTEROP_VERSION)
+        echoed = fields.get(UPLOAD_DRAFT_INTEROP_VERSION)
         if echoed is not None:
             return echoed.strip() == str(self.version)
         return UPLOAD_LIMIT in fields or accepts_partial_upload(fields.get(ACCEPT_PATCH))
@@ -158,7 +162,7 @@ class DraftWire:
     def read_options(self, response: ResponseHead) -> ServerCapabilities:
         if not 200 <= response.status < 300:
             raise ProtocolError(f"OPTIONS {response.url} answered {response.status}")
-        limits = parse_limits(response.headers.get(UPLOAD_LIMIT))
+        limits = read_limits(response.headers.get(UPLOAD_LIMIT), self.spec)
         if limits is None:
             return ASSUMED
         return DraftCapabilities(
@@ -185,7 +189,7 @@ class DraftWire:
         if concat is not None or checksum is not None:
             raise ProtocolError("the IETF draft has no concatenation or checksum")
         own, _ = draft_metadata(metadata_header)
-        own.update(completeness_field(complete, self.version))
+        own.update([self.spec.format_complete(complete)])
         own[headers.CONTENT_LENGTH] = format_integer(body_length or 0)
         if length is not None:
             own[headers.UPLOAD_LENGTH] = format_integer(length)
@@ -197,7 +201,7 @@ class DraftWire:
         """Any 2xx: the content was processed; a ``Location`` is needed unless the upload
         is complete (then the answer is the target resource's own and may have none)."""
         self._expect(response, "POST")
-        done = completeness(response.headers, self.version)
+        done = completeness(response.headers, self.spec)
         done = complete if done is None else done
         location = response.headers.get(headers.LOCATION)
         if not location and not done:
@@ -221,10 +225,10 @@ class DraftWire:
     def read_offset(self, response: ResponseHead, location: URL) -> UploadStatus:
         self._expect(response, "HEAD")
         offset = self._offset(response, "HEAD", default=None)
-        length = parse_integer(response.headers.get(headers.UPLOAD_LENGTH))
+        length = read_integer(response.headers.get(headers.UPLOAD_LENGTH), headers.UPLOAD_LENGTH)
         if length is not None and offset > length:
             raise ProtocolError(f"HEAD {response.url}: Upload-Offset {offset} > length {length}")
-        complete = completeness(response.headers, self.version)
+        complete = completeness(response.headers, self.spec)
         return UploadStatus(url=location, offset=offset, length=length, complete=complete)
 
     # -- PATCH ----------------------------------------------------------------------------
@@ -243,9 +247,9 @@ class DraftWire:
         """``declare_length`` needs no field: ``Upload-Complete: ?1`` with the body's
         ``Content-Length`` gives the length (draft §4.1.3)."""
         own = {headers.UPLOAD_OFFSET: format_integer(offset)}
-        own.update(completeness_field(complete, self.version))
-        if self.version >= 6:
-            own[headers.CONTENT_TYPE] = PARTIAL_UPLOAD
+        own.update([self.spec.format_complete(complete)])
+        if self.spec.append_media_type is not None:
+            own[headers.CONTENT_TYPE] = self.spec.append_media_type
         if body_length is not None:
             own[headers.CONTENT_LENGTH] = format_integer(body_length)
         return messages.RequestHead("PATCH", location, self._fields(extra, own))
@@ -261,7 +265,7 @@ class DraftWire:
                 f"PATCH {response.url}: Upload-Offset {new_offset} is outside "
                 f"[{offset}, {upper if upper is not None else '...'}]"
             )
-        done = completeness(response.headers, self.version)
+        done = completeness(response.headers, self.spec)
         if done is None:
             done = complete and new_offset == upper
         return Appended(new_offset, None, complete=done)
@@ -293,7 +297,7 @@ class DraftWire:
     @staticmethod
     def _offset(response: ResponseHead, method: str, *, default: int | None) -> int:
         raw = response.headers.get(headers.UPLOAD_OFFSET)
-        offset = parse_integer(raw)
+        offset = read_integer(raw, headers.UPLOAD_OFFSET)
         if offset is not None:
             return offset
         if raw is None and default is not None:

@@ -10,8 +10,10 @@ import json
 from collections.abc import Mapping
 from typing import Final
 
+from tuskit_common import ietf_draft
+
 #: The media type of a problem-details body (RFC 9457 §3).
-PROBLEM_JSON: Final = "application/problem+json"
+PROBLEM_JSON: Final = ietf_draft.PROBLEM_JSON
 #: How much of a body goes into a message.
 _LIMIT: Final = 200
 #: Problem-details members already said by the message's other words.
