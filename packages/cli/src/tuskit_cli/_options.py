@@ -63,10 +63,12 @@ def parse_protocol(name: str) -> str:
     return name
 
 
-def parse_draft_version(text: str) -> int:
-    """A draft interop version the client speaks, checked before any request (exit code 2)."""
+def parse_draft_version(value: str | int) -> int:
+    """A draft interop version the client speaks, checked before any request (exit code 2);
+    Typer hands the default over as the int it is."""
+    text = str(value).strip()
     known = ", ".join(str(version) for version in DRAFT_VERSIONS)
-    if not text.strip().isdigit() or int(text) not in DRAFT_VERSIONS:
+    if not text.isdigit() or int(text) not in DRAFT_VERSIONS:
         raise typer.BadParameter(f"{text!r} is not one of the interop versions {known}")
     return int(text)
 

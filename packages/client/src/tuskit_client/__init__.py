@@ -18,7 +18,8 @@ over blocking sockets. Two front doors sit on top:
 
 from tuskit_client import core, creation, retry, sync
 from tuskit_client._client import Client
-from tuskit_client._draft_fields import DRAFTS, LATEST
+from tuskit_client._draft_fields import DRAFT_VERSIONS
+from tuskit_client._draft_fields import LATEST as LATEST_DRAFT
 from tuskit_client._results import UploadInfo, UploadResult
 from tuskit_client._resume import (
     JSONFileStore,
@@ -37,7 +38,7 @@ from tuskit_client._types import (
     SSLArgument,
 )
 from tuskit_client._version import __version__
-from tuskit_client._wire import Choice
+from tuskit_client._wire import PROTOCOLS
 from tuskit_client.core import ServerConfiguration
 from tuskit_client.exceptions import (
     CapabilityError,
@@ -50,12 +51,6 @@ from tuskit_client.exceptions import (
     UploadNotFound,
 )
 from tuskit_client.retry import delete, metadata, upload, upload_multiple
-
-#: The ``protocol=`` words :class:`Client` takes.
-PROTOCOLS = tuple(choice.value for choice in Choice)
-#: The IETF draft's interop versions the client speaks (``draft_version=``), and the newest.
-DRAFT_VERSIONS = tuple(DRAFTS)
-LATEST_DRAFT = LATEST
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

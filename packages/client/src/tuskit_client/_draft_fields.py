@@ -25,6 +25,8 @@ from tuskit_common.ietf_draft import (
 
 #: Interop version -> what changed on the wire in it.
 DRAFTS: Final = {version.interop: version for version in VERSIONS}
+#: The interop versions the client speaks (``Client(draft_version=...)``), oldest first.
+DRAFT_VERSIONS: Final = tuple(DRAFTS)
 #: The newest interop version, the default.
 LATEST: Final = LATEST_VERSION.interop
 

@@ -11,7 +11,7 @@ retry policy, progress and resume do not know which one is spoken.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Final, Protocol
 
 from yarl import URL
 
@@ -26,6 +26,10 @@ class Choice(StrEnum):
     TUS = "tus"  # tus 1.0.0 only
     DRAFT = "ietf-draft"  # the IETF draft only
     AUTO = "auto"  # the draft where the server announces it, else tus 1.0.0
+
+
+#: The ``protocol=`` words :class:`~tuskit_client.Client` takes.
+PROTOCOLS: Final = tuple(choice.value for choice in Choice)
 
 
 def choose_protocol(name: str) -> Choice:
