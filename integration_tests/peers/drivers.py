@@ -170,6 +170,23 @@ def _write_job(peer: PeerClient, job: dict[str, Any], work: Path) -> Path:
     return path
 
 
+async def run_tus(*args: str) -> tuple[int, str, str]:
+    """Run the ``tus`` command line as a user would (``python -m tuskit_cli``); its exit
+    status, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tuskit_cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
 async def run_client(peer: PeerClient, job: dict[str, Any], work: Path) -> dict[str, Any]:
     """Run one upload job with ``peer`` in a subprocess and return its JSON result."""
     job_path = _write_job(peer, job, work)

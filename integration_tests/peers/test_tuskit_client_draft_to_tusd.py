@@ -8,9 +8,7 @@ compared by SHA-256, and what tusd kept of the metadata is read from its ``.info
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +21,7 @@ from multidict import CIMultiDict
 
 from integration_tests.faultproxy import Fault, FaultProxy
 from integration_tests.harness import MakeSource, SourceFile, sha256_file
-from integration_tests.peers.drivers import PeerServer, PeerServerHandle, StartPeer
+from integration_tests.peers.drivers import PeerServer, PeerServerHandle, StartPeer, run_tus
 from tuskit_client import (
     CapabilityError,
     Client,
@@ -72,6 +70,12 @@ async def traced_client(
             yield client, sent
 
 
+@pytest.fixture
+def draft_tusd(start_peer: StartPeer) -> PeerServerHandle:
+    """tusd with its IETF draft support on."""
+    return start_peer(PeerServer.TUSD, DRAFT)
+
+
 def assert_spoke_draft(sent: Sent, version: int) -> None:
     assert sent
     for method, fields in sent:
@@ -95,9 +99,9 @@ def check_stored(server: PeerServerHandle, result: UploadResult, source: SourceF
 
 @pytest.mark.parametrize("version", TUSD_VERSIONS)
 async def test_a_chunked_upload_in_each_interop_version(
-    version: int, start_peer: StartPeer, make_source: MakeSource
+    version: int, draft_tusd: PeerServerHandle, make_source: MakeSource
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(3 * MiB + 5)
     async with traced_client(server.url, version) as (client, sent):
         result = await client.upload(source.path, metadata=METADATA)
@@ -115,9 +119,9 @@ async def test_a_chunked_upload_in_each_interop_version(
 
 
 async def test_a_small_upload_is_complete_with_its_creation_request(
-    start_peer: StartPeer, make_source: MakeSource
+    draft_tusd: PeerServerHandle, make_source: MakeSource
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(1000)
     async with traced_client(server.url, 6) as (client, sent):
         result = await client.upload(source.path)
@@ -129,9 +133,9 @@ async def test_a_small_upload_is_complete_with_its_creation_request(
 
 
 async def test_a_stream_of_unknown_length_completes_with_its_last_append(
-    start_peer: StartPeer, make_source: MakeSource
+    draft_tusd: PeerServerHandle, make_source: MakeSource
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(2 * MiB + 7)
 
     async def pieces() -> AsyncIterator[bytes]:
@@ -165,9 +169,9 @@ async def test_auto_speaks_the_draft_only_where_tusd_announces_it(
 
 
 async def test_auto_with_a_version_tusd_does_not_know_falls_back_to_tus(
-    start_peer: StartPeer, make_source: MakeSource
+    draft_tusd: PeerServerHandle, make_source: MakeSource
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(1000)
     async with traced_client(server.url, 8, protocol="auto") as (client, sent):
         result = await client.upload(source.path)
@@ -183,9 +187,9 @@ class Interrupted(Exception):
 
 
 async def test_an_interrupted_upload_resumes_in_a_later_run(
-    start_peer: StartPeer, make_source: MakeSource, tmp_path: Path
+    draft_tusd: PeerServerHandle, make_source: MakeSource, tmp_path: Path
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(4 * MiB + 3)
     store = tmp_path / "urls.json"
 
@@ -206,9 +210,9 @@ async def test_an_interrupted_upload_resumes_in_a_later_run(
 
 
 async def test_a_cut_mid_append_is_retried_from_the_servers_offset(
-    start_peer: StartPeer, make_source: MakeSource
+    draft_tusd: PeerServerHandle, make_source: MakeSource
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(6 * MiB)
     async with FaultProxy(server.url) as proxy:
         proxy.inject(Fault(cut_upstream_after=3 * MiB // 2))
@@ -224,9 +228,9 @@ async def test_a_cut_mid_append_is_retried_from_the_servers_offset(
 
 
 async def test_cancellation_deletes_the_upload(
-    start_peer: StartPeer, make_source: MakeSource
+    draft_tusd: PeerServerHandle, make_source: MakeSource
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(1000)
     async with traced_client(server.url, 6) as (client, sent):
         result = await client.upload(source.path)
@@ -238,36 +242,21 @@ async def test_cancellation_deletes_the_upload(
     assert not server.stored(str(result.url)).exists()
 
 
-async def _tus(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tuskit_cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
-
-
 async def test_tus_upload_protocol_ietf_draft_end_to_end(
-    start_peer: StartPeer, make_source: MakeSource, tmp_path: Path
+    draft_tusd: PeerServerHandle, make_source: MakeSource, tmp_path: Path
 ) -> None:
-    server = start_peer(PeerServer.TUSD, DRAFT)
+    server = draft_tusd
     source = make_source(3 * MiB + 1)
     options = ["-q", "--store", str(tmp_path / "store.json"), "--chunk-size", "1MiB"]
     options += ["--protocol", "ietf-draft", "--draft-version", "6"]
-    code, out, err = await _tus("upload", *options, server.url, str(source.path))
+    code, out, err = await run_tus("upload", *options, server.url, str(source.path))
     assert code == 0, err
     url = out.strip()
     assert sha256_file(server.stored(url)) == source.sha256
     info = tusd_info(server, url)
     assert info["MetaData"]["filename"] == source.path.name
     # A draft version tusd does not speak: one readable line, exit 1.
-    code, out, err = await _tus(
+    code, out, err = await run_tus(
         "upload", *options[:-1], "8", "--no-resume", server.url, str(source.path)
     )
     assert (code, out) == (1, "")

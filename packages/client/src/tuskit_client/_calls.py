@@ -21,7 +21,7 @@ from tuskit_client._draft_steps import DraftWire
 from tuskit_client._progress import Progress
 from tuskit_client._retry import Action, Decision, decide
 from tuskit_client._steps import Created, RequestHead, ResponseHead, UploadStatus
-from tuskit_client._wire import TUS, Choice, Wire
+from tuskit_client._wire import TUS, Choice, Creation, Wire
 from tuskit_client.exceptions import ProtocolError, ResponseError, TusClientError
 from tuskit_client.log import logger
 from tuskit_common import ServerCapabilities
@@ -162,21 +162,19 @@ class Calls:
         """POST: create an upload, with ``body`` as its first bytes when given (all of them:
         the draft's ``Upload-Complete: ?1``)."""
         sent = None if body is None else len(body)
-        complete = length is not None and (sent or 0) == length
-        head = self.wire.creation_request(
-            endpoint,
-            length=length,
-            metadata_header=metadata_header,
-            concat=concat,
+        creation = Creation(
+            length,
+            metadata_header,
+            concat,
             body_length=sent,
             checksum=None
             if body is None or checksum is None
             else _steps.checksum_header(checksum, body),
-            complete=complete,
-            extra=self.headers,
+            complete=length is not None and (sent or 0) == length,
         )
+        head = self.wire.creation_request(endpoint, creation, self.headers)
         data = None if body is None else Memory(body, 0, 0, progress)
-        read = partial(self.wire.read_creation, sent_body=sent, complete=complete)
+        read = partial(self.wire.read_creation, creation=creation)
         created = yield from self.request(head, read, body=data)
         logger.info("created upload %s", created.location)
         return created

@@ -36,6 +36,7 @@ from tuskit_client._steps import (
     resolve_location,
     tus_headers,
 )
+from tuskit_client._wire import Append, Creation
 from tuskit_client.exceptions import CapabilityError, ProtocolError
 from tuskit_common import Extension, ServerCapabilities, headers, messages
 from tuskit_common.errors import MetadataError
@@ -175,41 +176,30 @@ class DraftWire:
     # -- creation -------------------------------------------------------------------------
 
     def creation_request(
-        self,
-        url: URL,
-        *,
-        length: int | None,
-        metadata_header: str | None,
-        concat: str | None,
-        body_length: int | None,
-        checksum: str | None,
-        complete: bool,
-        extra: Mapping[str, str] | None,
+        self, url: URL, creation: Creation, extra: Mapping[str, str] | None
     ) -> RequestHead:
-        if concat is not None or checksum is not None:
+        if creation.concat is not None or creation.checksum is not None:
             raise ProtocolError("the IETF draft has no concatenation or checksum")
-        own, _ = draft_metadata(metadata_header)
-        own.update([self.spec.format_complete(complete)])
-        own[headers.CONTENT_LENGTH] = format_integer(body_length or 0)
-        if length is not None:
-            own[headers.UPLOAD_LENGTH] = format_integer(length)
+        own, _ = draft_metadata(creation.metadata_header)
+        own.update([self.spec.format_complete(creation.complete)])
+        own[headers.CONTENT_LENGTH] = format_integer(creation.body_length or 0)
+        if creation.length is not None:
+            own[headers.UPLOAD_LENGTH] = format_integer(creation.length)
         return messages.RequestHead("POST", url, self._fields(extra, own))
 
-    def read_creation(
-        self, response: ResponseHead, *, sent_body: int | None, complete: bool
-    ) -> Created:
+    def read_creation(self, response: ResponseHead, creation: Creation) -> Created:
         """Any 2xx: the content was processed; a ``Location`` is needed unless the upload
         is complete (then the answer is the target resource's own and may have none)."""
         self._expect(response, "POST")
         done = completeness(response.headers, self.spec)
-        done = complete if done is None else done
+        done = creation.complete if done is None else done
         location = response.headers.get(headers.LOCATION)
         if not location and not done:
             raise ProtocolError(
                 f'POST {response.url} answered {response.status} with no "Location"'
             )
         url = resolve_location(response.url, location) if location else response.url
-        sent = sent_body or 0
+        sent = creation.body_length or 0
         offset = self._offset(response, "POST", default=sent)
         if offset > sent:
             raise ProtocolError(
@@ -234,31 +224,22 @@ class DraftWire:
     # -- PATCH ----------------------------------------------------------------------------
 
     def append_request(
-        self,
-        location: URL,
-        *,
-        offset: int,
-        body_length: int | None,
-        declare_length: int | None,
-        checksum: str | None,
-        complete: bool,
-        extra: Mapping[str, str] | None,
+        self, location: URL, append: Append, extra: Mapping[str, str] | None
     ) -> RequestHead:
         """``declare_length`` needs no field: ``Upload-Complete: ?1`` with the body's
         ``Content-Length`` gives the length (draft §4.1.3)."""
-        own = {headers.UPLOAD_OFFSET: format_integer(offset)}
-        own.update([self.spec.format_complete(complete)])
+        own = {headers.UPLOAD_OFFSET: format_integer(append.offset)}
+        own.update([self.spec.format_complete(append.complete)])
         if self.spec.append_media_type is not None:
             own[headers.CONTENT_TYPE] = self.spec.append_media_type
-        if body_length is not None:
-            own[headers.CONTENT_LENGTH] = format_integer(body_length)
+        if append.body_length is not None:
+            own[headers.CONTENT_LENGTH] = format_integer(append.body_length)
         return messages.RequestHead("PATCH", location, self._fields(extra, own))
 
-    def read_append(
-        self, response: ResponseHead, *, offset: int, body_length: int | None, complete: bool
-    ) -> Appended:
+    def read_append(self, response: ResponseHead, append: Append) -> Appended:
         self._expect(response, "PATCH")
-        upper = None if body_length is None else offset + body_length
+        offset = append.offset
+        upper = None if append.body_length is None else offset + append.body_length
         new_offset = self._offset(response, "PATCH", default=upper)
         if new_offset < offset or (upper is not None and new_offset > upper):
             raise ProtocolError(
@@ -267,7 +248,7 @@ class DraftWire:
             )
         done = completeness(response.headers, self.spec)
         if done is None:
-            done = complete and new_offset == upper
+            done = append.complete and new_offset == upper
         return Appended(new_offset, None, complete=done)
 
     # -- DELETE ---------------------------------------------------------------------------

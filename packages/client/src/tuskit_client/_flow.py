@@ -24,7 +24,7 @@ from tuskit_client._progress import Progress, Span
 from tuskit_client._results import UploadResult
 from tuskit_client._retry import Action, Attempts, backoff_delay, is_retryable
 from tuskit_client._steps import Appended
-from tuskit_client._wire import finished
+from tuskit_client._wire import Append, finished
 from tuskit_client.exceptions import (
     ProtocolError,
     ResponseError,
@@ -83,17 +83,9 @@ class UploadFlow(Calls):
             digest = None if checksum is None else _steps.checksum_header(checksum, data)
             body = Memory(data, offset, span.part, progress)
         last = declare is not None or (length is not None and offset + size == length)
-        head = self.wire.append_request(
-            location,
-            offset=offset,
-            body_length=size,
-            declare_length=declare,
-            checksum=digest,
-            complete=last,
-            extra=self.headers,
-        )
-        response = yield from send(head, body)
-        appended = self.wire.read_append(response, offset=offset, body_length=size, complete=last)
+        append = Append(offset, size, declare, digest, complete=last)
+        response = yield from send(self.wire.append_request(location, append, self.headers), body)
+        appended = self.wire.read_append(response, append)
         return appended, declare
 
     def transfer(

@@ -49,6 +49,31 @@ def finished(offset: int, length: int | None, complete: bool | None) -> bool:
     return length is not None and offset >= length
 
 
+@dataclass(frozen=True, slots=True)
+class Creation:
+    """What a creation request says: ``body_length`` bytes go with it (None: no body),
+    ``complete`` when they are the whole upload (the draft's ``Upload-Complete: ?1``)."""
+
+    length: int | None
+    metadata_header: str | None = None
+    concat: str | None = None
+    body_length: int | None = None
+    checksum: str | None = None
+    complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """What one append says: ``body_length`` bytes at ``offset``; ``declare_length`` (tus
+    1.0.0's deferred ``Upload-Length``) and ``complete`` when they end the upload."""
+
+    offset: int
+    body_length: int | None
+    declare_length: int | None = None
+    checksum: str | None = None
+    complete: bool = False
+
+
 class Wire(Protocol):
     """One protocol's requests and readings; every method is pure."""
 
@@ -68,41 +93,20 @@ class Wire(Protocol):
     def read_options(self, response: ResponseHead) -> ServerCapabilities: ...
 
     def creation_request(
-        self,
-        url: URL,
-        *,
-        length: int | None,
-        metadata_header: str | None,
-        concat: str | None,
-        body_length: int | None,
-        checksum: str | None,
-        complete: bool,
-        extra: Mapping[str, str] | None,
+        self, url: URL, creation: Creation, extra: Mapping[str, str] | None
     ) -> RequestHead: ...
 
-    def read_creation(
-        self, response: ResponseHead, *, sent_body: int | None, complete: bool
-    ) -> Created: ...
+    def read_creation(self, response: ResponseHead, creation: Creation) -> Created: ...
 
     def offset_request(self, location: URL, extra: Mapping[str, str] | None) -> RequestHead: ...
 
     def read_offset(self, response: ResponseHead, location: URL) -> UploadStatus: ...
 
     def append_request(
-        self,
-        location: URL,
-        *,
-        offset: int,
-        body_length: int | None,
-        declare_length: int | None,
-        checksum: str | None,
-        complete: bool,
-        extra: Mapping[str, str] | None,
+        self, location: URL, append: Append, extra: Mapping[str, str] | None
     ) -> RequestHead: ...
 
-    def read_append(
-        self, response: ResponseHead, *, offset: int, body_length: int | None, complete: bool
-    ) -> Appended: ...
+    def read_append(self, response: ResponseHead, append: Append) -> Appended: ...
 
     def termination_request(
         self, location: URL, extra: Mapping[str, str] | None
@@ -122,75 +126,44 @@ class TusWire:
     def unfit(self, *, metadata_header: str | None, checksum: str | None) -> str | None:
         return None
 
-    def options_request(self, url: URL, extra: Mapping[str, str] | None) -> RequestHead:
-        return _steps.options_request(url, extra)
-
-    def read_options(self, response: ResponseHead) -> ServerCapabilities:
-        return _steps.read_options(response)
+    # The steps whose signatures already match are ``_steps``'s own functions.
+    options_request = staticmethod(_steps.options_request)
+    read_options = staticmethod(_steps.read_options)
+    offset_request = staticmethod(_steps.offset_request)
+    read_offset = staticmethod(_steps.read_offset)
+    termination_request = staticmethod(_steps.termination_request)
+    read_termination = staticmethod(_steps.read_termination)
 
     def creation_request(
-        self,
-        url: URL,
-        *,
-        length: int | None,
-        metadata_header: str | None,
-        concat: str | None,
-        body_length: int | None,
-        checksum: str | None,
-        complete: bool,
-        extra: Mapping[str, str] | None,
+        self, url: URL, creation: Creation, extra: Mapping[str, str] | None
     ) -> RequestHead:
         return _steps.creation_request(
             url,
-            length=length,
-            metadata_header=metadata_header,
-            concat=concat,
-            body_length=body_length,
-            checksum=checksum,
+            length=creation.length,
+            metadata_header=creation.metadata_header,
+            concat=creation.concat,
+            body_length=creation.body_length,
+            checksum=creation.checksum,
             extra=extra,
         )
 
-    def read_creation(
-        self, response: ResponseHead, *, sent_body: int | None, complete: bool
-    ) -> Created:
-        return _steps.read_creation(response, sent_body=sent_body)
-
-    def offset_request(self, location: URL, extra: Mapping[str, str] | None) -> RequestHead:
-        return _steps.offset_request(location, extra)
-
-    def read_offset(self, response: ResponseHead, location: URL) -> UploadStatus:
-        return _steps.read_offset(response, location)
+    def read_creation(self, response: ResponseHead, creation: Creation) -> Created:
+        return _steps.read_creation(response, sent_body=creation.body_length)
 
     def append_request(
-        self,
-        location: URL,
-        *,
-        offset: int,
-        body_length: int | None,
-        declare_length: int | None,
-        checksum: str | None,
-        complete: bool,
-        extra: Mapping[str, str] | None,
+        self, location: URL, append: Append, extra: Mapping[str, str] | None
     ) -> RequestHead:
         return _steps.append_request(
             location,
-            offset=offset,
-            body_length=body_length,
-            declare_length=declare_length,
-            checksum=checksum,
+            offset=append.offset,
+            body_length=append.body_length,
+            declare_length=append.declare_length,
+            checksum=append.checksum,
             extra=extra,
         )
 
-    def read_append(
-        self, response: ResponseHead, *, offset: int, body_length: int | None, complete: bool
-    ) -> Appended:
-        return _steps.read_append(response, offset=offset, body_length=body_length)
-
-    def termination_request(self, location: URL, extra: Mapping[str, str] | None) -> RequestHead:
-        return _steps.termination_request(location, extra)
-
-    def read_termination(self, response: ResponseHead) -> None:
-        _steps.read_termination(response)
+    def read_append(self, response: ResponseHead, append: Append) -> Appended:
+        return _steps.read_append(response, offset=append.offset, body_length=append.body_length)
 
 
 #: tus 1.0.0: what every client speaks unless told otherwise.
