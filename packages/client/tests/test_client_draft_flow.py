@@ -366,3 +366,30 @@ def test_a_failed_creation_reads_its_problem_details_as_one_line() -> None:
         "POST https://h/files/ answered 400: inconsistent length values for upload "
         "(inconsistent-upload-length)"
     )
+
+
+def test_parallel_parts_fall_back_to_one_draft_upload_and_keep_auto_on_tus() -> None:
+    split = plan_upload(
+        ENDPOINT,
+        size=len(DATA),
+        seekable=True,
+        progress=Progress(None, len(DATA)),
+        url=None,
+        stored=None,
+        resumable=False,
+        metadata_header=None,
+        checksum=None,
+        parallel=2,
+    )
+    run = opened(answer(204, Upload_Offset="20"), answer(204, Upload_Complete="?1"))
+    assert run.run(flow().upload(split)) == UploadResult(UPLOAD, 25, 25)
+    assert [method for method, _ in run.heads()] == ["OPTIONS", "POST", "PATCH", "PATCH"]
+    run = script(
+        answer(200, ENDPOINT, Tus_Version="1.0.0", Upload_Limit="max-size=100"),
+        answer(201, ENDPOINT, Location="/files/1"),
+        answer(204, Upload_Offset="10"),
+        answer(204, Upload_Offset="20"),
+        answer(204, Upload_Offset="25"),
+    )
+    run.run(flow(Choice.AUTO).upload(split))
+    assert run.heads()[1][1].get("Tus-Resumable") == "1.0.0"
