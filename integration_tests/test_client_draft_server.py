@@ -7,6 +7,7 @@ really spoken; stored bytes are read back from the upload directory by the uploa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from tuskit_client import (
     RetryConfiguration,
     UploadNotFound,
     UploadResult,
+    sync,
 )
 from tuskit_server import setup_tus
 
@@ -205,4 +207,17 @@ async def test_cancellation(draft_server: DraftServer, tmp_path: Path) -> None:
         with pytest.raises(UploadNotFound):
             await client.info(result.url)
     assert draft_server.methods()[-2:] == ["DELETE", "HEAD"]
+    assert draft_server.spoke_draft(8)
+
+
+async def test_the_blocking_client_in_draft_mode(draft_server: DraftServer, tmp_path: Path) -> None:
+    path, digest = source(tmp_path, 2 * MiB + 3)
+
+    def upload() -> UploadResult:
+        with sync.Client(draft_server.endpoint, protocol="ietf-draft", chunk_size=MiB) as client:
+            return client.upload(path)
+
+    result = await asyncio.to_thread(upload)
+    assert draft_server.stored_digest(result) == digest
+    assert draft_server.methods() == ["OPTIONS", "POST", "PATCH", "PATCH"]
     assert draft_server.spoke_draft(8)

@@ -8,6 +8,7 @@ compared by SHA-256, and what tusd kept of the metadata is read from its ``.info
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from tuskit_client import (
     RetryConfiguration,
     UploadNotFound,
     UploadResult,
+    sync,
 )
 
 pytestmark = pytest.mark.peers
@@ -207,6 +209,32 @@ async def test_an_interrupted_upload_resumes_in_a_later_run(
     assert_spoke_draft(sent, 6)
     assert sent[0][0] == "HEAD"
     assert int(sent[1][1]["Upload-Offset"]) >= MiB
+
+
+async def test_the_blocking_client_resumes_in_draft_mode_past_tusds_104(
+    draft_tusd: PeerServerHandle, make_source: MakeSource, tmp_path: Path
+) -> None:
+    """tusd answers every draft creation with a 104 first, which http.client alone would
+    take for the final answer."""
+    server = draft_tusd
+    source = make_source(3 * MiB + 3)
+    store = tmp_path / "urls.json"
+
+    def stop_after_a_mebibyte(sent: int, acknowledged: int, total: int | None) -> None:
+        if acknowledged >= MiB:
+            raise Interrupted
+
+    def upload(**options: Any) -> UploadResult:
+        with sync.Client(
+            server.url, protocol="ietf-draft", draft_version=6, chunk_size=MiB, store=store
+        ) as client:
+            return client.upload(source.path, **options)
+
+    with pytest.raises(Interrupted):
+        await asyncio.to_thread(upload, progress=stop_after_a_mebibyte)
+    result = await asyncio.to_thread(upload)
+    assert result.resumed
+    check_stored(server, result, source)
 
 
 async def test_a_cut_mid_append_is_retried_from_the_servers_offset(

@@ -21,7 +21,7 @@ from tuskit_client._draft_steps import DraftWire
 from tuskit_client._progress import Progress
 from tuskit_client._retry import Action, Decision, decide
 from tuskit_client._steps import Created, RequestHead, ResponseHead, UploadStatus
-from tuskit_client._wire import TUS, Choice, Creation, Wire
+from tuskit_client._wire import TUS, Choice, Creation, Wire, choose_protocol
 from tuskit_client.exceptions import ProtocolError, ResponseError, TusClientError
 from tuskit_client.log import logger
 from tuskit_common import ServerCapabilities
@@ -52,7 +52,7 @@ class Calls:
         chunk_size: int | None,
         now: Callable[[], datetime],
         random: Callable[[], float],
-        protocol: Choice = Choice.TUS,
+        protocol: str = Choice.TUS,
         draft_version: int = LATEST,
     ) -> None:
         self.config = config
@@ -60,7 +60,7 @@ class Calls:
         self.chunk_size = chunk_size
         self.now = now
         self.random = random
-        self.choice = Choice(protocol)
+        self.choice = choose_protocol(protocol)
         self.draft = DraftWire(draft_version)
         self.wire: Wire = self.draft if self.choice is Choice.DRAFT else TUS
 
