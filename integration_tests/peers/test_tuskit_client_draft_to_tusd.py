@@ -188,16 +188,17 @@ class Interrupted(Exception):
     """Raised from the progress callback to stop the first run part-way."""
 
 
+def stop_after_a_mebibyte(sent: int, acknowledged: int, total: int | None) -> None:
+    if acknowledged >= MiB:
+        raise Interrupted
+
+
 async def test_an_interrupted_upload_resumes_in_a_later_run(
     draft_tusd: PeerServerHandle, make_source: MakeSource, tmp_path: Path
 ) -> None:
     server = draft_tusd
     source = make_source(4 * MiB + 3)
     store = tmp_path / "urls.json"
-
-    def stop_after_a_mebibyte(sent: int, acknowledged: int, total: int | None) -> None:
-        if acknowledged >= MiB:
-            raise Interrupted
 
     async with traced_client(server.url, 6, store=store) as (client, _):
         with pytest.raises(Interrupted):
@@ -219,10 +220,6 @@ async def test_the_blocking_client_resumes_in_draft_mode_past_tusds_104(
     server = draft_tusd
     source = make_source(3 * MiB + 3)
     store = tmp_path / "urls.json"
-
-    def stop_after_a_mebibyte(sent: int, acknowledged: int, total: int | None) -> None:
-        if acknowledged >= MiB:
-            raise Interrupted
 
     def upload(**options: Any) -> UploadResult:
         with sync.Client(
