@@ -1,0 +1,151 @@
+"""tus-js-client in its IETF draft modes uploads to ``tus serve --ietf-draft``, and to tusd with
+``-enable-experimental-protocol`` for the same jobs.
+
+tus-js-client 4.3.1's ``ietf-draft-03`` sends interop version 5 and ``ietf-draft-05`` sends 6
+(the latter with ``application/partial-upload`` appends). Every case checks the stored bytes
+by SHA-256, that every request spoke the draft (no ``Tus-Resumable``) and, for the
+interrupted upload, that the second run resumed with HEAD and no new creation.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from integration_tests.harness import HttpProbe, MakeSource, StartServer, free_port, sha256_file
+from integration_tests.peers.client_cases import EXPECTED, MiB, job_for, Case
+from integration_tests.peers.drivers import (
+    PeerClient,
+    PeerMissing,
+    PeerServer,
+    PeerServerHandle,
+    RunPeerClient,
+    TuskitServerHandle,
+    server_command,
+)
+
+pytestmark = pytest.mark.peers
+
+#: tus-js-client's protocol option -> the interop version it announces.
+PROTOCOLS = {"ietf-draft-03": "5", "ietf-draft-05": "6"}
+CASES: dict[str, Case] = {
+    "small": Case(PeerClient.TUS_JS_CLIENT, 1000),
+    "empty": Case(PeerClient.TUS_JS_CLIENT, 0),
+    "multi-chunk": Case(PeerClient.TUS_JS_CLIENT, 5 * MiB + 3, {"chunkSize": MiB}),
+    "uploadDataDuringCreation": Case(
+        PeerClient.TUS_JS_CLIENT, 3 * MiB, {"uploadDataDuringCreation": True, "chunkSize": MiB}
+    ),
+    "resume-after-abort": Case(
+        PeerClient.TUS_JS_CLIENT, 4 * MiB, {"chunkSize": MiB, "abortAfterBytes": MiB}
+    ),
+}
+
+
+@pytest.fixture
+def tuskit_draft_server(start_server: StartServer, tmp_path: Path) -> TuskitServerHandle:
+    """``python -m tuskit_server --ietf-draft`` on a free loopback port."""
+    directory = tmp_path / "store-tuskit"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/uploads"
+    argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory), "--port", str(port)]
+    argv += ["--base-path", "/uploads", "--ietf-draft"]
+    running = start_server(argv, ready=HttpProbe(url))
+    return TuskitServerHandle(url, directory, running)
+
+
+@pytest.fixture
+def tusd_draft_server(start_server: StartServer, tmp_path: Path) -> PeerServerHandle:
+    """tusd v2.9.1 with its experimental IETF draft support switched on."""
+    directory = tmp_path / "store-tusd"
+    directory.mkdir()
+    try:
+        command = server_command(PeerServer.TUSD, directory)
+    except PeerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    argv = [*command.argv, "-enable-experimental-protocol"]
+    running = start_server(argv, ready=command.ready, cwd=command.cwd)
+    return PeerServerHandle(PeerServer.TUSD, running.url, directory, running)
+
+
+def _check_draft_requests(result: dict[str, Any], protocol: str, case: Case) -> None:
+    """Every request announced the interop version and none spoke tus 1.0.0; a resumed
+    upload went on with HEAD and PATCHes at the stored URL."""
+    requests = result["requests"] + result.get("resume", [])
+    for request in requests:
+        assert request["headers"].get("Upload-Draft-Interop-Version") == PROTOCOLS[protocol]
+        assert "Tus-Resumable" not in request["headers"]
+    # tus-js-client 4.3.1 sends Upload-Complete: ?1 only when its source said "done" with the
+    # chunk; a file read in chunks ends with a ?0 append that reaches Upload-Length.
+    completing = [r for r in requests if r["headers"].get("Upload-Complete") == "?1"]
+    assert len(completing) <= 1, requests
+    if protocol == "ietf-draft-05":
+        patches = [r for r in requests if r["method"] == "PATCH"]
+        assert all(r["headers"]["Content-Type"] == "application/partial-upload" for r in patches)
+    if "abortAfterBytes" in case.options:
+        assert result["url"] == result["abortedUrl"]
+        assert [r["method"] for r in result["resume"]][:1] == ["HEAD"]
+        assert all(r["method"] != "POST" for r in result["resume"])
+
+
+async def _draft_head(url: str, version: str) -> tuple[int, dict[str, str]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.head(url, headers={"Upload-Draft-Interop-Version": version}) as response,
+    ):
+        return response.status, dict(response.headers)
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+@pytest.mark.parametrize("name", list(CASES))
+async def test_tus_js_client_draft_to_tuskit_server(
+    name: str,
+    protocol: str,
+    tuskit_draft_server: TuskitServerHandle,
+    run_peer_client: RunPeerClient,
+    make_source: MakeSource,
+    tmp_path: Path,
+) -> None:
+    case = CASES[name]
+    source = make_source(case.size)
+    job = job_for(case, tuskit_draft_server.url, [source.path], tmp_path)
+    job["protocol"] = protocol
+
+    result = await run_peer_client(case.peer, job)
+
+    assert result["ok"], result
+    url = result["url"]
+    info = await tuskit_draft_server.info(url)
+    assert (info.offset, info.length) == (case.size, case.size)
+    assert sha256_file(tuskit_draft_server.data(url)) == source.sha256
+    assert info.metadata == EXPECTED
+    status, headers = await _draft_head(url, PROTOCOLS[protocol])
+    assert status == 204
+    assert (headers["Upload-Offset"], headers["Upload-Complete"]) == (str(case.size), "?1")
+    _check_draft_requests(result, protocol, case)
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+@pytest.mark.parametrize("name", list(CASES))
+async def test_tus_js_client_draft_to_tusd(
+    name: str,
+    protocol: str,
+    tusd_draft_server: PeerServerHandle,
+    run_peer_client: RunPeerClient,
+    make_source: MakeSource,
+    tmp_path: Path,
+) -> None:
+    """The same jobs against tusd: the reference for what a draft client sees elsewhere."""
+    case = CASES[name]
+    source = make_source(case.size)
+    job = job_for(case, tusd_draft_server.url, [source.path], tmp_path)
+    job["protocol"] = protocol
+
+    result = await run_peer_client(case.peer, job)
+
+    assert result["ok"], result
+    assert sha256_file(tusd_draft_server.stored(result["url"])) == source.sha256
+    _check_draft_requests(result, protocol, case)
