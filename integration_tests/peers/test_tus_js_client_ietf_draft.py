@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from integration_tests.harness import HttpProbe, MakeSource, StartServer, free_port, sha256_file
-from integration_tests.peers.client_cases import EXPECTED, MiB, job_for, Case
+from integration_tests.peers.client_cases import EXPECTED, Case, MiB, job_for
 from integration_tests.peers.drivers import (
     PeerClient,
     PeerMissing,
