@@ -10,6 +10,10 @@ from aiohttp import ClientResponse
 from tus_server_testing import TUS, Client, MakeClient, open_raw, raw_head, read_status
 from yarl import URL
 
+from tuskit_server._draft_rules import draft_version
+from tuskit_server.launch import setup_tus_options
+from tuskit_server.settings import load_settings
+
 PARTIAL = "application/partial-upload"
 PROBLEM_BASE = "https://iana.org/assignments/http-problem-types#"
 #: Every interop version, and None for a request that names none (the latest text).
@@ -269,3 +273,35 @@ async def test_expect_continue_passes_a_draft_creation(draft_client: Client) -> 
     statuses = [(await read_status(reader))[0], (await read_status(reader))[0]]
     writer.close()
     assert statuses == [104, 201]
+
+
+@pytest.mark.parametrize(
+    ("method", "sent", "expected"),
+    [
+        ("POST", {"Upload-Draft-Interop-Version": "5", **TUS}, 5),  # the named version wins
+        ("POST", {"Upload-Complete": "?1"}, 8),
+        ("POST", {"Upload-Complete": "?1", **TUS}, None),
+        ("POST", {}, None),
+        ("PATCH", {"Upload-Complete": "?0"}, 8),
+        ("HEAD", {}, 8),
+        ("HEAD", TUS, None),
+        ("DELETE", {}, 8),
+        ("GET", {}, None),
+        ("OPTIONS", {}, None),
+    ],
+)
+def test_requests_are_told_apart_by_their_headers(
+    method: str, sent: dict[str, str], expected: int | None
+) -> None:
+    version = draft_version(method, sent)
+    assert (version.interop if version is not None else None) == expected
+
+
+def test_tus_serve_passes_the_option_from_flag_and_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TUSKIT_IETF_DRAFT", raising=False)
+    assert setup_tus_options(load_settings({}))["ietf_draft"] is False
+    assert setup_tus_options(load_settings({"ietf_draft": True}))["ietf_draft"] is True
+    monkeypatch.setenv("TUSKIT_IETF_DRAFT", "true")
+    assert load_settings({}).ietf_draft is True
