@@ -305,3 +305,61 @@ def test_tus_serve_passes_the_option_from_flag_and_environment(
     assert setup_tus_options(load_settings({"ietf_draft": True}))["ietf_draft"] is True
     monkeypatch.setenv("TUSKIT_IETF_DRAFT", "true")
     assert load_settings({}).ietf_draft is True
+
+
+async def test_large_draft_bodies_take_the_kernel_copy_path(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    client = await make_client(ietf_draft=True, splice_min=64 * 1024)
+    body = bytes(range(256)) * (8 * 1024)  # 2 MiB
+    half = len(body) // 2
+    sent = draft_headers(8, False, **{"Upload-Length": str(len(body))})
+    created = await client.post("/uploads", data=body[:half], headers=sent)
+    assert created.status == 201
+    assert created.headers["Connection"] == "close"  # poured: the connection ends after it
+    path = URL(created.headers["Location"]).raw_path
+    rest = await client.patch(path, data=body[half:], headers=append_headers(8, half, True))
+    assert rest.status == 204
+    assert rest.headers["Connection"] == "close"
+    assert rest.headers["Upload-Complete"] == "?1"
+    assert stored(tmp_path, created.headers["Location"]) == body
+
+
+async def test_an_http_1_0_request_gets_no_interim_response(draft_client: Client) -> None:
+    reader, writer = await open_raw(draft_client.server)
+    head = raw_head("POST", "/uploads", {"Upload-Complete": "?1", "Content-Length": "2"})
+    writer.write(head.replace(b"HTTP/1.1", b"HTTP/1.0", 1) + b"ok")
+    status, _ = await read_status(reader)
+    writer.close()
+    assert status == 201
+
+
+async def test_cors_allows_and_exposes_the_draft_headers(draft_client: Client) -> None:
+    origin = {"Origin": "https://app.example"}
+    preflight = await draft_client.options(
+        "/uploads", headers={**origin, "Access-Control-Request-Method": "POST"}
+    )
+    allowed = preflight.headers["Access-Control-Allow-Headers"]
+    assert "Upload-Draft-Interop-Version" in allowed
+    assert "Upload-Complete" in allowed
+    created = await draft_client.post("/uploads", headers={**origin, **draft_headers(8, False)})
+    exposed = created.headers["Access-Control-Expose-Headers"]
+    assert "Upload-Complete" in exposed
+    assert "Upload-Limit" in exposed
+
+
+async def test_expect_continue_refuses_a_draft_creation_too_large_before_its_body(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client(ietf_draft=True, max_size=4)
+    reader, writer = await open_raw(client.server)
+    head = raw_head(
+        "POST",
+        "/uploads",
+        {"Upload-Complete": "?1", "Content-Length": "10", "Expect": "100-continue"},
+    )
+    writer.write(head)
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 413
+    assert "Upload-Limit: max-size=4\r\n" in text
