@@ -132,3 +132,20 @@ def test_problem_parsing_tolerates_other_bodies() -> None:
     assert Problem.from_json(b"[1]") is None
     odd = Problem.from_json(b'{"type": "%s", "expected-offset": true}' % COMPLETED_UPLOAD.encode())
     assert odd == Problem(COMPLETED_UPLOAD, "")
+
+
+@given(st.text(max_size=60))
+def test_parsers_answer_any_text_with_a_value_or_invalid_header(text: str) -> None:
+    messages = []
+    for parse in (
+        lambda: parse_boolean(text, "X"),
+        lambda: parse_integer(text, "X"),
+        lambda: parse_upload_limit(text),
+        lambda: version_for(text),
+        lambda: Problem.from_json(text.encode()),
+    ):
+        try:
+            parse()
+        except InvalidHeader as exc:
+            messages.append(exc.message)
+    assert all(messages)

@@ -10,6 +10,10 @@ from aiohttp import ClientResponse
 from tus_server_testing import TUS, Client, MakeClient, open_raw, raw_head, read_status
 from yarl import URL
 
+from tuskit_server._draft_rules import draft_version
+from tuskit_server.launch import setup_tus_options
+from tuskit_server.settings import load_settings
+
 PARTIAL = "application/partial-upload"
 PROBLEM_BASE = "https://iana.org/assignments/http-problem-types#"
 #: Every interop version, and None for a request that names none (the latest text).
@@ -269,3 +273,93 @@ async def test_expect_continue_passes_a_draft_creation(draft_client: Client) -> 
     statuses = [(await read_status(reader))[0], (await read_status(reader))[0]]
     writer.close()
     assert statuses == [104, 201]
+
+
+@pytest.mark.parametrize(
+    ("method", "sent", "expected"),
+    [
+        ("POST", {"Upload-Draft-Interop-Version": "5", **TUS}, 5),  # the named version wins
+        ("POST", {"Upload-Complete": "?1"}, 8),
+        ("POST", {"Upload-Complete": "?1", **TUS}, None),
+        ("POST", {}, None),
+        ("PATCH", {"Upload-Complete": "?0"}, 8),
+        ("HEAD", {}, 8),
+        ("HEAD", TUS, None),
+        ("DELETE", {}, 8),
+        ("GET", {}, None),
+        ("OPTIONS", {}, None),
+    ],
+)
+def test_requests_are_told_apart_by_their_headers(
+    method: str, sent: dict[str, str], expected: int | None
+) -> None:
+    version = draft_version(method, sent)
+    assert (version.interop if version is not None else None) == expected
+
+
+def test_tus_serve_passes_the_option_from_flag_and_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TUSKIT_IETF_DRAFT", raising=False)
+    assert setup_tus_options(load_settings({}))["ietf_draft"] is False
+    assert setup_tus_options(load_settings({"ietf_draft": True}))["ietf_draft"] is True
+    monkeypatch.setenv("TUSKIT_IETF_DRAFT", "true")
+    assert load_settings({}).ietf_draft is True
+
+
+async def test_large_draft_bodies_take_the_kernel_copy_path(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    client = await make_client(ietf_draft=True, splice_min=64 * 1024)
+    body = bytes(range(256)) * (8 * 1024)  # 2 MiB
+    half = len(body) // 2
+    sent = draft_headers(8, False, **{"Upload-Length": str(len(body))})
+    created = await client.post("/uploads", data=body[:half], headers=sent)
+    assert created.status == 201
+    assert created.headers["Connection"] == "close"  # poured: the connection ends after it
+    path = URL(created.headers["Location"]).raw_path
+    rest = await client.patch(path, data=body[half:], headers=append_headers(8, half, True))
+    assert rest.status == 204
+    assert rest.headers["Connection"] == "close"
+    assert rest.headers["Upload-Complete"] == "?1"
+    assert stored(tmp_path, created.headers["Location"]) == body
+
+
+async def test_an_http_1_0_request_gets_no_interim_response(draft_client: Client) -> None:
+    reader, writer = await open_raw(draft_client.server)
+    head = raw_head("POST", "/uploads", {"Upload-Complete": "?1", "Content-Length": "2"})
+    writer.write(head.replace(b"HTTP/1.1", b"HTTP/1.0", 1) + b"ok")
+    status, _ = await read_status(reader)
+    writer.close()
+    assert status == 201
+
+
+async def test_cors_allows_and_exposes_the_draft_headers(draft_client: Client) -> None:
+    origin = {"Origin": "https://app.example"}
+    preflight = await draft_client.options(
+        "/uploads", headers={**origin, "Access-Control-Request-Method": "POST"}
+    )
+    allowed = preflight.headers["Access-Control-Allow-Headers"]
+    assert "Upload-Draft-Interop-Version" in allowed
+    assert "Upload-Complete" in allowed
+    created = await draft_client.post("/uploads", headers={**origin, **draft_headers(8, False)})
+    exposed = created.headers["Access-Control-Expose-Headers"]
+    assert "Upload-Complete" in exposed
+    assert "Upload-Limit" in exposed
+
+
+async def test_expect_continue_refuses_a_draft_creation_too_large_before_its_body(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client(ietf_draft=True, max_size=4)
+    reader, writer = await open_raw(client.server)
+    head = raw_head(
+        "POST",
+        "/uploads",
+        {"Upload-Complete": "?1", "Content-Length": "10", "Expect": "100-continue"},
+    )
+    writer.write(head)
+    status, text = await read_status(reader)
+    writer.close()
+    assert status == 413
+    assert "Upload-Limit: max-size=4\r\n" in text

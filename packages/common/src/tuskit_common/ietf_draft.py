@@ -240,7 +240,7 @@ class Problem:
         """Read a problem-details body; ``None`` when it is not one (no string ``type``)."""
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             return None

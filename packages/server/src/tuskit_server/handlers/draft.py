@@ -22,7 +22,7 @@ from tuskit_common import (
     decode_metadata,
     headers,
 )
-from tuskit_common.ietf_draft import UPLOAD_DRAFT_INTEROP_VERSION, DraftVersion
+from tuskit_common.ietf_draft import UPLOAD_DRAFT_INTEROP_VERSION, DraftVersion, UploadLimit
 from tuskit_server import _draft_rules, _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._informational import send_upload_resumption_supported
@@ -106,22 +106,22 @@ async def precheck(
     return None
 
 
-def limits_on_413(endpoint: Endpoint, version: DraftVersion, error: ProtocolError) -> web.Response:
-    """The error response; a 413 carries the limits it broke (draft §upload-limit MUST)."""
+def _limit(endpoint: Endpoint, resource: Resource | None) -> UploadLimit:
+    """The limits of ``resource`` (of new uploads when None)."""
+    return _draft_rules.upload_limit(
+        resource, max_size=endpoint.config.max_size, now=endpoint.now()
+    )
+
+
+def limits_on_413(endpoint: Endpoint, version: DraftVersion, error: TooLarge) -> web.Response:
+    """A 413 with the limits it broke (draft §upload-limit: a MUST)."""
     response = error_response(error, retry_after=endpoint.config.retry_after)
-    if isinstance(error, TooLarge):
-        limit = _draft_rules.upload_limit(
-            None, max_size=endpoint.config.max_size, now=endpoint.now()
-        )
-        response.headers.update(_draft_rules.limit_headers(version, limit))
+    response.headers.update(_draft_rules.limit_headers(version, _limit(endpoint, None)))
     return response
 
 
 def _state(endpoint: Endpoint, version: DraftVersion, resource: Resource) -> dict[str, str]:
-    limit = _draft_rules.upload_limit(
-        resource, max_size=endpoint.config.max_size, now=endpoint.now()
-    )
-    return _draft_rules.state_headers(version, resource, limit)
+    return _draft_rules.state_headers(version, resource, _limit(endpoint, resource))
 
 
 async def _complete(
@@ -183,14 +183,7 @@ async def create(endpoint: Endpoint, request: web.Request, version: DraftVersion
     )
     resource, location = await create_upload(endpoint, request, composer, resource)
     announced = {headers.LOCATION: location, UPLOAD_DRAFT_INTEROP_VERSION: str(version.interop)}
-    announced.update(
-        _draft_rules.limit_headers(
-            version,
-            _draft_rules.upload_limit(
-                resource, max_size=endpoint.config.max_size, now=endpoint.now()
-            ),
-        )
-    )
+    announced.update(_draft_rules.limit_headers(version, _limit(endpoint, resource)))
     await send_upload_resumption_supported(request, announced)
     if request.body_exists:
         reader = new_reader(endpoint, request, None)
