@@ -393,3 +393,9 @@ def test_parallel_parts_fall_back_to_one_draft_upload_and_keep_auto_on_tus() -> 
     )
     run.run(flow(Choice.AUTO).upload(split))
     assert run.heads()[1][1].get("Tus-Resumable") == "1.0.0"
+
+
+def test_a_bare_creation_refuses_metadata_the_draft_cannot_carry() -> None:
+    header = encode_metadata({"note": b"x"})
+    with pytest.raises(CapabilityError, match="not note"):
+        next(flow().create(ENDPOINT, length=5, metadata_header=header))

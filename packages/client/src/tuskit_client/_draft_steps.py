@@ -178,8 +178,9 @@ class DraftWire:
     def creation_request(
         self, url: URL, creation: Creation, extra: Mapping[str, str] | None
     ) -> RequestHead:
-        if creation.concat is not None or creation.checksum is not None:
-            raise ProtocolError("the IETF draft has no concatenation or checksum")
+        unfit = self.unfit(metadata_header=creation.metadata_header, checksum=creation.checksum)
+        if unfit is not None or creation.concat is not None:
+            raise CapabilityError(unfit or "the IETF draft has no concatenation")
         own, _ = draft_metadata(creation.metadata_header)
         own.update([self.spec.format_complete(creation.complete)])
         own[headers.CONTENT_LENGTH] = format_integer(creation.body_length or 0)
