@@ -56,6 +56,7 @@ def plan(
     stored: StoredUpload | None = None,
     metadata: dict[str, bytes | None] | None = None,
     checksum: str | None = None,
+    parallel: int = 1,
 ) -> Any:
     return plan_upload(
         ENDPOINT,
@@ -67,6 +68,7 @@ def plan(
         resumable=stored is not None,
         metadata_header=encode_metadata(metadata) if metadata else None,
         checksum=checksum,
+        parallel=parallel,
     )
 
 
@@ -369,18 +371,7 @@ def test_a_failed_creation_reads_its_problem_details_as_one_line() -> None:
 
 
 def test_parallel_parts_fall_back_to_one_draft_upload_and_keep_auto_on_tus() -> None:
-    split = plan_upload(
-        ENDPOINT,
-        size=len(DATA),
-        seekable=True,
-        progress=Progress(None, len(DATA)),
-        url=None,
-        stored=None,
-        resumable=False,
-        metadata_header=None,
-        checksum=None,
-        parallel=2,
-    )
+    split = plan(parallel=2)
     run = opened(answer(204, Upload_Offset="20"), answer(204, Upload_Complete="?1"))
     assert run.run(flow().upload(split)) == UploadResult(UPLOAD, 25, 25)
     assert [method for method, _ in run.heads()] == ["OPTIONS", "POST", "PATCH", "PATCH"]
