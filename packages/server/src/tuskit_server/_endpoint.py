@@ -105,7 +105,9 @@ class Endpoint:
         self.algorithms = (
             config.checksum_algorithms if Extension.CHECKSUM in self.extensions else ()
         )
-        self.can_download = config.download and probe.downloader is not None
+        self.can_download = config.download and (
+            probe.downloader is not None or probe.streamer is not None
+        )
         self.quota = Quota(config.limits) if config.limits is not None else None
         counted = config.limits is not None and config.limits.counts_store
         if counted and not isinstance(probe.core, UsageReporter):

@@ -1,0 +1,187 @@
+"""Streaming a PATCH body into the parts of an upload's multipart upload, with bounded memory.
+
+What S3 holds is the upload's state (no counter kept elsewhere): the committed parts, plus
+the ``.part`` tail object when it still counts. A tail records in its metadata the part
+number it will become (:data:`NEXT_PART`); once that part exists, the tail was folded into
+it, even if a crash came before the tail was deleted, so the offset never counts bytes
+twice. A part is held in memory while it fills (at most one part filling and one being
+uploaded: about two parts per PATCH), see the README's measurement.
+"""
+
+import asyncio
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+
+from tuskit_common import TooLarge
+from tuskit_server.stores.s3._bucket import Bucket, Part, Stored
+from tuskit_server.stores.s3._layout import MIN_PART, Keys, next_part_size
+
+__all__ = ["NEXT_PART", "Held", "Sizing", "append", "held_of"]
+
+#: The tail object's metadata key: the part number the tail becomes when it is folded in.
+NEXT_PART = "tus-next-part"
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What S3 holds of an unfinished upload: its multipart upload, the committed parts and
+    the size of a tail that still counts (0: none)."""
+
+    upload: str
+    parts: tuple[Part, ...] = ()
+    tail: int = 0
+
+    @property
+    def offset(self) -> int:
+        return sum(p.size for p in self.parts) + self.tail
+
+
+@dataclass(frozen=True, slots=True)
+class Sizing:
+    """How big parts are: ``base`` at least, more when ``target`` bytes would not fit."""
+
+    base: int
+    target: int
+
+    def next(self, held_offset: int, parts: int) -> int:
+        try:
+            return next_part_size(
+                base=self.base, target=self.target, offset=held_offset, parts=parts
+            )
+        except ValueError as exc:
+            raise TooLarge(str(exc)) from None
+
+
+def held_of(upload: str, parts: list[Part], tail: Stored | None) -> Held:
+    """The state from a ListParts answer and the tail's HEAD (None: no tail object)."""
+    if tail is None:
+        return Held(upload, tuple(parts))
+    try:
+        counts = int(tail.meta.get(NEXT_PART, "0")) > len(parts)
+    except ValueError:
+        counts = False
+    return Held(upload, tuple(parts), tail.size if counts else 0)
+
+
+@dataclass(slots=True)
+class _Filling:
+    """One append in progress: the parts so far, the bytes not in a part yet, and the one
+    part upload in flight."""
+
+    bucket: Bucket
+    keys: Keys
+    held: Held
+    sizing: Sizing
+    parts: list[Part] = field(default_factory=list)
+    buffer: bytearray = field(default_factory=bytearray)
+    flight: "asyncio.Task[Part] | None" = None
+    failed: bool = False
+
+    @property
+    def committed(self) -> int:
+        return sum(p.size for p in self.parts)
+
+    async def land(self) -> None:
+        """Wait for the part in flight; after a failure no further part is uploaded (a
+        gap would follow)."""
+        flight, self.flight = self.flight, None
+        if flight is None:
+            return
+        try:
+            self.parts.append(await flight)
+        except BaseException:
+            self.failed = True
+            raise
+
+    async def send(self, data: bytes) -> None:
+        """Upload ``data`` as the next part, in the background once the previous landed."""
+        await self.land()
+        number = len(self.parts) + 1
+        self.flight = asyncio.ensure_future(
+            self.bucket.upload_part(self.keys.data, self.held.upload, number, data)
+        )
+
+    async def settle(self, complete: bool, had_tail: bool) -> Held:
+        """After the body: land the part in flight, then keep the rest as a part (the last
+        one, or one big enough), or as the tail; complete the object when all bytes are in.
+        """
+        if self.flight is not None:
+            await asyncio.wait([self.flight])
+            await self.land()
+        rest = bytes(self.buffer)
+        self.buffer.clear()
+        upload, keys = self.held.upload, self.keys
+        if complete and not (rest or self.parts):  # nothing at all: an empty object
+            await self.bucket.put(keys.data, b"")
+            await self.bucket.abort(keys.data, upload)
+        elif complete:
+            if rest:
+                self.parts.append(
+                    await self.bucket.upload_part(keys.data, upload, len(self.parts) + 1, rest)
+                )
+            await self.bucket.complete(keys.data, upload, self.parts)
+        if complete:
+            if had_tail:
+                await self.bucket.delete(keys.part)
+            return Held(upload, tuple(self.parts), 0)
+        if len(rest) >= MIN_PART:
+            number = len(self.parts) + 1
+            self.parts.append(await self.bucket.upload_part(keys.data, upload, number, rest))
+            rest = b""
+        if rest:
+            meta = {NEXT_PART: str(len(self.parts) + 1)}
+            await self.bucket.put(keys.part, rest, meta=meta)
+        elif had_tail and len(self.parts) > len(self.held.parts):
+            await self.bucket.delete(keys.part)
+        return Held(upload, tuple(self.parts), len(rest))
+
+
+async def append(
+    bucket: Bucket,
+    keys: Keys,
+    held: Held,
+    body: AsyncIterable[bytes],
+    *,
+    length: int | None,
+    sizing: Sizing,
+) -> Held:
+    """Append ``body`` after what ``held`` says S3 holds; returns what S3 holds after.
+
+    Bytes past ``length`` are dropped. What arrived is kept even when ``body`` fails or the
+    request is cancelled (the settling is shielded); a part S3 refused ends the append
+    without keeping anything after it, and raises (503).
+    """
+    filling = _Filling(bucket, keys, held, sizing, parts=list(held.parts))
+    had_tail = held.tail > 0
+    if had_tail:
+        tail = await bucket.read(keys.part)
+        if tail is None or len(tail) != held.tail:
+            had_tail = False
+            held = Held(held.upload, held.parts, 0)
+            filling.held = held
+        else:
+            filling.buffer += tail
+    room = None if length is None else length - held.offset
+    received = 0
+    sent, count = held.offset - held.tail, len(held.parts)
+    try:
+        size = sizing.next(sent, count)
+        async for piece in body:
+            if room is not None and received + len(piece) > room:
+                piece = piece[: room - received]
+            received += len(piece)
+            filling.buffer += piece
+            while len(filling.buffer) >= size:
+                data = bytes(filling.buffer[:size])
+                del filling.buffer[:size]
+                await filling.send(data)
+                sent, count = sent + size, count + 1
+                size = sizing.next(sent, count)
+            if room is not None and received >= room:
+                break
+    except BaseException:
+        if not filling.failed:
+            await asyncio.shield(filling.settle(False, had_tail))
+        raise
+    complete = room is not None and received >= room
+    return await asyncio.shield(filling.settle(complete, had_tail))
