@@ -12,7 +12,7 @@ from tuskit_server.stores.s3 import S3Store, S3StoreError
 
 async def open_store(s3: S3Target, **kwargs: object) -> S3Store:
     bucket, prefix = await s3.fresh()
-    store = S3Store(bucket, prefix, **{**s3.store_kwargs(), **kwargs})  # type: ignore[arg-type]
+    store = S3Store(bucket, prefix, **{**s3.store_kwargs(), **kwargs})
     await store.open()
     return store
 
