@@ -34,10 +34,14 @@ async def test_open_names_a_missing_bucket_in_one_line(s3: S3Target) -> None:
     assert "\n" not in message
 
 
-async def test_open_names_an_unreachable_endpoint(s3: S3Target) -> None:
-    store = S3Store("b", endpoint_url="http://127.0.0.1:9", access_key="a", secret_key="b")
-    store.connection = store.connection.__class__(
-        "b", "http://127.0.0.1:9", "us-east-1", "a", "b", attempts=1
+async def test_open_names_an_unreachable_endpoint() -> None:
+    store = S3Store(
+        "b",
+        endpoint_url="http://127.0.0.1:9",
+        region="us-east-1",
+        access_key="a",
+        secret_key="b",
+        attempts=1,
     )
     with pytest.raises(S3StoreError, match="cannot be used"):
         await store.open()

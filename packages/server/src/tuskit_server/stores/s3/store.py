@@ -42,6 +42,8 @@ class S3Store(AppendPath, Removal):
             an upload fits in S3's 10,000 parts.
         max_size: the largest upload with a deferred length, for sizing its parts.
         access_key / secret_key: explicit credentials; None: the standard AWS chain.
+        attempts: botocore's attempts per S3 call (standard retry mode) before the request
+            fails with 503.
         clock: the time source for tombstones (tests inject one).
     """
 
@@ -56,6 +58,7 @@ class S3Store(AppendPath, Removal):
         max_size: int = DEFERRED_MAX,
         access_key: str | None = None,
         secret_key: str | None = None,
+        attempts: int = 3,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         if part_size < MIN_PART:
@@ -64,7 +67,7 @@ class S3Store(AppendPath, Removal):
             raise ValueError(f"max_size must be between 1 and {MAX_UPLOAD} bytes")
         super().__init__(prefix, clock)
         self.connection = Connection(
-            bucket, endpoint_url, region, access_key=access_key, secret_key=secret_key
+            bucket, endpoint_url, region, access_key, secret_key, attempts=attempts
         )
         self._part_size = part_size
         self._max_size = max_size
