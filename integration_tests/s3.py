@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 
@@ -33,17 +34,20 @@ class MotoS3:
     url: str
     server: RunningServer
 
-    def new_bucket(self) -> str:
-        """Create a bucket of its own for a test."""
-        name = f"tuskit-it-{uuid.uuid4().hex[:20]}"
-        client = botocore.session.get_session().create_client(
+    def client(self) -> Any:
+        """A blocking botocore S3 client on moto (for checks from a thread)."""
+        return botocore.session.get_session().create_client(
             "s3",
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        client.create_bucket(Bucket=name)
+
+    def new_bucket(self) -> str:
+        """Create a bucket of its own for a test."""
+        name = f"tuskit-it-{uuid.uuid4().hex[:20]}"
+        self.client().create_bucket(Bucket=name)
         return name
 
 
