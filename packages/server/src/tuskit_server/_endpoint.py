@@ -207,6 +207,14 @@ class Endpoint:
         for partial_id in final.partial_ids:
             self.pending_finals.setdefault(partial_id, set()).add(final.id)
 
+    async def finals_waiting_for(self, composer: StoreComposer, partial_id: str) -> set[str]:
+        """The final uploads waiting for ``partial_id``: those this process remembers, and
+        those a shared store knows of (created through another server on it)."""
+        waiting = set(self.pending_finals.get(partial_id, ()))
+        if composer.shared_finals is not None:
+            waiting.update(await composer.shared_finals.finals_waiting_for(partial_id))
+        return waiting
+
     async def close(self) -> None:
         """Close every store, and end the idle transfer threads."""
         if self.quota is not None:

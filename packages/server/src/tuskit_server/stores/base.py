@@ -42,6 +42,7 @@ __all__ = [
     "PourReceiver",
     "PourTarget",
     "RangeStreamer",
+    "SharedFinals",
     "StagedWriter",
     "StoreComposer",
     "Terminator",
@@ -158,6 +159,16 @@ class Concatenator(Protocol):
 
 
 @runtime_checkable
+class SharedFinals(Protocol):
+    """concatenation-unfinished with several servers on one store: the store itself knows
+    which final uploads wait for a partial, so a partial finished (or deleted) through one
+    server sees the finals created through another."""
+
+    async def finals_waiting_for(self, partial_id: str) -> list[str]:
+        """Ids of unfinished final uploads that list ``partial_id``."""
+
+
+@runtime_checkable
 class Expirer(Protocol):
     """expiration: find and remove unfinished uploads whose ``expires_at`` has passed."""
 
@@ -234,6 +245,7 @@ class StoreComposer:
     deferrer: LengthDeferrer | None = None
     terminator: Terminator | None = None
     concatenator: Concatenator | None = None
+    shared_finals: SharedFinals | None = None
     expirer: Expirer | None = None
     downloader: FileDownloader | None = None
     streamer: RangeStreamer | None = None
@@ -255,6 +267,7 @@ class StoreComposer:
             deferrer=store if isinstance(store, LengthDeferrer) else None,
             terminator=store if isinstance(store, Terminator) else None,
             concatenator=store if isinstance(store, Concatenator) else None,
+            shared_finals=store if isinstance(store, SharedFinals) else None,
             expirer=store if isinstance(store, Expirer) else None,
             downloader=store if isinstance(store, FileDownloader) else None,
             streamer=store if isinstance(store, RangeStreamer) else None,

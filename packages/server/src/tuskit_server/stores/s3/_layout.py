@@ -5,6 +5,8 @@ JSON, one multipart upload holds the bytes received in parts of at least :data:`
 ``<prefix><id>.part`` a tail shorter than that (prepended by the next PATCH), and the
 finished upload is ONE ordinary object ``<prefix><id>``. A terminated or expired upload
 leaves ``<prefix><id>.gone`` (a tombstone every instance sharing the bucket answers 410 for).
+A final upload not built yet marks each of its partials with an empty
+``<prefix><partial>.finals/<final id>`` (concatenation-unfinished, shared by every instance).
 """
 
 from dataclasses import dataclass
@@ -43,6 +45,8 @@ class Keys:
     info: str
     part: str
     gone: str
+    #: the key prefix of the markers of final uploads waiting for this (partial) upload
+    finals: str
 
     @classmethod
     def of(cls, prefix: str, upload_id: str) -> "Keys":
@@ -54,7 +58,13 @@ class Keys:
         if not ID_PATTERN.fullmatch(upload_id):
             raise NotFound("no such upload")
         base = prefix + upload_id
-        return cls(data=base, info=base + ".info", part=base + ".part", gone=base + ".gone")
+        return cls(
+            data=base,
+            info=base + ".info",
+            part=base + ".part",
+            gone=base + ".gone",
+            finals=base + ".finals/",
+        )
 
 
 def next_part_size(*, base: int, target: int, offset: int, parts: int) -> int:

@@ -15,13 +15,14 @@ from typing import Any
 from tuskit_common import Gone, NotFound
 from tuskit_server._rules import is_expired
 from tuskit_server.log import logger
-from tuskit_server.stores.s3._infos import MULTIPART, Infos
+from tuskit_server.stores.s3._finals import FinalsIndex
+from tuskit_server.stores.s3._infos import MULTIPART
 from tuskit_server.stores.s3._layout import Keys
 
 __all__ = ["Removal"]
 
 
-class Removal(Infos):
+class Removal(FinalsIndex):
     """Mixin: :class:`~tuskit_server.stores.base.Terminator` and
     :class:`~tuskit_server.stores.base.Expirer` over the bucket."""
 
@@ -46,6 +47,8 @@ class Removal(Infos):
             raise Gone("the upload was terminated or has expired")
         await self.bucket.delete(keys.info)
         await self._delete_objects(keys, stamp)
+        if resource.is_final:
+            await self._unmark_waiting(resource)
 
     async def _delete_objects(self, keys: Keys, stamp: dict[str, Any]) -> None:
         upload = stamp.get(MULTIPART)

@@ -3,8 +3,9 @@
 This module is the store users name and its per-upload lifecycle; its other jobs live
 beside it: :mod:`._layout` (keys, part sizes), :mod:`._bucket` (the S3 calls and their
 errors), :mod:`._infos` (info objects, the offset from S3), :mod:`._parts` (bodies into
-parts), :mod:`._spool` (checksummed chunks), :mod:`._concat` (UploadPartCopy) and
-:mod:`._removal` (termination, expiry, tombstones). Everything that decides a request's
+parts), :mod:`._spool` (checksummed chunks), :mod:`._concat` (UploadPartCopy),
+:mod:`._finals` (finals waiting for partials) and :mod:`._removal` (termination, expiry,
+tombstones). Everything that decides a request's
 answer is read from the bucket, so several servers sharing it are interchangeable.
 """
 
@@ -115,6 +116,8 @@ class S3Store(AppendPath, Removal):
             raise UploadExists(f"upload id {resource.id} already exists")
         if empty:
             await self.bucket.put(keys.data, b"")
+        if resource.is_final:
+            await self._mark_waiting(resource)
         return resource
 
     async def get(self, upload_id: str) -> Resource:
@@ -201,6 +204,7 @@ class S3Store(AppendPath, Removal):
         total = await concatenate(self.bucket, self.keys(final_id).data, upload, sources)
         final = final.model_copy(update={"length": total, "offset": total, "expires_at": None})
         await self.write_info(final)
+        await self._unmark_waiting(final)
         return final
 
     async def pending_finals(self) -> list[Resource]:
