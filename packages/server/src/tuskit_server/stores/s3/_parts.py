@@ -5,7 +5,8 @@ the ``.part`` tail object when it still counts. A tail records in its metadata t
 number it will become (:data:`NEXT_PART`); once that part exists, the tail was folded into
 it, even if a crash came before the tail was deleted, so the offset never counts bytes
 twice. A part is held in memory while it fills (at most one part filling and one being
-uploaded: about two parts per PATCH), see the README's measurement.
+uploaded: about two parts per PATCH, and a third while a part is joined from its pieces),
+see the README's measurement.
 """
 
 import asyncio
@@ -63,6 +64,37 @@ def held_of(upload: str, parts: list[Part], tail: Stored | None) -> Held:
     return Held(upload, tuple(parts), tail.size if counts else 0)
 
 
+class Pieces:
+    """Bytes waiting to become a part, kept as the pieces they arrived in: a part is joined
+    once, in one copy (a piece across its end is split), so a part costs its own size
+    and never the several copies a growing buffer makes."""
+
+    __slots__ = ("_pieces", "size")
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        if piece:
+            self._pieces.append(piece)
+            self.size += len(piece)
+
+    def take(self, count: int) -> bytes:
+        """The first ``count`` bytes (at most :attr:`size`), joined."""
+        taken: list[bytes] = []
+        need = count
+        while need and self._pieces:
+            piece = self._pieces.pop(0)
+            if len(piece) > need:
+                self._pieces.insert(0, piece[need:])
+                piece = piece[:need]
+            taken.append(piece)
+            need -= len(piece)
+        self.size -= count - need
+        return b"".join(taken)
+
+
 @dataclass(slots=True)
 class _Filling:
     """One append in progress: the parts so far, the bytes not in a part yet, and the one
@@ -73,7 +105,7 @@ class _Filling:
     held: Held
     sizing: Sizing
     parts: list[Part] = field(default_factory=list)
-    buffer: bytearray = field(default_factory=bytearray)
+    buffer: Pieces = field(default_factory=Pieces)
     flight: "asyncio.Task[Part] | None" = None
     failed: bool = False
 
@@ -108,8 +140,7 @@ class _Filling:
         if self.flight is not None:
             await asyncio.wait([self.flight])
             await self.land()
-        rest = bytes(self.buffer)
-        self.buffer.clear()
+        rest = self.buffer.take(self.buffer.size)
         upload, keys = self.held.upload, self.keys
         if complete and not (rest or self.parts):  # nothing at all: an empty object
             await self.bucket.put(keys.data, b"")
@@ -160,7 +191,7 @@ async def append(
             held = Held(held.upload, held.parts, 0)
             filling.held = held
         else:
-            filling.buffer += tail
+            filling.buffer.add(tail)
     room = None if length is None else length - held.offset
     received = 0
     sent, count = held.offset - held.tail, len(held.parts)
@@ -170,11 +201,9 @@ async def append(
             if room is not None and received + len(piece) > room:
                 piece = piece[: room - received]
             received += len(piece)
-            filling.buffer += piece
-            while len(filling.buffer) >= size:
-                data = bytes(filling.buffer[:size])
-                del filling.buffer[:size]
-                await filling.send(data)
+            filling.buffer.add(piece)
+            while filling.buffer.size >= size:
+                await filling.send(filling.buffer.take(size))
                 sent, count = sent + size, count + 1
                 size = sizing.next(sent, count)
             if room is not None and received >= room:
