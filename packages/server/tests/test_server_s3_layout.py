@@ -175,3 +175,20 @@ async def test_expiry_tombstones_are_shared_by_two_stores(s3: S3Target) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_every_byte_in_parts_but_never_completed_is_completed_on_read(
+    store: S3Store,
+) -> None:
+    """A crash between the last part and CompleteMultipartUpload: HEAD says finished only
+    with the object there, so the read completes it."""
+    data = os.urandom(MIN_PART + 3)
+    await store.create(new("u1", length=len(data)))
+    upload = (await store.get("u1")).storage["MultipartUpload"]
+    assert isinstance(upload, str)
+    key = store.keys("u1").data
+    await store.bucket.upload_part(key, upload, 1, data[:MIN_PART])
+    await store.bucket.upload_part(key, upload, 2, data[MIN_PART:])
+    assert (await store.get("u1")).is_complete
+    assert await store.bucket.read(key) == data
+    assert (await store.get("u1")).is_complete  # from the info object now

@@ -203,15 +203,20 @@ class Bucket:
         return Part(number, last - first + 1, answer["CopyPartResult"]["ETag"])
 
     async def complete(self, key: str, upload: str, parts: list[Part]) -> None:
-        """Join the parts into the object ``key``."""
+        """Join the parts into the object ``key`` (a multipart upload completed meanwhile
+        by another server is fine once its object is there)."""
         listed = [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
         with storage_errors(f"complete {key}"):
-            await self.client.complete_multipart_upload(
-                Bucket=self.name,
-                Key=key,
-                UploadId=upload,
-                MultipartUpload={"Parts": listed},  # type: ignore[typeddict-item]
-            )
+            try:
+                await self.client.complete_multipart_upload(
+                    Bucket=self.name,
+                    Key=key,
+                    UploadId=upload,
+                    MultipartUpload={"Parts": listed},  # type: ignore[typeddict-item]
+                )
+            except ClientError as exc:
+                if not (is_missing(exc) and await self.head(key) is not None):
+                    raise
 
     async def abort(self, key: str, upload: str) -> None:
         """Abort a multipart upload (one already gone is fine)."""

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from tuskit_common import Gone, NotFound, Resource, ServerError
 from tuskit_server.stores.s3._bucket import Bucket
-from tuskit_server.stores.s3._layout import STORAGE_TYPE, Keys
-from tuskit_server.stores.s3._parts import Held, held_of
+from tuskit_server.stores.s3._layout import MIN_PART, STORAGE_TYPE, Keys
+from tuskit_server.stores.s3._parts import Held, Sizing, append, held_of, nothing
 
 __all__ = ["MULTIPART", "Infos"]
 
@@ -98,8 +98,21 @@ class Infos:
             await self.raise_missing(keys)
         tail = await self.bucket.head(keys.part) if resource.length != 0 else None
         held = held_of(upload, parts, tail)
-        offset = held.offset if resource.length is None else min(held.offset, resource.length)
-        return resource.model_copy(update={"offset": offset}), held
+        if resource.length is not None and held.offset >= resource.length:
+            return await self._complete_held(resource, held), None
+        return resource.model_copy(update={"offset": held.offset}), held
+
+    async def _complete_held(self, resource: Resource, held: Held) -> Resource:
+        """S3 holds every byte but the object was never completed (a crash just before):
+        complete it now, so that HEAD never says finished without the object (two servers
+        doing this at once are fine: the later one finds the object)."""
+        assert resource.length is not None
+        sizing = Sizing(MIN_PART, resource.length)
+        keys = self.keys(resource.id)
+        await append(self.bucket, keys, held, nothing(), length=resource.length, sizing=sizing)
+        finished = resource.model_copy(update={"offset": resource.length})
+        await self.write_info(finished)
+        return finished
 
     async def scan(self) -> list[Resource]:
         """Every readable upload under the prefix (uploads removed meanwhile are skipped)."""

@@ -10,14 +10,14 @@ see the README's measurement.
 """
 
 import asyncio
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 
 from tuskit_common import TooLarge
 from tuskit_server.stores.s3._bucket import Bucket, Part, Stored
 from tuskit_server.stores.s3._layout import MIN_PART, Keys, next_part_size
 
-__all__ = ["NEXT_PART", "Held", "Sizing", "append", "held_of"]
+__all__ = ["NEXT_PART", "Held", "Sizing", "append", "held_of", "nothing"]
 
 #: The tail object's metadata key: the part number the tail becomes when it is folded in.
 NEXT_PART = "tus-next-part"
@@ -214,3 +214,10 @@ async def append(
         raise
     complete = room is not None and received >= room
     return await asyncio.shield(filling.settle(complete, had_tail))
+
+
+async def nothing() -> AsyncIterator[bytes]:
+    """An empty body (to settle an upload without new bytes)."""
+    empty: tuple[bytes, ...] = ()
+    for piece in empty:
+        yield piece

@@ -22,7 +22,7 @@ from tuskit_server.stores.s3._concat import Source, concatenate
 from tuskit_server.stores.s3._connection import Connection
 from tuskit_server.stores.s3._infos import MULTIPART
 from tuskit_server.stores.s3._layout import MAX_UPLOAD, MIN_PART
-from tuskit_server.stores.s3._parts import Held, Sizing, append
+from tuskit_server.stores.s3._parts import Held, Sizing, append, nothing
 from tuskit_server.stores.s3._removal import Removal
 from tuskit_server.stores.s3._spool import Spool
 
@@ -184,7 +184,7 @@ class S3Store(AppendPath, Removal):
         resource = resource.model_copy(update={"length": length})
         await self.write_info(resource.model_copy(update={"offset": 0}))
         if held is not None and held.offset >= length:
-            return await self._append_held(resource, held, _nothing(), resource.expires_at)
+            return await self._append_held(resource, held, nothing(), resource.expires_at)
         return resource
 
     async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
@@ -215,8 +215,3 @@ class S3Store(AppendPath, Removal):
     def stream_range(self, upload_id: str, first: int, last: int) -> AsyncIterator[bytes]:
         """Bytes ``first..last`` (inclusive) of a finished upload's object."""
         return self.bucket.stream(self.keys(upload_id).data, first, last)
-
-
-async def _nothing() -> AsyncIterator[bytes]:
-    return
-    yield  # an async generator that yields nothing
