@@ -33,7 +33,9 @@ async def objects(store: S3Store) -> dict[str, int]:
 
 
 async def part_sizes(store: S3Store, upload_id: str) -> list[int]:
-    upload = (await store.get(upload_id)).storage["MultipartUpload"]
+    upload = (await store.get(upload_id)).storage.get("MultipartUpload")
+    if upload is None:  # not started: no part yet
+        return []
     assert isinstance(upload, str)
     parts = await store.bucket.parts(store.keys(upload_id).data, upload)
     assert parts is not None
@@ -85,10 +87,11 @@ async def test_a_tail_and_the_next_small_chunk_stay_one_tail(store: S3Store) -> 
 async def test_offset_from_s3_after_a_crash_between_part_and_info(store: S3Store) -> None:
     """A part S3 committed counts even though no info object was rewritten after it."""
     await store.create(new("u1", length=20 * MIB))
+    await store.write("u1", 0, body(b"x" * MIN_PART), expires_at=None)
     upload = (await store.get("u1")).storage["MultipartUpload"]
     assert isinstance(upload, str)
-    await store.bucket.upload_part(store.keys("u1").data, upload, 1, b"x" * MIN_PART)
-    assert (await store.get("u1")).offset == MIN_PART  # HEAD exact without the info
+    await store.bucket.upload_part(store.keys("u1").data, upload, 2, b"y" * MIN_PART)
+    assert (await store.get("u1")).offset == 2 * MIN_PART  # HEAD exact without the info
 
 
 async def test_a_tail_folded_into_a_part_is_not_counted_twice(store: S3Store) -> None:
@@ -184,11 +187,25 @@ async def test_every_byte_in_parts_but_never_completed_is_completed_on_read(
     with the object there, so the read completes it."""
     data = os.urandom(MIN_PART + 3)
     await store.create(new("u1", length=len(data)))
+    await store.write("u1", 0, body(data[:MIN_PART]), expires_at=None)
     upload = (await store.get("u1")).storage["MultipartUpload"]
     assert isinstance(upload, str)
     key = store.keys("u1").data
-    await store.bucket.upload_part(key, upload, 1, data[:MIN_PART])
     await store.bucket.upload_part(key, upload, 2, data[MIN_PART:])
     assert (await store.get("u1")).is_complete
     assert await store.bucket.read(key) == data
     assert (await store.get("u1")).is_complete  # from the info object now
+
+
+async def test_a_small_upload_is_one_object_without_a_multipart_upload(store: S3Store) -> None:
+    await store.create(new("u1", length=5))
+    await store.write("u1", 0, body(b"ab"), expires_at=None)
+    done = await store.write("u1", 2, body(b"cde"), expires_at=None)
+    assert done.is_complete
+    assert "MultipartUpload" not in done.storage
+    assert set(await objects(store)) == {"u1", "u1.info"}
+    assert await store.bucket.read(store.keys("u1").data) == b"abcde"
+    listed = await store.bucket.client.list_multipart_uploads(
+        Bucket=store.bucket.name, Prefix=store.prefix
+    )
+    assert listed.get("Uploads", []) == []

@@ -12,11 +12,11 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from tuskit_common import Gone, NotFound, Resource, ServerError
-from tuskit_server.stores.s3._bucket import Bucket
+from tuskit_server.stores.s3._bucket import Bucket, Part
 from tuskit_server.stores.s3._layout import MIN_PART, STORAGE_TYPE, Keys
 from tuskit_server.stores.s3._parts import Held, Sizing, append, held_of, nothing
 
-__all__ = ["MULTIPART", "Infos"]
+__all__ = ["MULTIPART", "Infos", "MultipartStarter"]
 
 #: The storage mapping's key for the multipart upload holding the bytes.
 MULTIPART = "MultipartUpload"
@@ -85,10 +85,11 @@ class Infos:
         if resource.is_complete:
             return resource, None
         upload = resource.storage.get(MULTIPART)
-        parts = None
-        if isinstance(upload, str) and not resource.is_final:
+        upload = upload if isinstance(upload, str) else None
+        parts: list[Part] | None = [] if upload is None and not resource.is_final else None
+        if upload is not None and not resource.is_final:
             parts = await self.bucket.parts(keys.data, upload)
-        if parts is None or not isinstance(upload, str):  # completed, or removed meanwhile
+        if parts is None:  # a final upload, or completed, or removed meanwhile
             finished = await self.bucket.head(keys.data)
             if finished is not None:  # completed; a crash came before the info was rewritten
                 length = finished.size if resource.length is None else resource.length
@@ -109,8 +110,11 @@ class Infos:
         assert resource.length is not None
         sizing = Sizing(MIN_PART, resource.length)
         keys = self.keys(resource.id)
-        await append(self.bucket, keys, held, nothing(), length=resource.length, sizing=sizing)
-        finished = resource.model_copy(update={"offset": resource.length})
+        starter = MultipartStarter(self, resource)
+        await append(
+            self.bucket, keys, held, nothing(), length=resource.length, sizing=sizing, start=starter
+        )
+        finished = starter.resource.model_copy(update={"offset": resource.length})
         await self.write_info(finished)
         return finished
 
@@ -131,3 +135,23 @@ class Infos:
 
         found = await asyncio.gather(*(one(i) for i in ids if "/" not in i))
         return [r for r in found if r is not None]
+
+
+class MultipartStarter:
+    """Starts an upload's multipart upload when its first part needs one, and records it in
+    the info object before any part is sent (so the parts are found after a crash);
+    :attr:`resource` is the upload as its info object now says."""
+
+    __slots__ = ("_infos", "resource")
+
+    def __init__(self, infos: Infos, resource: Resource) -> None:
+        self._infos = infos
+        self.resource = resource
+
+    async def __call__(self) -> str:
+        keys = self._infos.keys(self.resource.id)
+        upload = await self._infos.bucket.start_multipart(keys.data)
+        storage = {**self.resource.storage, MULTIPART: upload}
+        self.resource = self.resource.model_copy(update={"storage": storage})
+        await self._infos.write_info(self.resource)
+        return upload

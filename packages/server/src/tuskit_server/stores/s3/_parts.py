@@ -10,8 +10,8 @@ see the README's measurement.
 """
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
 from tuskit_common import TooLarge
 from tuskit_server.stores.s3._bucket import Bucket, Part, Stored
@@ -25,10 +25,11 @@ NEXT_PART = "tus-next-part"
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """What S3 holds of an unfinished upload: its multipart upload, the committed parts and
+    """What S3 holds of an unfinished upload: its multipart upload (None until its first
+    part: an upload finished in one small body never needs one), the committed parts and
     the size of a tail that still counts (0: none)."""
 
-    upload: str
+    upload: str | None
     parts: tuple[Part, ...] = ()
     tail: int = 0
 
@@ -53,7 +54,7 @@ class Sizing:
             raise TooLarge(str(exc)) from None
 
 
-def held_of(upload: str, parts: list[Part], tail: Stored | None) -> Held:
+def held_of(upload: str | None, parts: list[Part], tail: Stored | None) -> Held:
     """The state from a ListParts answer and the tail's HEAD (None: no tail object)."""
     if tail is None:
         return Held(upload, tuple(parts))
@@ -104,6 +105,7 @@ class _Filling:
     keys: Keys
     held: Held
     sizing: Sizing
+    start: Callable[[], Awaitable[str]]
     parts: list[Part] = field(default_factory=list)
     buffer: Pieces = field(default_factory=Pieces)
     flight: "asyncio.Task[Part] | None" = None
@@ -125,15 +127,28 @@ class _Filling:
             self.failed = True
             raise
 
+    async def upload(self) -> str:
+        """The multipart upload, started (and recorded by ``start``) on the first part."""
+        if self.held.upload is None:
+            self.held = replace(self.held, upload=await self.start())
+        assert self.held.upload is not None
+        return self.held.upload
+
     async def send(self, data: bytes) -> None:
         """Upload ``data`` as the next part, in the background once the previous landed."""
         await self.land()
+        upload = await self.upload()
         number = len(self.parts) + 1
         self.flight = asyncio.ensure_future(
-            self.bucket.upload_part(self.keys.data, self.held.upload, number, data)
+            self.bucket.upload_part(self.keys.data, upload, number, data)
         )
 
-    async def settle(self, complete: bool, had_tail: bool) -> Held:
+    async def send_now(self, data: bytes) -> None:
+        """Upload ``data`` as the next part and wait for it."""
+        await self.send(data)
+        await self.land()
+
+    async def settle(self, complete: bool, had_tail: bool) -> int:
         """After the body: land the part in flight, then keep the rest as a part (the last
         one, or one big enough), or as the tail; complete the object when all bytes are in.
         """
@@ -141,30 +156,28 @@ class _Filling:
             await asyncio.wait([self.flight])
             await self.land()
         rest = self.buffer.take(self.buffer.size)
-        upload, keys = self.held.upload, self.keys
-        if complete and not (rest or self.parts):  # nothing at all: an empty object
-            await self.bucket.put(keys.data, b"")
-            await self.bucket.abort(keys.data, upload)
+        keys = self.keys
+        if complete and not self.parts:  # one object written whole, no multipart upload
+            await self.bucket.put(keys.data, rest)
+            if self.held.upload is not None:
+                await self.bucket.abort(keys.data, self.held.upload)
         elif complete:
             if rest:
-                self.parts.append(
-                    await self.bucket.upload_part(keys.data, upload, len(self.parts) + 1, rest)
-                )
-            await self.bucket.complete(keys.data, upload, self.parts)
+                await self.send_now(rest)
+            await self.bucket.complete(keys.data, await self.upload(), self.parts)
         if complete:
             if had_tail:
                 await self.bucket.delete(keys.part)
-            return Held(upload, tuple(self.parts), 0)
+            return self.committed if self.parts else len(rest)
         if len(rest) >= MIN_PART:
-            number = len(self.parts) + 1
-            self.parts.append(await self.bucket.upload_part(keys.data, upload, number, rest))
+            await self.send_now(rest)
             rest = b""
         if rest:
             meta = {NEXT_PART: str(len(self.parts) + 1)}
             await self.bucket.put(keys.part, rest, meta=meta)
         elif had_tail and len(self.parts) > len(self.held.parts):
             await self.bucket.delete(keys.part)
-        return Held(upload, tuple(self.parts), len(rest))
+        return self.committed + len(rest)
 
 
 async def append(
@@ -175,14 +188,16 @@ async def append(
     *,
     length: int | None,
     sizing: Sizing,
-) -> Held:
-    """Append ``body`` after what ``held`` says S3 holds; returns what S3 holds after.
+    start: Callable[[], Awaitable[str]],
+) -> int:
+    """Append ``body`` after what ``held`` says S3 holds; returns the offset S3 holds after.
+    ``start`` starts the multipart upload and records it, when the first part needs it.
 
     Bytes past ``length`` are dropped. What arrived is kept even when ``body`` fails or the
     request is cancelled (the settling is shielded); a part S3 refused ends the append
     without keeping anything after it, and raises (503).
     """
-    filling = _Filling(bucket, keys, held, sizing, parts=list(held.parts))
+    filling = _Filling(bucket, keys, held, sizing, start, parts=list(held.parts))
     had_tail = held.tail > 0
     if had_tail:
         tail = await bucket.read(keys.part)

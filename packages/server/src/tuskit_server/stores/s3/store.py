@@ -9,18 +9,18 @@ tombstones). Everything that decides a request's
 answer is read from the bucket, so several servers sharing it are interchangeable.
 """
 
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime
-from typing import Any
 
-from tuskit_common import BadRequest, NotFound, OffsetMismatch, Resource
+from tuskit_common import BadRequest, OffsetMismatch, Resource
 from tuskit_server.errors import UploadExists
 from tuskit_server.stores._append_path import AppendJob, AppendPath
 from tuskit_server.stores.s3._bucket import Bucket
 from tuskit_server.stores.s3._concat import Source, concatenate
 from tuskit_server.stores.s3._connection import Connection
-from tuskit_server.stores.s3._infos import MULTIPART
+from tuskit_server.stores.s3._infos import MULTIPART, MultipartStarter
 from tuskit_server.stores.s3._layout import MAX_UPLOAD, MIN_PART
 from tuskit_server.stores.s3._parts import Held, Sizing, append, nothing
 from tuskit_server.stores.s3._removal import Removal
@@ -101,18 +101,15 @@ class S3Store(AppendPath, Removal):
     # -- DataStore ---------------------------------------------------------------------------
 
     async def create(self, resource: Resource) -> Resource:
-        """Claim ``<id>.info`` (If-None-Match) with a new multipart upload, or an empty
-        object for a zero-length upload."""
+        """Claim ``<id>.info`` (If-None-Match); a zero-length upload gets its empty object.
+        The multipart upload is started with the first part (small uploads need none)."""
         keys = self.keys(resource.id)
         if await self.bucket.head(keys.gone) is not None:
             raise UploadExists(f"upload id {resource.id} was used before")
         empty = resource.length == 0
-        upload = None if empty else await self.bucket.start_multipart(keys.data)
-        storage = {**resource.storage, **self.storage(keys, upload)}
+        storage = {**resource.storage, **self.storage(keys, None)}
         resource = resource.model_copy(update={"offset": 0, "storage": storage})
         if not await self.bucket.put_new(keys.info, self.encode(resource)):
-            if upload is not None:
-                await self.bucket.abort(keys.data, upload)
             raise UploadExists(f"upload id {resource.id} already exists")
         if empty:
             await self.bucket.put(keys.data, b"")
@@ -154,25 +151,20 @@ class S3Store(AppendPath, Removal):
             return resource
         target = resource.length if resource.length is not None else self._max_size
         sizing = Sizing(self._part_size, target)
+        starter = MultipartStarter(self, resource)
+        keys = self.keys(resource.id)
         try:
             after = await append(
-                self.bucket,
-                self.keys(resource.id),
-                held,
-                body,
-                length=resource.length,
-                sizing=sizing,
+                self.bucket, keys, held, body, length=resource.length, sizing=sizing, start=starter
             )
-        finally:
+        except BaseException:
             # an expiry moved by this chunk is recorded even when the body failed
             if expires_at != resource.expires_at:
-                await self.write_info(resource.model_copy(update={"expires_at": expires_at}))
-        return await self._after(resource, after, expires_at)
-
-    async def _after(self, resource: Resource, held: Held, expires_at: datetime | None) -> Resource:
-        update: dict[str, Any] = {"offset": held.offset, "expires_at": expires_at}
-        updated = resource.model_copy(update=update)
-        if updated.is_complete:
+                moved = starter.resource.model_copy(update={"expires_at": expires_at})
+                await asyncio.shield(self.write_info(moved))
+            raise
+        updated = starter.resource.model_copy(update={"offset": after, "expires_at": expires_at})
+        if updated.is_complete or expires_at != resource.expires_at:
             await self.write_info(updated)
         return updated
 
@@ -190,11 +182,13 @@ class S3Store(AppendPath, Removal):
     async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
         """Build the final object from the partials' objects (UploadPartCopy)."""
         final, _ = await self.state(final_id)
-        upload = final.storage.get(MULTIPART)
         if final.is_complete:
             return final
+        upload = final.storage.get(MULTIPART)
         if not isinstance(upload, str):
-            raise NotFound("the final upload has no multipart upload")
+            starter = MultipartStarter(self, final)
+            upload = await starter()
+            final = starter.resource
         sources = []
         for partial_id in partial_ids:
             partial = await self.get(partial_id)
