@@ -7,8 +7,10 @@ the raw limit, a plain aiobotocore multipart upload of the large file straight t
 S3Store overlaps receiving and sending), and the same file through a tus server on S3Store
 (``integration_tests/s3_app.py``) with the tuskit client in one request, with the server's
 peak RSS. Every upload is checked in the bucket (one object of the file's size) and deleted.
-Last, where a part waits while it fills: in memory, or spooled to a temporary file through a
-worker thread (:class:`tuskit_server.stores.s3._spool.Spool`), timed for the same bytes.
+Then 4 KiB uploads (a POST and a PATCH each, 32 at once, ``--small-count`` of them, by
+``benchmarks.load``) through the same server. Last, where a part waits while it fills: in
+memory, or spooled to a temporary file through a worker thread
+(:class:`tuskit_server.stores.s3._spool.Spool`), timed for the same bytes.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiobotocore.session import get_session
 
@@ -31,6 +34,9 @@ from integration_tests.harness import HttpProbe, free_port, make_file, running_s
 from integration_tests.s3 import CREDENTIALS, MotoS3, moto_s3_server, tus_on_s3_argv
 from tuskit_server.stores.s3._layout import MIN_PART, next_part_size
 from tuskit_server.stores.s3._spool import Spool
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
 _PIECE = 256 * 1024  # what aiohttp hands a store per read, about
 
@@ -51,7 +57,7 @@ async def _raw_upload(url: str, bucket: str, source: Path, size: int) -> float:
     ) as s3:
         started = time.perf_counter()
         upload = (await s3.create_multipart_upload(Bucket=bucket, Key="raw"))["UploadId"]
-        parts: list[dict[str, Any]] = []
+        parts: list[CompletedPartTypeDef] = []
         flight: asyncio.Task[Any] | None = None
         with source.open("rb") as file:
             number = 0
@@ -127,6 +133,21 @@ async def _staging(size: int, part: int) -> dict[str, float]:
     return {"memory_mb_s": _mb_s(size, memory), "temp_file_mb_s": _mb_s(size, spooled)}
 
 
+def _small(url: str, count: int) -> dict[str, Any]:
+    """4 KiB uploads per second through the server (a warm-up of 100 first)."""
+    result: dict[str, Any] = {}
+    for prefix, number in (("warm", min(100, count)), ("run", count)):
+        argv = [sys.executable, "-m", "benchmarks.load", "small", url, "--count", str(number)]
+        argv += ["--concurrency", "32", "--size", "4096", "--prefix", prefix]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=900, cwd=servers.ROOT, check=False
+        )
+        if done.returncode != 0:
+            return {"uploads_per_s": None, "error": done.stderr.strip()[-400:]}
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def run(args: argparse.Namespace) -> None:
     """The S3 benchmark with ``python -m benchmarks``'s ``--size``, ``--reps`` and ``--out``."""
     work = Path(args.work or "/tmp/tuskit-bench-s3")
@@ -162,6 +183,7 @@ def run(args: argparse.Namespace) -> None:
                     f"{_mb_s(args.size, upload.seconds):.0f} MB/s, RSS {rss}",
                     file=sys.stderr,
                 )
+            data["small"] = _small(url, args.small_count)
     part = next_part_size(base=MIN_PART, target=args.size, offset=0, parts=0)
     data["staging"] = asyncio.run(_staging(args.size, part))
     out = Path(args.out)
@@ -178,6 +200,7 @@ def render(data: dict[str, Any]) -> str:
     rss = max((r["server_rss"] or 0) for r in data["tuskit"]) / 2**20
     errors = [r["error"] for r in data["raw"] + data["tuskit"] if r["error"]]
     staging = data["staging"]
+    small = data.get("small", {})
     lines = [
         f"| {size / 2**20:.0f} MiB to moto (median of {data['reps']}) | MB/s | of raw "
         "| peak server RSS |",
@@ -185,6 +208,12 @@ def render(data: dict[str, Any]) -> str:
         f"| raw limit: aiobotocore multipart upload | {_mb_s(size, raw):.0f} | 1.00 | |",
         f"| tuskit client → tuskit-server on S3Store | {_mb_s(size, tus):.0f} | "
         f"{raw / tus:.2f} | {rss:.0f} MiB |",
+        "",
+        "| 4 KiB uploads, 32 at once | uploads/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|",
+        f"| tuskit-server on S3Store, one process | {small.get('uploads_per_s') or 0:.0f} | "
+        f"{small.get('p50_ms') or 0:.0f} | {small.get('p99_ms') or 0:.0f} | "
+        f"{small.get('errors', small.get('error'))} |",
         "",
         "| a part waits while it fills | MB/s |",
         "|---|---|",
