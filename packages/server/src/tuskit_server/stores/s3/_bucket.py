@@ -87,8 +87,11 @@ class Bucket:
                 if is_missing(exc):
                     return None
                 raise
-            async with answer["Body"] as stream:
+            stream = answer["Body"]
+            try:
                 return await stream.read()
+            finally:
+                stream.close()
 
     async def stream(self, key: str, first: int, last: int) -> AsyncIterator[bytes]:
         """Bytes ``first..last`` (inclusive) of an object, in bounded pieces."""
@@ -96,13 +99,16 @@ class Bucket:
             answer = await self.client.get_object(
                 Bucket=self.name, Key=key, Range=f"bytes={first}-{last}"
             )
-        async with answer["Body"] as body:
+        body = answer["Body"]
+        try:
             while True:
                 with storage_errors(f"read {key}"):
                     piece = await body.read(_READ_PIECE)
                 if not piece:
                     return
                 yield piece
+        finally:
+            body.close()
 
     async def head(self, key: str) -> Stored | None:
         """An object's size, modification time and metadata, or None if missing."""
