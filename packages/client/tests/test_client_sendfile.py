@@ -276,12 +276,9 @@ async def test_a_stopped_thread_that_fails_leaves_no_unretrieved_error(
     def run(self: Any) -> int:
         """Wait for stop(), then fail as a send on a socket closed meanwhile does."""
         started.set()
-        try:
-            while not self._stop.requested:
-                time.sleep(0.01)
-            raise OSError(errno.EBADF, "Bad file descriptor")
-        finally:
-            self._stop.close()
+        while not self.stopped:
+            time.sleep(0.01)
+        raise OSError(errno.EBADF, "Bad file descriptor")
 
     monkeypatch.setattr(_sendfile._FileToSocket, "run", run)
 

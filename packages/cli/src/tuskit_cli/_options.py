@@ -99,6 +99,15 @@ class ClientOptions:
     retries: int
     insecure: bool
 
+    @classmethod
+    def given(
+        cls, header: Sequence[str] | None, retries: int, insecure: bool, verbose: bool
+    ) -> "ClientOptions":
+        """The options as a command received them; sets up logging first, so even a bad
+        ``--header`` is reported at the verbosity asked for."""
+        _console.setup_logging(verbose)
+        return cls(parse_headers(header), retries, insecure)
+
     def client(
         self,
         endpoint: str | None = None,

@@ -1,28 +1,18 @@
 """``tus delete``: terminate an upload (termination extension)."""
 
-from tuskit_cli import _console
-from tuskit_cli._options import (
-    ClientOptions,
-    HeaderOption,
-    InsecureOption,
-    RetriesOption,
-    UploadURLArgument,
-    VerboseOption,
-    parse_headers,
-)
+from tuskit_cli import _options as opt
 
 
 def delete(
-    url: UploadURLArgument,
-    header: HeaderOption = None,
-    retries: RetriesOption = 3,
-    insecure: InsecureOption = False,
-    verbose: VerboseOption = False,
+    url: opt.UploadURLArgument,
+    header: opt.HeaderOption = None,
+    retries: opt.RetriesOption = 3,
+    insecure: opt.InsecureOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> None:
     """Terminate an upload: the server frees it and forgets its URL.
 
     Afterwards the URL answers 404 or 410 (the termination extension).
     """
-    _console.setup_logging(verbose)
-    options = ClientOptions(parse_headers(header), retries, insecure)
+    options = opt.ClientOptions.given(header, retries, insecure, verbose)
     options.request(lambda client: client.delete(url), verbose=verbose)

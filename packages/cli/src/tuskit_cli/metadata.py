@@ -7,16 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tuskit_cli import _console
-from tuskit_cli._options import (
-    ClientOptions,
-    HeaderOption,
-    InsecureOption,
-    RetriesOption,
-    UploadURLArgument,
-    VerboseOption,
-    parse_headers,
-)
+from tuskit_cli import _options as opt
 from tuskit_client import UploadInfo
 from tuskit_common.values import format_http_date
 
@@ -72,18 +63,17 @@ def format_json(info: UploadInfo) -> str:
 
 
 def metadata(
-    url: UploadURLArgument,
+    url: opt.UploadURLArgument,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print offset, length, expiry and metadata as JSON.")
     ] = False,
-    header: HeaderOption = None,
-    retries: RetriesOption = 3,
-    insecure: InsecureOption = False,
-    verbose: VerboseOption = False,
+    header: opt.HeaderOption = None,
+    retries: opt.RetriesOption = 3,
+    insecure: opt.InsecureOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> None:
     """Print an upload's metadata as 'key: value' lines."""
-    _console.setup_logging(verbose)
-    options = ClientOptions(parse_headers(header), retries, insecure)
+    options = opt.ClientOptions.given(header, retries, insecure, verbose)
     info = options.request(lambda client: client.info(url), verbose=verbose)
     if as_json:
         print(format_json(info))

@@ -5,30 +5,20 @@ from typing import Annotated
 
 import typer
 
-from tuskit_cli import _console
-from tuskit_cli._options import (
-    ClientOptions,
-    EndpointArgument,
-    HeaderOption,
-    InsecureOption,
-    RetriesOption,
-    VerboseOption,
-    parse_headers,
-)
+from tuskit_cli import _options as opt
 from tuskit_common import format_extensions
 
 
 def options(
-    endpoint: EndpointArgument,
+    endpoint: opt.EndpointArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    header: HeaderOption = None,
-    retries: RetriesOption = 3,
-    insecure: InsecureOption = False,
-    verbose: VerboseOption = False,
+    header: opt.HeaderOption = None,
+    retries: opt.RetriesOption = 3,
+    insecure: opt.InsecureOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> None:
     """Show a server's tus versions, extensions, max size and checksums."""
-    _console.setup_logging(verbose)
-    client_options = ClientOptions(parse_headers(header), retries, insecure)
+    client_options = opt.ClientOptions.given(header, retries, insecure, verbose)
     caps = client_options.request(
         lambda client: client.options(), verbose=verbose, endpoint=endpoint
     )

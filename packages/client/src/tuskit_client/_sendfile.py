@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import select
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -30,13 +31,12 @@ from typing import Any
 from aiohttp import payload
 from aiohttp.abc import AbstractStreamWriter
 
-from tuskit_client._stop_signal import StopSignal
 from tuskit_client.exceptions import SourceTruncated
 
 __all__ = ["AVAILABLE", "COPY_MAX", "FileRangePayload"]
 
 #: ``sendfile`` to a socket with Linux's semantics (offset not moved, partial sends).
-AVAILABLE = sys.platform == "linux" and hasattr(os, "sendfile") and hasattr(os, "eventfd")
+AVAILABLE = sys.platform == "linux" and hasattr(os, "sendfile")
 
 _STEP = 8 * 1024 * 1024
 _NOTIFY_EVERY = 1024 * 1024
@@ -60,32 +60,33 @@ class _FileToSocket:
         self._offset = offset
         self._count = count
         self._notify = notify
-        self._stop = StopSignal()
+        self.stopped = False
         self._buffer = bytearray()  # sized in run(), for the copying path only
         self._pending = memoryview(b"")  # read from the file, not yet written
 
     def stop(self) -> None:
-        self._stop.set()
+        """End the send from any thread: the flag for the loop, and a shutdown of the socket,
+        which wakes a waiting ``poll()`` at once (only a cancelled request stops a send, and
+        its connection is dropped anyway)."""
+        self.stopped = True
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self._sock)) as dup:
+            dup.shutdown(socket.SHUT_RDWR)
 
     def run(self) -> int:
         """The bytes sent; raises OSError when the socket fails, SourceTruncated when the file
         ends early (it shrank since its size was taken)."""
-        try:
-            if self._count <= COPY_MAX:
-                self._buffer = bytearray(min(self._count, _COPY_STEP))
-                return self._send(self._copy_some)
-            return self._send(self._sendfile_some)
-        finally:
-            self._stop.close()
+        if self._count <= COPY_MAX:
+            self._buffer = bytearray(min(self._count, _COPY_STEP))
+            return self._send(self._copy_some)
+        return self._send(self._sendfile_some)
 
     def _send(self, send_some: Callable[[int], int]) -> int:
         """Call ``send_some(sent)`` until all is sent, waiting in ``poll()`` while the
         socket is full."""
         poller = select.poll()
         poller.register(self._sock, select.POLLOUT)
-        poller.register(self._stop.fileno(), select.POLLIN)
         sent = notified = 0
-        while sent < self._count and not self._stop.requested:
+        while sent < self._count and not self.stopped:
             try:
                 moved = send_some(sent)
             except BlockingIOError:

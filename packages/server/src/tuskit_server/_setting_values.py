@@ -4,6 +4,7 @@ Kept apart from the model (:mod:`tuskit_server.settings`) so each option's type 
 word there; every converter leaves a non-string (a TOML number, a list) to pydantic.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
@@ -30,20 +31,23 @@ def size(value: object) -> object:
     return units.parse_size(value) if isinstance(value, str) else value
 
 
-def size_or_unlimited(value: object) -> object:
-    if isinstance(value, str) and value.strip().lower() in _NEVER:
-        return None
-    return size(value)
-
-
 def duration(value: object) -> object:
     return units.parse_duration(value) if isinstance(value, str) else value
 
 
-def duration_or_never(value: object) -> object:
-    if isinstance(value, str) and value.strip().lower() in _NEVER:
-        return None
-    return duration(value)
+def _or_none(convert: Callable[[object], object]) -> Callable[[object], object]:
+    """``convert``, but a word such as 'never' or 'unlimited' means None (no limit)."""
+
+    def converted(value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _NEVER:
+            return None
+        return convert(value)
+
+    return converted
+
+
+size_or_unlimited = _or_none(size)
+duration_or_never = _or_none(duration)
 
 
 def _words(value: object) -> object:

@@ -1,13 +1,10 @@
 """A stop request for a worker thread that waits in ``poll()``: set from any thread, seen at once.
 
-Both sides move large bodies in worker threads with the kernel's help (the server's
-``splice``, the client's ``sendfile``); such a thread sleeps in ``poll()`` on its socket and
-must wake when the request is interrupted, the server shuts down or the task is cancelled.
-Registering :meth:`StopSignal.fileno` next to the socket does that. Linux only (``eventfd``),
-like its two users.
-
-The server's own copy (the client keeps one for ``sendfile``): client and server never
-import each other, and ``tuskit_common`` does no I/O.
+A thread pouring a body with ``splice`` sleeps in ``poll()`` on its socket and must wake
+when the request is interrupted (another request for the upload), the server shuts down or
+the task is cancelled, while the connection itself may still be answered. Registering
+:meth:`StopSignal.fileno` next to the socket does that. Linux only (``eventfd``), like
+``splice``.
 """
 
 import os
