@@ -29,8 +29,10 @@ from integration_tests.redis_server import RedisServer, running_redis
 from tuskit_common import Locked
 from tuskit_server import setup_tus
 from tuskit_server.errors import LockLost
+from tuskit_server.launch import shared_locker
 from tuskit_server.locks import hold
 from tuskit_server.locks.redis import RedisLocker
+from tuskit_server.settings import load_settings
 
 MakeLocker = Callable[..., RedisLocker]
 MakeApp = Callable[..., Awaitable[Client]]
@@ -207,3 +209,10 @@ async def test_a_redis_outage_answers_503_writes_nothing_and_service_resumes(
     finished = await patch(client, path, 15, b"z" * 85)
     assert finished.status == 204
     assert finished.headers["Upload-Offset"] == "100"
+
+
+def test_tus_serve_checks_its_locker_before_serving(redis_server: RedisServer) -> None:
+    settings = load_settings({"locker": redis_server.url, "workers": "2"})
+    locker = shared_locker(settings)
+    assert isinstance(locker, RedisLocker)
+    assert locker.url == redis_server.url
