@@ -164,7 +164,7 @@ def test_an_unreachable_locker_stops_the_start_in_one_line() -> None:
     with pytest.raises(StartupError) as caught:
         shared_locker(settings)
     message = str(caught.value)
-    assert message.startswith(f"--locker redis://127.0.0.1:{port}/0: the lock service cannot")
+    assert message.startswith(f"--locker redis://127.0.0.1:{port}/0: Redis cannot be reached: ")
     assert "\n" not in message
 
 

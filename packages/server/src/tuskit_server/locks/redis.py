@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from tuskit_common import Locked
 from tuskit_server.errors import LockUnavailable
-from tuskit_server.locks._redis_link import UNREACHABLE, RedisLink
+from tuskit_server.locks._redis_link import RedisLink
 from tuskit_server.locks.base import BUSY_MESSAGE
 from tuskit_server.log import logger
 
@@ -118,7 +118,7 @@ class RedisLocker:
             await client.ping()
         except (RedisError, OSError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LockUnavailable(f"{UNREACHABLE}: {reason}") from exc
+            raise LockUnavailable(f"Redis cannot be reached: {reason}") from exc
         finally:
             await client.aclose()
 
