@@ -182,7 +182,7 @@ async def test_a_redis_outage_answers_503_writes_nothing_and_service_resumes(
     own_redis: RedisServer, make_locker: MakeLocker, make_app: MakeApp, tmp_path: Path
 ) -> None:
     locker = make_locker(url=own_redis.url, lease=1.0, timeout=0.5)
-    client = await make_app(locker, takeover_after=60)
+    client = await make_app(locker, takeover_after=60, health=True)
     path = await create(client, 100)
     assert (await patch(client, path, 0, b"x" * 5)).status == 204
     gate = asyncio.Event()
@@ -197,6 +197,9 @@ async def test_a_redis_outage_answers_503_writes_nothing_and_service_resumes(
     text = await refused.text()
     assert text == "the lock service cannot be reached; retry later\n"
     assert (await client.head(path, headers=TUS)).status == 503
+    not_ready = await client.get("/readyz")
+    assert not_ready.status == 503
+    assert await not_ready.text() == "not ready: the lock service cannot be reached; retry later\n"
     assert (tmp_path / "up" / _id(path)).read_bytes() == b"x" * 5 + b"a" * 10  # nothing more
     own_redis.start()
     for _ in range(100):
@@ -206,6 +209,7 @@ async def test_a_redis_outage_answers_503_writes_nothing_and_service_resumes(
         await asyncio.sleep(0.05)
     assert head.status == 200, "the server did not come back with Redis"
     assert head.headers["Upload-Offset"] == "15"
+    assert (await client.get("/readyz")).status == 200
     finished = await patch(client, path, 15, b"z" * 85)
     assert finished.status == 204
     assert finished.headers["Upload-Offset"] == "100"
@@ -216,3 +220,22 @@ def test_tus_serve_checks_its_locker_before_serving(redis_server: RedisServer) -
     locker = shared_locker(settings)
     assert isinstance(locker, RedisLocker)
     assert locker.url == redis_server.url
+
+
+async def test_the_app_closes_its_redis_connections_when_it_stops(
+    make_locker: MakeLocker, make_app: MakeApp, redis_server: RedisServer
+) -> None:
+    client = await make_app(make_locker())
+    path = await create(client, 3)
+    assert (await patch(client, path, 0, b"abc")).status == 204
+    raw: Redis = Redis.from_url(redis_server.url)
+    try:
+        assert len(await raw.client_list()) > 1  # the app's commands and its subscription
+        await client.close()
+        for _ in range(50):
+            if len(await raw.client_list()) == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert len(await raw.client_list()) == 1  # only this one is left
+    finally:
+        await raw.aclose()
