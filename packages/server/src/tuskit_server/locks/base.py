@@ -67,15 +67,15 @@ class Lease(Protocol):
 class Fence:
     """What a lock holder asks before it commits: is the lock still mine?"""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lease",)
 
     def __init__(self, lock: Lock) -> None:
-        self._lock = lock
+        self._lease = lock if isinstance(lock, Lease) else None  # probed once, not per piece
 
     @property
     def held(self) -> bool:
         """False once a :class:`Lease` lapsed; always True for other locks."""
-        return not isinstance(self._lock, Lease) or self._lock.held
+        return self._lease is None or self._lease.held
 
     def check(self) -> None:
         """Raise :class:`LockLost` (503) unless the lock is still held."""
@@ -84,8 +84,8 @@ class Fence:
 
     def on_lapse(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` as soon as the lock lapses (never, for a lock that cannot)."""
-        if isinstance(self._lock, Lease):
-            self._lock.on_lapse(callback)
+        if self._lease is not None:
+            self._lease.on_lapse(callback)
 
 
 @asynccontextmanager
