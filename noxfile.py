@@ -222,25 +222,25 @@ def tusd_binary(session: nox.Session) -> Path:
     return binary
 
 
+def _repository_importable() -> None:
+    """Make the repository's own modules (``integration_tests``) importable here."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
 def debian_tool(session: nox.Session, tool: str, package: str) -> str:
-    """The path of ``tool``, installing Debian's ``package`` first when it is missing."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-    found = shutil.which(tool, path=search)
-    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        session.run("apt-get", "update", "-qq", external=True)
-        session.run(
-            "apt-get",
-            "install",
-            "-y",
-            "-qq",
-            package,
-            env={"DEBIAN_FRONTEND": "noninteractive"},
-            external=True,
+    """The path of ``tool``, installing Debian's ``package`` first when it is missing (the
+    tests' own :func:`integration_tests.debian.debian_tool`, run through the session)."""
+    _repository_importable()
+    from integration_tests.debian import MissingTool
+    from integration_tests.debian import debian_tool as find
+
+    try:
+        return find(
+            tool, package, run=lambda argv, env: session.run(*argv, env=dict(env), external=True)
         )
-        found = shutil.which(tool, path=search)
-    if found is None:
-        session.error(f"{tool} not found: install the Debian package {package}")
-    return found
+    except MissingTool as exc:
+        session.error(str(exc))
 
 
 def _venv(session: nox.Session, name: str) -> str:
@@ -261,8 +261,7 @@ def compat(session: nox.Session) -> None:
     columns, the shared dependencies (aiohttp, yarl, ...) constrained to ``uv.lock``. tusd is
     built with Go and nginx installed from Debian's packages for aiotus's suite.
     """
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    _repository_importable()
     from integration_tests.compat.suites import SUITES
 
     sync(session, "--no-install-workspace")

@@ -9,33 +9,23 @@ its pid, logs and temporary folders in the test's own directory.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from integration_tests.debian import MissingTool, debian_tool
+
 ROOT = Path(__file__).parent.parent
 SITE = ROOT / "examples" / "deploy" / "nginx.conf"
-_SEARCH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 
 def nginx_binary() -> str:
     """nginx's path, installed with ``apt-get install -y nginx`` when missing and running as
     root; else the test fails saying what is missing (never a skip)."""
-    found = shutil.which("nginx", path=_SEARCH)
-    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=True, env=env)
-        found = shutil.which("nginx", path=_SEARCH)
-    if found is None:
-        pytest.fail(
-            "nginx not found: the deployment test runs nginx in front of tus serve; install "
-            "the Debian package nginx (apt-get install -y nginx), or run the tests as root "
-            "so that the test installs it"
-        )
-    return found
+    try:
+        return debian_tool("nginx", "nginx")
+    except MissingTool as exc:
+        pytest.fail(f"the deployment test runs nginx in front of tus serve: {exc}")
 
 
 def _replace_once(text: str, old: str, new: str) -> str:

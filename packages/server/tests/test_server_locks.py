@@ -1,30 +1,43 @@
-"""Per-upload locking: the MemoryLocker and FileLocker contract, FileLocker between two
+"""Per-upload locking: the locker contract for MemoryLocker and FileLocker, FileLocker between two
 openings of one lock file (as between worker processes), and real concurrent requests."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp import web
 from pytest_aiohttp import AiohttpClient
-from tus_server_testing import OCTET, TUS, MakeClient, checksum, create, offset_of, patch
+from tus_server_contracts import LockerContract
+from tus_server_testing import (
+    OCTET,
+    TUS,
+    MakeClient,
+    checksum,
+    create,
+    offset_of,
+    patch,
+    resume_after_interruption,
+    stale_patch,
+)
 
 from tuskit_common import Locked
 from tuskit_server import FileLocker, MemoryLocker, setup_tus
 from tuskit_server._setup import ENDPOINTS_KEY
-from tuskit_server.locks import Locker
 
 
-@pytest.fixture(params=["memory", "file"])
-def locker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Locker]:
-    if request.param == "memory":
-        yield MemoryLocker()
-        return
-    result = FileLocker(tmp_path / "locks", poll=0.005, check_every=0.01)
-    yield result
-    result.close()
+class TestMemoryLocker(LockerContract):
+    @pytest.fixture
+    def locker(self) -> MemoryLocker:
+        return MemoryLocker()
+
+
+class TestFileLocker(LockerContract):
+    @pytest.fixture
+    def locker(self, tmp_path: Path) -> Iterator[FileLocker]:
+        result = FileLocker(tmp_path / "locks", poll=0.005, check_every=0.01)
+        yield result
+        result.close()
 
 
 @pytest.fixture
@@ -79,7 +92,7 @@ async def test_file_lock_goes_with_its_process(tmp_path: Path) -> None:
     survivor.close()
 
 
-async def test_a_request_in_another_process_interrupts_a_stale_patch(
+async def test_a_request_in_another_process_interrupts_astale_patch(
     aiohttp_client: AiohttpClient,
     tmp_path: Path,
     two_processes: tuple[FileLocker, FileLocker],
@@ -92,91 +105,21 @@ async def test_a_request_in_another_process_interrupts_a_stale_patch(
     first, second = clients
     path = await create(first, 100)
     gate = asyncio.Event()
-    stale = await _stale_patch(first, path, gate, two_processes[0].is_locked)
+    stale = await stale_patch(first, path, gate, two_processes[0].is_locked)
     assert await offset_of(second, path) == 10
-    response = await stale
-    assert response.status == 400
-    gate.set()
-    resumed = await patch(second, path, 10, b"b" * 90)
-    assert resumed.status == 204
-    assert resumed.headers["Upload-Offset"] == "100"
+    await resume_after_interruption(stale, gate, second, path)
 
 
-async def test_lock_is_exclusive_and_asks_holder(locker: Locker) -> None:
-    asked: list[str] = []
-    first = locker.new_lock("a")
-    await first.acquire(wait=1, on_release=lambda: asked.append("first"))
-    second = locker.new_lock("a")
-    with pytest.raises(Locked):
-        await second.acquire(wait=0.05, on_release=lambda: None)
-    assert asked  # the holder was asked to let go
-    other = locker.new_lock("b")
-    await other.acquire(wait=0.05, on_release=lambda: None)  # other ids are independent
-    await other.release()
-
-    async def later() -> None:
-        await asyncio.sleep(0.05)
-        await first.release()
-
-    task = asyncio.create_task(later())
-    await second.acquire(wait=1, on_release=lambda: None)
-    await task
-    await second.release()
-    third = locker.new_lock("a")
-    await third.acquire(wait=0.05, on_release=lambda: None)
-    await third.release()
-
-
-async def test_release_without_acquire_fails(locker: Locker) -> None:
-    with pytest.raises(RuntimeError):
-        await locker.new_lock("x").release()
-
-
-async def _slow_body(first: bytes, gate: asyncio.Event) -> AsyncIterator[bytes]:
-    yield first
-    await gate.wait()
-    yield b"never-read"
-
-
-async def _stale_patch(
-    client: TestClient[web.Request, web.Application],
-    path: str,
-    gate: asyncio.Event,
-    is_locked: Callable[[str], bool],
-) -> "asyncio.Task[ClientResponse]":
-    """Start a PATCH that sends 10 bytes, then stalls until ``gate``; return once it holds
-    the upload's lock (``is_locked``)."""
-    stale = asyncio.create_task(
-        client.patch(
-            path,
-            headers={**TUS, "Upload-Offset": "0", "Content-Type": OCTET},
-            data=_slow_body(b"a" * 10, gate),
-        )
-    )
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if is_locked(path.rsplit("/", 1)[1]):
-            break
-    await asyncio.sleep(0.1)
-    return stale
-
-
-async def test_newer_request_interrupts_a_stale_patch(make_client: MakeClient) -> None:
+async def test_newer_request_interrupts_astale_patch(make_client: MakeClient) -> None:
     client = await make_client(lock_timeout=5)
     path = await create(client, 100)
     gate = asyncio.Event()
     locker = client.app[ENDPOINTS_KEY]["/uploads"].locker
     assert isinstance(locker, MemoryLocker)
-    stale = await _stale_patch(client, path, gate, locker.is_locked)
+    stale = await stale_patch(client, path, gate, locker.is_locked)
     # A HEAD from the "reconnected" client interrupts the stale PATCH instead of waiting
     assert await offset_of(client, path) == 10
-    response = await stale
-    assert response.status == 400
-    assert "interrupted" in await response.text()
-    gate.set()
-    resumed = await patch(client, path, 10, b"b" * 90)
-    assert resumed.status == 204
-    assert resumed.headers["Upload-Offset"] == "100"
+    await resume_after_interruption(stale, gate, client, path)
 
 
 async def test_lock_wait_is_bounded_423(make_client: MakeClient) -> None:

@@ -29,6 +29,14 @@ def test_worker_settings_share_one_lock_file_that_goes_with_them(tmp_path: Path)
     assert "locker" not in given  # the caller's options are left alone
 
 
+def test_worker_settings_keep_a_locker_the_workers_share(tmp_path: Path) -> None:
+    shared = FileLocker(tmp_path / "elsewhere.locks")  # as a RedisLocker would be given
+    with worker_settings({"upload_path": tmp_path, "locker": shared}) as settings:
+        assert settings["locker"] is shared
+        assert not (tmp_path / ".tuskit.locks").exists()  # no lock file of their own
+        assert Extension.CONCATENATION_UNFINISHED not in settings["extensions"]
+
+
 def test_worker_settings_refuse_what_one_process_must_do(tmp_path: Path) -> None:
     wanted = {"upload_path": tmp_path, "extensions": list(Extension)}
     with pytest.raises(ValueError, match="concatenation-unfinished"):

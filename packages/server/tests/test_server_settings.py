@@ -1,5 +1,6 @@
 """The standalone server's settings: flag > environment > file > default, and clear errors."""
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -7,7 +8,13 @@ import pytest
 
 from tuskit_common import Extension
 from tuskit_server.command import parser, settings_from_argv
-from tuskit_server.launch import StartupError, check_storage, setup_tus_options, tls_context
+from tuskit_server.launch import (
+    StartupError,
+    check_storage,
+    setup_tus_options,
+    shared_locker,
+    tls_context,
+)
 from tuskit_server.settings import OPTIONS, ServerSettings, SettingsError, load_settings
 
 
@@ -113,6 +120,10 @@ def test_every_form_an_operator_types(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"workers": "0"}, "--workers: '0' is not valid: Input should be greater than or equal"),
         ({"tls_key": "k.pem"}, "--tls-key needs --tls-cert"),
         ({"unix_socket": "/s", "workers": "2"}, "--unix-socket needs --workers 1"),
+        ({"locker": "http://cache:6379"}, "--locker: 'http://cache:6379' is not a Redis URL"),
+        ({"locker": "redis://cache:port/0"}, "--locker: 'redis://cache:port/0' is not a Redis"),
+        ({"locker": "redis://cache/zero"}, "--locker: 'redis://cache/zero' is not a Redis URL"),
+        ({"locker": "redis:///0"}, "--locker: 'redis:///0' is not a Redis URL"),
     ],
 )
 def test_a_bad_flag_value_names_the_flag_and_the_accepted_form(
@@ -136,6 +147,25 @@ def test_a_bad_value_names_its_variable_or_file_key(
     config = write(tmp_path / "tus.toml", 'workers = "many"\n')
     with pytest.raises(SettingsError, match=f"^workers in {config}: 'many' is not valid"):
         load_settings({}, config=config)
+
+
+def test_the_locker_url_from_a_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings({}).locker is None
+    monkeypatch.setenv("TUSKIT_LOCKER", "redis://cache.internal:6380/2")
+    assert load_settings({}).locker == "redis://cache.internal:6380/2"
+    assert load_settings({"locker": "unix:///run/redis.sock"}).locker == "unix:///run/redis.sock"
+
+
+def test_an_unreachable_locker_stops_the_start_in_one_line() -> None:
+    with socket.socket() as probe:  # a loopback port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings({"locker": f"redis://127.0.0.1:{port}/0"})
+    with pytest.raises(StartupError) as caught:
+        shared_locker(settings)
+    message = str(caught.value)
+    assert message.startswith(f"--locker redis://127.0.0.1:{port}/0: Redis cannot be reached: ")
+    assert "\n" not in message
 
 
 def test_a_bad_config_file_is_named(tmp_path: Path) -> None:

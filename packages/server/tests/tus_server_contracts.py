@@ -1,16 +1,20 @@
-"""The store contract suite: subclass :class:`StoreContract` and provide a ``store`` fixture.
+"""The contract suites: subclass :class:`StoreContract` and provide a ``store`` fixture, or
+:class:`LockerContract` and provide a ``locker`` fixture.
 
-Every test states one promise of :mod:`tuskit_server.stores.base`; a capability's tests skip
-when the store does not claim it (the composer decides, as at setup).
+Every test states one promise of :mod:`tuskit_server.stores.base` or
+:mod:`tuskit_server.locks.base`; a capability's tests skip when the store does not claim it
+(the composer decides, as at setup).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tuskit_common import Gone, NotFound, OffsetMismatch, Resource
+from tuskit_common import Gone, Locked, NotFound, OffsetMismatch, Resource
 from tuskit_server.errors import UploadExists
+from tuskit_server.locks import Locker, hold
 from tuskit_server.stores.base import StoreComposer
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -150,3 +154,50 @@ class StoreContract:
         if composer.streamer is not None:
             pieces = [p async for p in composer.streamer.stream_range("f", 1, 3)]
             assert b"".join(pieces) == b"bca"
+
+
+class LockerContract:
+    """Promises every locker keeps (:mod:`tuskit_server.locks.base`)."""
+
+    async def test_lock_is_exclusive_and_asks_holder(self, locker: Locker) -> None:
+        asked: list[str] = []
+        first = locker.new_lock("a")
+        await first.acquire(wait=1, on_release=lambda: asked.append("first"))
+        second = locker.new_lock("a")
+        with pytest.raises(Locked):
+            await second.acquire(wait=0.05, on_release=lambda: None)
+        assert asked  # the holder was asked to let go
+        other = locker.new_lock("b")
+        await other.acquire(wait=0.05, on_release=lambda: None)  # other ids are independent
+        await other.release()
+
+        async def later() -> None:
+            await asyncio.sleep(0.05)
+            await first.release()
+
+        task = asyncio.create_task(later())
+        await second.acquire(wait=1, on_release=lambda: None)
+        await task
+        await second.release()
+        third = locker.new_lock("a")
+        await third.acquire(wait=0.05, on_release=lambda: None)
+        await third.release()
+
+    async def test_release_without_acquire_fails(self, locker: Locker) -> None:
+        with pytest.raises(RuntimeError):
+            await locker.new_lock("x").release()
+
+    async def test_a_failed_wait_holds_nothing(self, locker: Locker) -> None:
+        held = locker.new_lock("a")
+        await held.acquire(wait=1, on_release=lambda: None)
+        with pytest.raises(Locked):
+            await locker.new_lock("a").acquire(wait=0.05, on_release=lambda: None)
+        await held.release()
+        again = locker.new_lock("a")
+        await again.acquire(wait=0.05, on_release=lambda: None)  # nothing left behind
+        await again.release()
+
+    async def test_the_fence_holds_while_the_lock_is_held(self, locker: Locker) -> None:
+        async with hold(locker, "a", wait=1, on_release=lambda: None) as fence:
+            assert fence.held
+            fence.check()

@@ -4,7 +4,7 @@ tests are an independent check of the wire format against the spec."""
 import asyncio
 import base64
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,6 +88,54 @@ async def offset_of(client: Client, path: str) -> int:
     response = await client.head(path, headers=TUS)
     assert response.status == 200, response.status
     return int(response.headers["Upload-Offset"])
+
+
+async def slow_body(first: bytes, gate: asyncio.Event) -> AsyncIterator[bytes]:
+    """``first``, then ``b"never-read"`` once ``gate`` is set."""
+    yield first
+    await gate.wait()
+    yield b"never-read"
+
+
+async def stale_patch(
+    client: Client,
+    path: str,
+    gate: asyncio.Event,
+    is_locked: Callable[[str], bool],
+    *,
+    offset: int = 0,
+    body: AsyncIterator[bytes] | None = None,
+) -> "asyncio.Task[ClientResponse]":
+    """Start a PATCH at ``offset`` that sends 10 bytes, then stalls until ``gate`` (or sends
+    ``body``); return once it holds the upload's lock (``is_locked``, the locker's view of
+    this process)."""
+    stale = asyncio.create_task(
+        client.patch(
+            path,
+            headers={**TUS, "Upload-Offset": str(offset), "Content-Type": OCTET},
+            data=body if body is not None else slow_body(b"a" * 10, gate),
+        )
+    )
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if is_locked(path.rsplit("/", 1)[1]):
+            break
+    await asyncio.sleep(0.1)
+    return stale
+
+
+async def resume_after_interruption(
+    stale: "asyncio.Task[ClientResponse]", gate: asyncio.Event, client: Client, path: str
+) -> None:
+    """The :func:`stale_patch` of a 100-byte upload answered 400 (interrupted), and the
+    upload resumes at 10 through ``client`` to its end."""
+    response = await stale
+    assert response.status == 400
+    assert "interrupted" in await response.text()
+    gate.set()
+    resumed = await patch(client, path, 10, b"b" * 90)
+    assert resumed.status == 204
+    assert resumed.headers["Upload-Offset"] == "100"
 
 
 # -- raw HTTP over a socket, for what a client library would not send ---------------------

@@ -37,6 +37,8 @@ from tuskit_common import (
 )
 from tuskit_server._framing import MalformedBody
 from tuskit_server._kernel_copy.pour import Ending, SocketPour
+from tuskit_server.errors import LockLost
+from tuskit_server.locks.base import Fence
 from tuskit_server.log import logger
 from tuskit_server.stores.base import PourTarget
 
@@ -83,6 +85,28 @@ class BodyReader:
         #: ``time.monotonic()`` of the last byte read (or of the start)
         self.last_byte = time.monotonic()
         self._recheck: asyncio.TimerHandle | None = None
+        self._fence: Fence | None = None
+
+    def guard(self, fence: Fence) -> None:
+        """Hand the store no piece once ``fence`` no longer holds (a lapsed lease): the
+        lapse stops the reader at once, and each piece is checked before it goes out."""
+        self._fence = fence
+        fence.on_lapse(lambda: self.stop(_lock_lost()))
+
+    def check_fence(self) -> None:
+        """Raise :class:`LockLost` (503) if the lock lapsed: the caller commits nothing more."""
+        if isinstance(self.error, LockLost):
+            raise self.error
+        if self._fence is not None:
+            self._fence.check()
+
+    def _fenced(self) -> bool:
+        """True (and the reader stopped) when the lock lapsed: the next piece stays here."""
+        if self._fence is None or self._fence.held:
+            return False
+        self.stop(_lock_lost())
+        self.error = self._stop
+        return True
 
     def take_over(self, reason: ProtocolError, stale_after: float) -> None:
         """A newer request wants the upload: stop once no body byte has arrived for
@@ -189,10 +213,14 @@ class BodyReader:
             piece = await self._next(want)
             if piece is None:
                 for salvaged in self._salvage():
+                    if self._fenced():
+                        return
                     yield self._account(salvaged)
                 return
             if not piece:
                 self.finished = True
+                return
+            if self._fenced():
                 return
             yield self._account(piece)
 
@@ -299,6 +327,10 @@ def _short_body() -> BadRequest:
 
 def _malformed() -> BadRequest:
     return BadRequest("the request body's framing is malformed", code="body_malformed")
+
+
+def _lock_lost() -> LockLost:
+    return LockLost("the upload's lock lapsed while the body was read; retry")
 
 
 def _connection_lost() -> ServerError:

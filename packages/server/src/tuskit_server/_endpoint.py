@@ -10,6 +10,7 @@ wait for which partials.
 import asyncio
 import contextlib
 import glob
+import inspect
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from tuskit_server._kernel_copy.splice import TransferSlots
 from tuskit_server._paths import FIELD, has_fields
 from tuskit_server._quotas import Quota
 from tuskit_server._sanitise import external_origin
-from tuskit_server.locks import Locker, MemoryLocker, hold
+from tuskit_server.locks import Fence, Locker, MemoryLocker, hold
 from tuskit_server.stores.base import StoreComposer, UsageReporter
 from tuskit_server.stores.file import FileStore
 
@@ -216,11 +217,15 @@ class Endpoint:
         return waiting
 
     async def close(self) -> None:
-        """Close every store, and end the idle transfer threads."""
+        """Close every store and a locker that keeps connections (a RedisLocker's, which
+        reopens on next use), and end the idle transfer threads."""
         if self.quota is not None:
             await self.quota.stop()
         for composer in await self.stores():
             await composer.core.close()
+        close_locker = getattr(self.locker, "close", None)
+        if close_locker is not None and inspect.iscoroutinefunction(close_locker):
+            await close_locker()
         self.splice_slots.threads.close()
 
     # -- time, ids, locks --------------------------------------------------------------------
@@ -249,16 +254,17 @@ class Endpoint:
         on_release: Callable[[], None] = lambda: None,
         *,
         wait: float | None = None,
-    ) -> AsyncIterator[None]:
+    ) -> AsyncIterator[Fence]:
         """Hold the upload's lock; a newer request calls ``on_release`` (digest §4.3).
-        Waits ``lock_timeout`` at most, or ``wait`` when shorter."""
+        Waits ``lock_timeout`` at most, or ``wait`` when shorter. Yields the lock's
+        :class:`Fence` (whether a lease is still held)."""
         limit = self.config.lock_timeout if wait is None else min(wait, self.config.lock_timeout)
         if self.metrics is not None:
             is_locked = getattr(self.locker, "is_locked", None)
             if is_locked is not None and is_locked(upload_id):
                 self.metrics.lock_waits.inc()
-        async with hold(self.locker, upload_id, wait=limit, on_release=on_release):
-            yield
+        async with hold(self.locker, upload_id, wait=limit, on_release=on_release) as fence:
+            yield fence
 
     @asynccontextmanager
     async def reading(self, reader: BodyReader) -> AsyncIterator[None]:

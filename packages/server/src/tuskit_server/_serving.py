@@ -5,7 +5,8 @@ worker threads that must win the GIL back from the event loop for every system c
 :func:`supervise` forks ``count`` worker processes, each with a listening socket of its own
 on the same port (``SO_REUSEPORT``: the kernel spreads new connections over them), and
 stays behind to pass signals on and to notice a worker that dies. The workers share one
-:class:`~tuskit_server.locks.FileLocker`; :func:`worker_settings` sets it up.
+:class:`~tuskit_server.locks.FileLocker`, or the locker given (a RedisLocker, shared with
+other machines too); :func:`worker_settings` sets it up.
 """
 
 import asyncio
@@ -29,7 +30,7 @@ from tuskit_server._connections import (
     QuietBadRequests,
     quiet_accept_errors,
 )
-from tuskit_server.locks import FileLocker
+from tuskit_server.locks import FileLocker, MemoryLocker
 
 __all__ = [
     "LOCK_FILE",
@@ -119,22 +120,27 @@ async def run_app_until_signal(
 
 @contextlib.contextmanager
 def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """``setup_tus`` options for workers: a :class:`FileLocker` on a lock file that lives
-    as long as the block (under the storage folder, see :func:`_lock_file`), and no
+    """``setup_tus`` options for workers: the locker given (one that several processes share,
+    such as a RedisLocker), else a :class:`FileLocker` on a lock file that lives as long as
+    the block (under the storage folder, see :func:`_lock_file`); and no
     ``concatenation-unfinished`` (which final upload waits for which partial is known to
     the one process that created the final)."""
     wanted = setup_tus_kwargs.get("extensions")
     if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
         raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
-    if setup_tus_kwargs.get("locker") is not None:
-        raise ValueError("with several workers the server brings its own locker (a FileLocker)")
+    settings = dict(setup_tus_kwargs)
+    if wanted is None:
+        wanted = [e for e in Extension if e is not Extension.CONCATENATION_UNFINISHED]
+    settings["extensions"] = tuple(wanted)
+    given = setup_tus_kwargs.get("locker")
+    if isinstance(given, MemoryLocker):
+        raise ValueError("several workers need a locker they share (a MemoryLocker is not)")
+    if given is not None:
+        yield settings
+        return
     lock_path = _lock_file(setup_tus_kwargs.get("upload_path"))
     try:
-        settings = dict(setup_tus_kwargs)
         settings["locker"] = FileLocker(lock_path)
-        if wanted is None:
-            wanted = [e for e in Extension if e is not Extension.CONCATENATION_UNFINISHED]
-        settings["extensions"] = tuple(wanted)
         yield settings
     finally:
         with contextlib.suppress(OSError):

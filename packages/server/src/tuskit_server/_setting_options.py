@@ -58,6 +58,7 @@ _METAVARS = {
     "tls_cert": "FILE",
     "tls_key": "FILE",
     "workers": "N",
+    "locker": "URL",
     "log_format": "text|json",
     "hooks_http": "URL",
     "hooks_http_timeout": "DURATION",

@@ -1,4 +1,5 @@
-"""The value forms the server's settings accept: sizes, durations, comma lists, URL paths.
+"""The value forms the server's settings accept: sizes, durations, comma lists, URL paths,
+Redis URLs.
 
 Kept apart from the model (:mod:`tuskit_server.settings`) so each option's type reads as one
 word there; every converter leaves a non-string (a TOML number, a list) to pydantic.
@@ -6,19 +7,22 @@ word there; every converter leaves a non-string (a TOML number, a list) to pydan
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_settings import NoDecode
 
 from tuskit_common import units
 
 __all__ = [
+    "RedisUrl",
     "Seconds",
     "Size",
     "SizeOrUnlimited",
     "Words",
     "duration",
     "duration_or_never",
+    "redis_url",
     "size",
     "size_or_unlimited",
     "url_path",
@@ -63,7 +67,30 @@ def url_path(value: str) -> str:
     return value
 
 
+def redis_url(value: str) -> str:
+    """``redis://host[:port][/db]``, ``rediss://`` (TLS) or ``unix:///path``, as redis-py
+    reads them; checked here so a typo is a usage error before anything starts."""
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    wrong = ValueError(f"{value!r} is not a Redis URL (redis://host:port/db or unix:///path)")
+    if scheme == "unix":
+        if not parts.path:
+            raise wrong
+        return value
+    if scheme not in ("redis", "rediss") or not parts.hostname:
+        raise wrong
+    try:
+        parts.port  # noqa: B018 - urllib checks the port only when it is read
+    except ValueError:
+        raise wrong from None
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise wrong
+    return value
+
+
 Size = Annotated[int, Field(ge=0), BeforeValidator(size)]
 Seconds = Annotated[float, Field(gt=0), BeforeValidator(duration)]
 Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
 SizeOrUnlimited = Annotated[int | None, Field(ge=0), BeforeValidator(size_or_unlimited)]
+RedisUrl = Annotated[str, AfterValidator(redis_url)]

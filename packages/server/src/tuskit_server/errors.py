@@ -8,11 +8,14 @@ Handlers, stores, lockers and hooks raise :class:`tuskit_common.ProtocolError` s
     ├── UploadInterrupted     400  upload_interrupted  (a newer request took the lock)
     ├── UploadExists          409  upload_exists        (a store refused a duplicate id)
     └── FileExists            409  file_exists          (a finished file of that name exists)
+    ServiceUnavailable (tuskit_common)
+    ├── LockUnavailable       503  lock_unavailable     (the lock service cannot be reached)
+    └── LockLost              503  lock_lost            (the lock lapsed while held)
     ServerError (tuskit_common)
     └── HookFailed            500  (a hook raised something else than a ProtocolError)
 """
 
-from tuskit_common import BadRequest, ProtocolError, ServerError
+from tuskit_common import BadRequest, ProtocolError, ServerError, ServiceUnavailable
 
 
 class HookRejected(ProtocolError):
@@ -49,6 +52,19 @@ class FileExists(ProtocolError):
 
     status = 409
     default_code = "file_exists"
+
+
+class LockUnavailable(ServiceUnavailable):
+    """503: the lock service (Redis) cannot be reached, so nothing is done unlocked."""
+
+    default_code = "lock_unavailable"
+
+
+class LockLost(ServiceUnavailable):
+    """503: the upload's lock lapsed while this request held it (its lease expired, or the
+    lock service went away); what arrived before is kept, nothing after."""
+
+    default_code = "lock_lost"
 
 
 class HookFailed(ServerError):

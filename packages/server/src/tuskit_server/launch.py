@@ -2,9 +2,10 @@
 
 The one code path behind ``tus serve`` and ``python -m tuskit_server``: it checks what can
 be checked before the port opens (the storage directory is writable, the certificate
-loads) and turns every start-up failure into a :class:`StartupError` of one line.
+loads, the ``--locker`` Redis answers) and turns every start-up failure into a :class:`StartupError` of one line.
 """
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -19,10 +20,12 @@ from tuskit_server._app import serve
 from tuskit_server._config import Cors
 from tuskit_server._quotas import Limits
 from tuskit_server.access_log import LineWriter
+from tuskit_server.errors import LockUnavailable
 from tuskit_server.file_hooks import FileHooks
 from tuskit_server.health import Health
 from tuskit_server.hooks import Hooks
 from tuskit_server.http_hooks import HttpHooks
+from tuskit_server.locks import Locker
 from tuskit_server.log import access_logger
 from tuskit_server.settings import ServerSettings
 
@@ -67,6 +70,29 @@ def tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
         reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
         raise StartupError(f"TLS certificate {settings.tls_cert} cannot be used: {reason}") from exc
     return context
+
+
+def shared_locker(settings: ServerSettings) -> Locker | None:
+    """The :class:`~tuskit_server.locks.redis.RedisLocker` of ``--locker``, once Redis answers
+    (checked before the port opens); None without ``--locker``.
+
+    Raises:
+        StartupError: redis-py is not installed, or Redis cannot be reached.
+    """
+    if settings.locker is None:
+        return None
+    try:
+        from tuskit_server.locks.redis import RedisLocker
+    except ImportError as exc:
+        raise StartupError(
+            f"--locker needs redis-py: pip install 'tuskit-server[redis]' ({exc})"
+        ) from exc
+    locker = RedisLocker(settings.locker)
+    try:
+        asyncio.run(locker.check())
+    except LockUnavailable as exc:
+        raise StartupError(f"--locker {settings.locker}: {exc.message}") from exc
+    return locker
 
 
 def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
@@ -184,13 +210,15 @@ def run(
     """
     check_storage(settings)
     context = tls_context(settings)
+    locker = shared_locker(settings)
     with _shared_metrics(settings):
-        return _serve(settings, context, on_ready, on_stopping, on_notice)
+        return _serve(settings, context, locker, on_ready, on_stopping, on_notice)
 
 
 def _serve(
     settings: ServerSettings,
     context: ssl.SSLContext | None,
+    locker: Locker | None,
     on_ready: Callable[[str], None],
     on_stopping: Callable[[], None] | None,
     on_notice: Callable[[str], None] | None,
@@ -204,6 +232,8 @@ def _serve(
         if on_notice is not None:
             on_notice(f"no metrics: {advice}, or pass --no-metrics")
         options = setup_tus_options(settings.model_copy(update={"metrics": False}))
+    if locker is not None:
+        options["locker"] = locker
     _log_requests(settings)
     try:
         return serve(

@@ -24,6 +24,7 @@ from pydantic_settings import (
 from tuskit_common import ALGORITHMS, Extension
 from tuskit_server._setting_options import ENV_PREFIX, Option, options_of
 from tuskit_server._setting_values import (
+    RedisUrl,
     Seconds,
     Size,
     SizeOrUnlimited,
@@ -111,6 +112,9 @@ class ServerSettings(BaseSettings):
         None, ge=1, description="Uploads one client address may create per minute; more: 429."
     )
     workers: int = Field(1, ge=1, description="Server processes sharing the port.")
+    locker: RedisUrl | None = Field(
+        None, description="Share upload locks with other servers through this Redis URL."
+    )
     splice_min: Size = Field(
         1 << 20, description="Bodies this large move socket-to-file in the kernel; 0: never."
     )

@@ -6,6 +6,7 @@ themselves are in ``_rules``.
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -45,6 +46,7 @@ __all__ = [
     "finish",
     "interrupt",
     "load",
+    "locked_for_body",
     "new_reader",
     "plan_patch",
     "precheck_append",
@@ -131,6 +133,17 @@ def new_reader(endpoint: Endpoint, request: web.Request, checksum: Checksum | No
     )
 
 
+@asynccontextmanager
+async def locked_for_body(
+    endpoint: Endpoint, upload: str, reader: BodyReader
+) -> AsyncIterator[None]:
+    """The upload's lock for a request that brings a body: a newer request interrupts the
+    body once stale (:func:`interrupt`); a lapsed lease stops it at once (its fence)."""
+    async with endpoint.locked(upload, lambda: interrupt(endpoint, reader)) as fence:
+        reader.guard(fence)
+        yield
+
+
 def interrupt(endpoint: Endpoint, reader: BodyReader) -> None:
     """The lock's release callback: a newer request wants this upload (digest §4.3). It
     gets it once the body is stale (no byte for ``takeover_after`` seconds): a HEAD must
@@ -192,6 +205,7 @@ async def receive(
                 updated = await composer.core.write(
                     resource.id, offset, reader, expires_at=expires_at
                 )
+    reader.check_fence()  # a lapsed lease: nothing more is committed (no hooks, no finish)
     updated = await _expire_from_last_byte(endpoint, composer, updated)
     logger.info(
         "upload %s: %d bytes received, offset %d -> %d",

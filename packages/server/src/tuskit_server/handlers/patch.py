@@ -9,7 +9,7 @@ from tuskit_server._endpoint import Endpoint
 from tuskit_server.handlers import draft
 from tuskit_server.handlers._shared import (
     build_waiting_finals,
-    interrupt,
+    locked_for_body,
     new_reader,
     plan_patch,
     precheck_append,
@@ -24,7 +24,8 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
 
     412 version, 415 media type, 400 bad headers, 404/410 unknown or gone, 403 final upload,
     409 offset mismatch (with the current offset), 413 too long, 460 checksum mismatch,
-    423 lock busy; a newer request interrupts this one (400) after its bytes are stored.
+    423 lock busy, 503 lock service unreachable or lease lapsed (what arrived before is kept);
+    a newer request interrupts this one (400) after its bytes are stored.
     """
     version = draft.draft_of(endpoint, request)
     if version is not None:
@@ -32,7 +33,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     checked = precheck_append(endpoint, request)
     composer = await endpoint.store(request)
     reader = new_reader(endpoint, request, checked.checksum)
-    async with endpoint.locked(checked.upload_id, lambda: interrupt(endpoint, reader)):
+    async with locked_for_body(endpoint, checked.upload_id, reader):
         resource, plan = await plan_patch(endpoint, request, composer, checked)
         was_complete = resource.is_complete
         if plan.declare_length is not None and composer.deferrer is not None:

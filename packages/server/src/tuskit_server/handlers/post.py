@@ -26,8 +26,8 @@ from tuskit_server.handlers._shared import (
     build_waiting_finals,
     create_upload,
     finish,
-    interrupt,
     load,
+    locked_for_body,
     new_reader,
     receive,
     try_concatenate,
@@ -135,7 +135,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         if resource.length is None and endpoint.config.max_size is not None:
             reader.limit = endpoint.config.max_size
         try:
-            async with endpoint.locked(resource.id, lambda: interrupt(endpoint, reader)):
+            async with locked_for_body(endpoint, resource.id, reader):
                 resource = await receive(
                     endpoint, request, composer, resource, reader, was_complete=resource.is_complete
                 )
