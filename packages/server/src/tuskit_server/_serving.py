@@ -31,6 +31,7 @@ from tuskit_server._connections import (
     quiet_accept_errors,
 )
 from tuskit_server.locks import FileLocker, MemoryLocker
+from tuskit_server.stores.base import SharedFinals
 
 __all__ = [
     "LOCK_FILE",
@@ -124,14 +125,17 @@ def worker_settings(setup_tus_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]
     such as a RedisLocker), else a :class:`FileLocker` on a lock file that lives as long as
     the block (under the storage folder, see :func:`_lock_file`); and no
     ``concatenation-unfinished`` (which final upload waits for which partial is known to
-    the one process that created the final)."""
+    the one process that created the final) unless the store shares that knowledge
+    (:class:`~tuskit_server.stores.base.SharedFinals`, e.g. an S3Store)."""
     wanted = setup_tus_kwargs.get("extensions")
-    if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
-        raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
     settings = dict(setup_tus_kwargs)
-    if wanted is None:
-        wanted = [e for e in Extension if e is not Extension.CONCATENATION_UNFINISHED]
-    settings["extensions"] = tuple(wanted)
+    if not isinstance(setup_tus_kwargs.get("store"), SharedFinals):
+        if wanted is not None and Extension.CONCATENATION_UNFINISHED in set(wanted):
+            raise ValueError("concatenation-unfinished needs a single server process (workers=1)")
+        if wanted is None:
+            wanted = [e for e in Extension if e is not Extension.CONCATENATION_UNFINISHED]
+    if wanted is not None:
+        settings["extensions"] = tuple(wanted)
     given = setup_tus_kwargs.get("locker")
     if isinstance(given, MemoryLocker):
         raise ValueError("several workers need a locker they share (a MemoryLocker is not)")

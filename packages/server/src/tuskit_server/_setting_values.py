@@ -1,11 +1,13 @@
 """The value forms the server's settings accept: sizes, durations, comma lists, URL paths,
-Redis URLs.
+Redis URLs, store locations (a directory or ``s3://bucket/prefix``).
 
 Kept apart from the model (:mod:`tuskit_server.settings`) so each option's type reads as one
 word there; every converter leaves a non-string (a TOML number, a list) to pydantic.
 """
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -16,15 +18,18 @@ from tuskit_common import units
 
 __all__ = [
     "RedisUrl",
+    "S3Location",
     "Seconds",
     "Size",
     "SizeOrUnlimited",
+    "StoreLocation",
     "Words",
     "duration",
     "duration_or_never",
     "redis_url",
     "size",
     "size_or_unlimited",
+    "store_location",
     "url_path",
 ]
 
@@ -89,8 +94,54 @@ def redis_url(value: str) -> str:
     return value
 
 
+#: S3's rule for bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting
+#: and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True, slots=True)
+class S3Location:
+    """Where ``s3://bucket/prefix`` puts uploads: every key starts with ``prefix``."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, value: str) -> "S3Location | None":
+        """The location of an ``s3://`` URL, None for anything else (a directory).
+
+        A non-empty prefix ends with ``/`` (``s3://b/uploads`` keeps ``uploads/<id>``),
+        so that a prefix names a folder as S3 consoles show it.
+
+        Raises:
+            ValueError: another URL scheme, or an s3:// URL without a valid bucket name.
+        """
+        parts = urlsplit(value)
+        scheme = parts.scheme.lower()
+        if scheme != "s3":
+            if "://" in value:
+                raise ValueError(f"{value!r} is neither a directory nor an s3://bucket/prefix URL")
+            return None
+        bucket = parts.netloc
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not an s3://bucket/prefix URL with a valid bucket name")
+        prefix = parts.path.lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return cls(bucket, prefix)
+
+
+def store_location(value: str) -> str:
+    """A directory or an ``s3://bucket/prefix`` URL (checked by :meth:`S3Location.parse`)."""
+    if not value.strip():
+        raise ValueError("an empty value is neither a directory nor an s3:// URL")
+    S3Location.parse(value)
+    return value
+
+
 Size = Annotated[int, Field(ge=0), BeforeValidator(size)]
 Seconds = Annotated[float, Field(gt=0), BeforeValidator(duration)]
 Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
 SizeOrUnlimited = Annotated[int | None, Field(ge=0), BeforeValidator(size_or_unlimited)]
 RedisUrl = Annotated[str, AfterValidator(redis_url)]
+StoreLocation = Annotated[str, AfterValidator(store_location)]

@@ -15,7 +15,8 @@ from tuskit_server.settings import CONFIG_ENV, OPTIONS, ServerSettings, load_set
 __all__ = ["parser", "settings_from_argv"]
 
 _DESCRIPTION = (
-    "Run a tus 1.0.0 upload server with file storage until SIGINT or SIGTERM. Every option "
+    "Run a tus 1.0.0 upload server (files in a directory or an S3 bucket) until SIGINT or "
+    "SIGTERM. Every option "
     "is also read from the environment variable shown and from the --config TOML file "
     "(key: the option's name in snake_case); a flag wins over the environment, which wins "
     "over the file."

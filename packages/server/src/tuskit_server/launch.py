@@ -1,8 +1,9 @@
 """Start the standalone server from its :class:`~tuskit_server.settings.ServerSettings`.
 
 The one code path behind ``tus serve`` and ``python -m tuskit_server``: it checks what can
-be checked before the port opens (the storage directory is writable, the certificate
-loads, the ``--locker`` Redis answers) and turns every start-up failure into a :class:`StartupError` of one line.
+be checked before the port opens (the storage directory is writable or the ``--store``
+bucket answers, the certificate loads, the ``--locker`` Redis answers) and turns every
+start-up failure into a :class:`StartupError` of one line.
 """
 
 import asyncio
@@ -28,6 +29,7 @@ from tuskit_server.http_hooks import HttpHooks
 from tuskit_server.locks import Locker
 from tuskit_server.log import access_logger
 from tuskit_server.settings import ServerSettings
+from tuskit_server.stores.base import DataStore
 
 __all__ = ["StartupError", "run"]
 
@@ -45,7 +47,9 @@ def check_storage(settings: ServerSettings) -> None:
     Raises:
         StartupError: it cannot be created or written.
     """
-    storage = settings.storage
+    storage = settings.upload_dir
+    if storage is None:  # a bucket: see s3_store
+        return
     try:
         storage.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=storage, prefix=".tuskit-write-check-"):
@@ -95,6 +99,48 @@ def shared_locker(settings: ServerSettings) -> Locker | None:
     return locker
 
 
+def s3_store(settings: ServerSettings) -> DataStore | None:
+    """The S3Store of ``--store s3://bucket/prefix``, once its bucket answered (checked
+    with a store of its own, closed again, so the one served opens in the process that
+    serves); None for a directory.
+
+    Raises:
+        StartupError: aiobotocore is not installed, or the bucket cannot be used.
+    """
+    location = settings.s3
+    if location is None:
+        return None
+    try:
+        from tuskit_server.stores.s3 import S3Store, S3StoreError
+        from tuskit_server.stores.s3._layout import MAX_UPLOAD
+    except ImportError as exc:
+        raise StartupError(
+            f"--store s3:// needs aiobotocore: pip install 'tuskit-server[s3]' ({exc})"
+        ) from exc
+
+    def new_store() -> S3Store:
+        return S3Store(
+            location.bucket,
+            location.prefix,
+            endpoint_url=settings.s3_endpoint,
+            region=settings.s3_region,
+            part_size=settings.s3_part_size,
+            max_size=min(settings.max_size or MAX_UPLOAD, MAX_UPLOAD),
+        )
+
+    async def check(store: S3Store) -> None:
+        try:
+            await store.open()
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(check(new_store()))
+    except S3StoreError as exc:
+        raise StartupError(f"--store {settings.store}: {exc}") from exc
+    return new_store()
+
+
 def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
     """The :func:`setup_tus` keywords the settings ask for.
 
@@ -102,7 +148,7 @@ def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
         ImportError: metrics are on but prometheus-client is not installed.
     """
     options: dict[str, Any] = {
-        "upload_path": settings.storage,
+        "upload_path": settings.upload_dir,
         "upload_url": settings.base_path,
         "max_size": settings.max_size,
         "metadata_limit": settings.metadata_limit,
@@ -210,15 +256,16 @@ def run(
     """
     check_storage(settings)
     context = tls_context(settings)
+    store = s3_store(settings)
     locker = shared_locker(settings)
     with _shared_metrics(settings):
-        return _serve(settings, context, locker, on_ready, on_stopping, on_notice)
+        return _serve(settings, context, (store, locker), on_ready, on_stopping, on_notice)
 
 
 def _serve(
     settings: ServerSettings,
     context: ssl.SSLContext | None,
-    locker: Locker | None,
+    shared: tuple[DataStore | None, Locker | None],
     on_ready: Callable[[str], None],
     on_stopping: Callable[[], None] | None,
     on_notice: Callable[[str], None] | None,
@@ -232,6 +279,9 @@ def _serve(
         if on_notice is not None:
             on_notice(f"no metrics: {advice}, or pass --no-metrics")
         options = setup_tus_options(settings.model_copy(update={"metrics": False}))
+    store, locker = shared
+    if store is not None:
+        options["store"] = store
     if locker is not None:
         options["locker"] = locker
     _log_requests(settings)

@@ -25,9 +25,11 @@ from tuskit_common import ALGORITHMS, Extension
 from tuskit_server._setting_options import ENV_PREFIX, Option, options_of
 from tuskit_server._setting_values import (
     RedisUrl,
+    S3Location,
     Seconds,
     Size,
     SizeOrUnlimited,
+    StoreLocation,
     Words,
     duration,
     duration_or_never,
@@ -49,6 +51,10 @@ __all__ = [
 #: The option naming the TOML file (a flag and an environment variable, not a file key).
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 
+#: S3's smallest part but the last (S3Store's own minimum; kept here so settings stay pure).
+_MIN_PART = 5 << 20
+_S3_OPTIONS = ("s3_endpoint", "s3_region", "s3_part_size")
+
 
 class SettingsError(ValueError):
     """A bad option value: the message names the option and the accepted form."""
@@ -67,6 +73,18 @@ class ServerSettings(BaseSettings):
         None, description="Listen on this Unix socket instead of host and port."
     )
     storage: Path = Field(Path("uploads"), description="Upload directory (created if missing).")
+    store: StoreLocation | None = Field(
+        None, description="Where uploads live: a directory (as --storage) or s3://bucket/prefix."
+    )
+    s3_endpoint: str | None = Field(
+        None, description="S3-compatible service URL (MinIO, Ceph, R2); none: AWS."
+    )
+    s3_region: str | None = Field(
+        None, description="The bucket's region; none: from the AWS configuration."
+    )
+    s3_part_size: Size = Field(
+        _MIN_PART, description="Smallest S3 part (at least 5MiB); parts grow with the upload."
+    )
     base_path: str = Field("/files/", description="URL path of the creation endpoint.")
     max_size: SizeOrUnlimited = Field(
         10 << 30, description="Largest upload, e.g. 2GiB, or 'unlimited'."
@@ -166,11 +184,18 @@ class ServerSettings(BaseSettings):
         events = [part.strip() for item in value for part in item.split(",") if part.strip()]
         return list(check_events(events))
 
-    @field_validator("hooks_http", mode="after")
+    @field_validator("hooks_http", "s3_endpoint", mode="after")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
+    @field_validator("s3_part_size", mode="after")
+    @classmethod
+    def _s3_part(cls, value: int) -> int:
+        if value < _MIN_PART:
+            raise ValueError("S3 parts are at least 5MiB (S3's minimum)")
         return value
 
     @field_validator("disable", mode="after")
@@ -192,7 +217,23 @@ class ServerSettings(BaseSettings):
             raise ValueError("--hooks-http and --hooks-dir cannot be combined (choose one)")
         if self.demo and self.base_path.rstrip("/") == "":
             raise ValueError("--demo serves its page at /: it needs a --base-path other than /")
+        if self.store is not None and "storage" in self.model_fields_set:
+            raise ValueError("--store and --storage both name where uploads live: give one")
+        if self.s3 is None and self.model_fields_set.intersection(_S3_OPTIONS):
+            raise ValueError("--s3-endpoint, --s3-region and --s3-part-size need --store s3://...")
         return self
+
+    @property
+    def s3(self) -> S3Location | None:
+        """The bucket and prefix of ``--store s3://...``; None for a directory."""
+        return None if self.store is None else S3Location.parse(self.store)
+
+    @property
+    def upload_dir(self) -> Path | None:
+        """The file store's directory (``--store DIR`` or ``--storage``); None on S3."""
+        if self.store is None:
+            return self.storage
+        return None if self.s3 is not None else Path(self.store)
 
     @property
     def expiration(self) -> timedelta | None:
