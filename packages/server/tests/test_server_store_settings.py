@@ -126,8 +126,8 @@ def test_a_reachable_bucket_gives_the_store_served(aws: S3Target) -> None:
     assert (store.connection.bucket, store.prefix) == (bucket, f"{prefix}tus/")
     assert store.connection.endpoint_url == aws.endpoint_url
     assert store.connection.region == aws.region
-    assert store._part_size == 6 << 20  # noqa: SLF001 - what the option set
-    assert store._bucket is None  # noqa: SLF001 - opened later, by the process that serves
+    assert store._part_size == 6 << 20  # what the option set
+    assert store._bucket is None  # opened later, by the process that serves
 
 
 def test_a_missing_bucket_stops_the_start_in_one_line(aws: S3Target) -> None:
