@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tuskit_common import Extension
+from tuskit_server import Expiration
 from tuskit_server.command import parser, settings_from_argv
 from tuskit_server.launch import (
     StartupError,
@@ -38,7 +39,9 @@ def test_defaults() -> None:
     assert (settings.host, settings.port, settings.base_path) == ("127.0.0.1", 1080, "/files/")
     assert settings.storage == Path("uploads")
     assert settings.max_size == 10 << 30  # finite by default (issue 21)
-    assert settings.expiration == timedelta(days=7)
+    assert settings.expiration == Expiration(
+        after=timedelta(days=7), sweep_interval=timedelta(minutes=10)
+    )
     assert settings.extensions is None
     assert settings.download
     assert settings.health

@@ -47,6 +47,7 @@ _METAVARS = {
     "metadata_limit": "SIZE",
     "splice_min": "SIZE",
     "expire_after": "DURATION",
+    "expire_interval": "DURATION",
     "lock_timeout": "DURATION",
     "idle_timeout": "DURATION",
     "shutdown_timeout": "DURATION",
@@ -75,6 +76,7 @@ _METAVARS = {
 _DEFAULTS = {
     "max_size": "10GiB",
     "expire_after": "7d",
+    "expire_interval": "10m",
     "lock_timeout": "20s",
     "idle_timeout": "60s",
     "shutdown_timeout": "10s",

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from tuskit_common import ALGORITHMS, Extension
+from tuskit_server._config import Expiration
 from tuskit_server._setting_options import ENV_PREFIX, Option, options_of
 from tuskit_server._setting_values import (
     RedisUrl,
@@ -93,6 +94,9 @@ class ServerSettings(BaseSettings):
     expire_after: Annotated[float | None, Field(gt=0), BeforeValidator(duration_or_never)] = Field(
         7 * 86400.0,
         description="Idle time after which unfinished uploads expire, e.g. 24h, or 'never'.",
+    )
+    expire_interval: Seconds = Field(
+        600.0, description="How often each server looks for expired uploads."
     )
     checksum: Words = Field(
         list(ALGORITHMS), description="Checksum algorithms to offer (sha1 is required)."
@@ -236,9 +240,14 @@ class ServerSettings(BaseSettings):
         return None if self.s3 is not None else Path(self.store)
 
     @property
-    def expiration(self) -> timedelta | None:
-        """``expire_after`` as setup_tus takes it."""
-        return None if self.expire_after is None else timedelta(seconds=self.expire_after)
+    def expiration(self) -> Expiration | None:
+        """``expire_after`` and ``expire_interval`` as setup_tus takes them."""
+        if self.expire_after is None:
+            return None
+        return Expiration(
+            after=timedelta(seconds=self.expire_after),
+            sweep_interval=timedelta(seconds=self.expire_interval),
+        )
 
     @property
     def extensions(self) -> tuple[Extension, ...] | None:
