@@ -4,6 +4,8 @@
   :func:`integration_tests.harness.running_server`) and stops it when the test ends.
 - ``make_source(size)`` writes a file of ``size`` random bytes under ``tmp_path`` and returns
   a :class:`~integration_tests.harness.SourceFile` carrying its SHA-256.
+- ``moto_s3`` is moto's S3 server (one per test module; each test makes its own bucket) and
+  ``redis_server`` a redis-server of the test's own (it can be stopped and started again).
 - ``api`` is the conformance table's raw-HTTP client on the ``endpoint`` fixture that each
   conformance runner module defines (tuskit-server, tusd).
 """
@@ -27,6 +29,8 @@ from integration_tests.harness import (
     make_file,
     running_server,
 )
+from integration_tests.redis_server import RedisServer, running_redis
+from integration_tests.s3 import MotoS3, moto_s3_server
 
 
 @pytest.fixture
@@ -62,6 +66,20 @@ def make_source(tmp_path: Path) -> MakeSource:
         return make_file(sources / (name or f"source-{size}-{len(list(sources.iterdir()))}"), size)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
+    """moto's S3 server on a free loopback port for the module's tests."""
+    with moto_s3_server(tmp_path_factory.mktemp("moto")) as moto:
+        yield moto
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free loopback port, stopped after."""
+    with running_redis(tmp_path / "redis") as server:
+        yield server
 
 
 @pytest.fixture

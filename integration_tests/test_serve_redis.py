@@ -11,25 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from integration_tests.harness import LOOPBACK, free_port
-from integration_tests.redis_server import RedisServer, running_redis
+from integration_tests.redis_server import RedisServer
 from integration_tests.test_serve_operator import HEADERS, one_error_line, run, serving
 
 #: A PATCH that sent its first bytes this long ago and nothing since is stale: tus serve's
 #: takeover_after (2 s), with a margin.
 STALE_AFTER = 2.5
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with running_redis(tmp_path / "redis") as server:
-        yield server
 
 
 async def _stalled(first: bytes, gate: asyncio.Event) -> AsyncIterator[bytes]:
