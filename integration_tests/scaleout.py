@@ -34,6 +34,7 @@ __all__ = [
     "Cluster",
     "RoundRobinProxy",
     "object_sha256",
+    "server_environment",
     "start_cluster",
     "tus_serve_argv",
     "wait_for",
@@ -46,9 +47,10 @@ _PIECE = 1 << 20
 
 
 def tus_serve_argv(
-    port: int, moto: MotoS3, bucket: str, redis: RedisServer, *extra: str
+    port: int, s3_url: str, bucket: str, redis: RedisServer, *extra: str
 ) -> list[str]:
-    """``tus serve`` on ``s3://bucket/uploads`` at moto, locks in ``redis``, behind a proxy."""
+    """``tus serve`` on ``s3://bucket/uploads`` at ``s3_url``, locks in ``redis``, behind a
+    proxy."""
     return [
         sys.executable,
         "-m",
@@ -59,7 +61,7 @@ def tus_serve_argv(
         "--store",
         f"s3://{bucket}/uploads",
         "--s3-endpoint",
-        moto.url,
+        s3_url,
         "--s3-region",
         CREDENTIALS["AWS_DEFAULT_REGION"],
         "--locker",
@@ -95,20 +97,27 @@ def start_cluster(
     redis: RedisServer,
     *extra: str,
     count: int = 2,
-    bucket: str | None = None,
+    s3_url: str | None = None,
 ) -> Cluster:
-    """``count`` instances on a new bucket (or ``bucket``), each on a free port; stopped with
-    the test (``start_server``)."""
-    bucket = bucket or moto.new_bucket()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("TUSKIT_", "AWS_"))}
-    env.update(CREDENTIALS)
+    """``count`` instances on a new bucket, each on a free port, reaching moto directly (or
+    through ``s3_url``, e.g. a fault proxy); stopped with the test (``start_server``)."""
+    bucket = moto.new_bucket()
+    env = server_environment()
     instances = []
     for _ in range(count):
         port = free_port()
         url = f"http://{LOOPBACK}:{port}{BASE_PATH}"
-        argv = tus_serve_argv(port, moto, bucket, redis, *extra)
+        argv = tus_serve_argv(port, s3_url or moto.url, bucket, redis, *extra)
         instances.append(start_server(argv, ready=HttpProbe(url), env=env))
     return Cluster(moto, bucket, redis, instances)
+
+
+def server_environment() -> dict[str, str]:
+    """The test's environment for a server: moto's credentials, no TUSKIT_* or AWS_* of the
+    developer's shell."""
+    prefixes = ("TUSKIT_", "AWS_")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(prefixes)}
+    return {**env, **CREDENTIALS}
 
 
 def object_sha256(moto: MotoS3, bucket: str, key: str) -> str:
