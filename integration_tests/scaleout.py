@@ -35,6 +35,7 @@ __all__ = [
     "RoundRobinProxy",
     "object_sha256",
     "server_environment",
+    "sha256_of_get",
     "start_cluster",
     "tus_serve_argv",
     "wait_for",
@@ -118,6 +119,16 @@ def server_environment() -> dict[str, str]:
     prefixes = ("TUSKIT_", "AWS_")
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(prefixes)}
     return {**env, **CREDENTIALS}
+
+
+async def sha256_of_get(session: aiohttp.ClientSession, url: str) -> str:
+    """SHA-256 of a finished upload as GET streams it (through any instance)."""
+    digest = hashlib.sha256()
+    async with session.get(url) as response:
+        assert response.status == 200, await response.text()
+        async for piece in response.content.iter_chunked(_PIECE):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def object_sha256(moto: MotoS3, bucket: str, key: str) -> str:

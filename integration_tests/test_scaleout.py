@@ -20,7 +20,13 @@ import aiohttp
 from integration_tests.harness import MakeSource, StartServer
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import MotoS3
-from integration_tests.scaleout import RoundRobinProxy, object_sha256, start_cluster, wait_for
+from integration_tests.scaleout import (
+    RoundRobinProxy,
+    object_sha256,
+    sha256_of_get,
+    start_cluster,
+    wait_for,
+)
 from tuskit_client import Client
 
 MIB = 1 << 20
@@ -28,15 +34,6 @@ V = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
 #: A PATCH silent this long is stale: tus serve's takeover_after (2 s), with a margin.
 STALE_AFTER = 2.5
-
-
-async def _sha256_of_get(session: aiohttp.ClientSession, url: str) -> str:
-    digest = hashlib.sha256()
-    async with session.get(url) as response:
-        assert response.status == 200
-        async for piece in response.content.iter_chunked(MIB):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 async def test_the_tuskit_client_through_a_round_robin_proxy(
@@ -54,7 +51,7 @@ async def test_the_tuskit_client_through_a_round_robin_proxy(
         assert str(result.url).startswith(proxy.url)
         assert proxy.sent[("PATCH", 0)] >= 3
         assert proxy.sent[("PATCH", 1)] >= 3
-        assert await _sha256_of_get(session, str(result.url)) == source.sha256
+        assert await sha256_of_get(session, str(result.url)) == source.sha256
     key = cluster.key(str(result.url))
     assert await asyncio.to_thread(object_sha256, moto_s3, cluster.bucket, key) == source.sha256
 
@@ -74,7 +71,7 @@ async def test_partials_on_different_servers_concatenate(
         assert len(result.parts) == 2
         assert proxy.sent[("POST", 0)] >= 1
         assert proxy.sent[("POST", 1)] >= 1
-        assert await _sha256_of_get(session, str(result.url)) == source.sha256
+        assert await sha256_of_get(session, str(result.url)) == source.sha256
 
         # concatenation-unfinished: the final created on one server before its partials,
         # which are finished through the other
