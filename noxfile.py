@@ -122,6 +122,9 @@ def integration(session: nox.Session) -> None:
     """Tests that need more than one package: client against server, the CLI end to end;
     and the benchmark's judging of its targets (no benchmark runs here)."""
     sync(session, "--all-packages", "--group", "test-aiohttp")
+    # The Redis locker and scale-out tests start a real redis-server (moto's S3 server comes
+    # with the test group); installing it here fails early, before any test, when it cannot.
+    debian_tool(session, "redis-server", "redis-server")
     # The peer tests need the official implementations: the `interop` session runs them.
     tests = ["integration_tests", "benchmarks/tests", "examples"]
     session.run("pytest", *tests, "-m", "not peers", *session.posargs)
@@ -192,6 +195,7 @@ def interop(session: nox.Session) -> None:
     The peers are installed, and tusd built, by :func:`install_peers`.
     """
     env = install_peers(session)
+    debian_tool(session, "redis-server", "redis-server")  # the scale-out interop test's Redis
     session.run("pytest", "integration_tests", "-m", "peers", *session.posargs, env=env)
 
 
