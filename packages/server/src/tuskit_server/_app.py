@@ -63,8 +63,8 @@ def serve(
         host / port: where to listen (port 0: a free one).
         print_url: print ``tus endpoint: <URL>`` once the server is ready.
         workers: server processes behind the port (see :mod:`tuskit_server._serving`);
-            more than one uses a :class:`FileLocker` and leaves out
-            ``concatenation-unfinished``.
+            more than one uses a :class:`FileLocker` (unless ``locker`` is given) and
+            leaves out ``concatenation-unfinished`` unless the store shares its finals.
         shutdown_timeout: seconds in-flight requests get to finish on shutdown.
         on_ready: called with the endpoint URL once every process serves.
         on_stopping: called when SIGINT or SIGTERM begins the shutdown.
