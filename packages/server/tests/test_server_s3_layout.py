@@ -118,6 +118,16 @@ async def test_a_mismatching_chunk_never_becomes_a_part(store: S3Store) -> None:
     assert set(await objects(store)) == {"u1.info"}
 
 
+async def test_an_accepted_chunk_larger_than_memory_becomes_parts(store: S3Store) -> None:
+    """A checksummed chunk past 1 MiB waits in a temporary file, then streams into parts."""
+    data = os.urandom(6 * MIB)
+    await store.create(new("u1", length=20 * MIB))
+    kept = await store.write_staged("u1", 0, body(data), accept=lambda: True, expires_at=None)
+    assert kept.offset == 6 * MIB
+    assert await part_sizes(store, "u1") == [MIN_PART]
+    assert await store.bucket.read(store.keys("u1").part) == data[MIN_PART:]
+
+
 async def test_terminate_removes_every_object_and_the_multipart_upload(store: S3Store) -> None:
     await store.create(new("u1", length=20 * MIB))
     await store.write("u1", 0, body(b"z" * (MIN_PART + 10)), expires_at=None)

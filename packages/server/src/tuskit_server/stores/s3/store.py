@@ -21,7 +21,7 @@ from tuskit_server.stores.s3._bucket import Bucket
 from tuskit_server.stores.s3._concat import Source, concatenate
 from tuskit_server.stores.s3._connection import Connection
 from tuskit_server.stores.s3._infos import MULTIPART, MultipartStarter
-from tuskit_server.stores.s3._layout import MAX_UPLOAD, MIN_PART
+from tuskit_server.stores.s3._layout import MAX_PART, MAX_UPLOAD, MIN_PART
 from tuskit_server.stores.s3._parts import Held, Sizing, append, nothing
 from tuskit_server.stores.s3._removal import Removal
 from tuskit_server.stores.s3._spool import Spool
@@ -62,8 +62,10 @@ class S3Store(AppendPath, Removal):
         attempts: int = 3,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if part_size < MIN_PART:
-            raise ValueError(f"part_size must be at least {MIN_PART} bytes (S3's minimum)")
+        if not MIN_PART <= part_size <= MAX_PART:
+            raise ValueError(
+                f"part_size must be between {MIN_PART} and {MAX_PART} bytes (S3's part sizes)"
+            )
         if not 0 < max_size <= MAX_UPLOAD:
             raise ValueError(f"max_size must be between 1 and {MAX_UPLOAD} bytes")
         super().__init__(prefix, clock)
