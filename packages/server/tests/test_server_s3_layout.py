@@ -219,3 +219,15 @@ async def test_a_small_upload_is_one_object_without_a_multipart_upload(store: S3
         Bucket=store.bucket.name, Prefix=store.prefix
     )
     assert listed.get("Uploads", []) == []
+
+
+async def test_an_append_after_a_change_reads_the_upload_again(store: S3Store) -> None:
+    """A PATCH reads the upload, then appends (under its lock): the append starts from that
+    read, unless something changed the upload in between (here: a declared length)."""
+    await store.create(new("u1", length=None))
+    await store.write("u1", 0, body(b"abc"), expires_at=None)
+    assert (await store.get("u1")).length is None
+    await store.declare_length("u1", 5)
+    done = await store.write("u1", 3, body(b"defgh"), expires_at=None)
+    assert (done.length, done.offset) == (5, 5)
+    assert await store.bucket.read(store.keys("u1").data) == b"abcde"
