@@ -1,6 +1,7 @@
 """S3Store's own promises, checked in the bucket: tusd's layout, part sizes, the tail, the
 offset after a crash, removal, UploadPartCopy, and state shared by two stores."""
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 
@@ -231,3 +232,30 @@ async def test_an_append_after_a_change_reads_the_upload_again(store: S3Store) -
     done = await store.write("u1", 3, body(b"defgh"), expires_at=None)
     assert (done.length, done.offset) == (5, 5)
     assert await store.bucket.read(store.keys("u1").data) == b"abcde"
+
+
+async def test_two_stores_removing_at_once_never_fail_on_each_other(s3: S3Target) -> None:
+    bucket, prefix = await s3.fresh()
+    stores = [S3Store(bucket, prefix, **s3.store_kwargs()) for _ in range(2)]
+    for store in stores:
+        await store.open()
+    try:
+        first, second = stores
+        for number in range(4):
+            await first.create(new(f"old{number}", expires_at=NOW))
+        await first.create(new("live", expires_at=NOW.replace(year=2100)))
+        expired = await second.expired(NOW)
+        assert expired == [f"old{n}" for n in range(4)]
+        outcomes = await asyncio.gather(
+            *(s.expire(upload_id) for upload_id in expired for s in stores),
+            return_exceptions=True,
+        )
+        assert sum(o is None for o in outcomes) == 4  # each removed once
+        assert all(o is None or isinstance(o, Gone) for o in outcomes)
+        assert (await second.get("live")).expires_at is not None
+        forgotten = await asyncio.gather(*(s.forget(NOW.replace(year=2200)) for s in stores))
+        assert sum(forgotten) >= 4
+        assert set(await objects(first)) == {"live.info"}
+    finally:
+        for store in stores:
+            await store.close()
