@@ -198,7 +198,7 @@ class S3Store(AppendPath, Removal):
             final = starter.resource
         sources = []
         for partial_id in partial_ids:
-            partial = await self.get(partial_id)
+            partial, _ = await self.state(partial_id)
             if not partial.is_complete:
                 raise BadRequest(f"partial upload {partial_id} is not finished")
             sources.append(Source(self.keys(partial_id).data, partial.offset))
