@@ -10,7 +10,7 @@ from test_server_s3store import open_store
 from tus_s3_testing import S3Target
 from tus_server_contracts import NOW, body, new
 
-from tuskit_common import Gone, NotFound
+from tuskit_common import Gone, NotFound, ServiceUnavailable
 from tuskit_server.errors import UploadExists
 from tuskit_server.stores.s3 import S3Store
 from tuskit_server.stores.s3._bucket import Bucket
@@ -259,3 +259,21 @@ async def test_two_stores_removing_at_once_never_fail_on_each_other(s3: S3Target
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_no_gap_when_the_multipart_upload_cannot_be_started(
+    store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first part's bytes have left the buffer when S3 refuses to start the multipart
+    upload: nothing after them is kept as a tail (that would leave a gap)."""
+    await store.create(new("u1", length=20 * MIB))
+    await store.write("u1", 0, body(b"t" * 100), expires_at=None)
+
+    async def refused(self: Bucket, key: str) -> str:
+        raise ServiceUnavailable("the object storage failed to start the multipart upload")
+
+    monkeypatch.setattr(Bucket, "start_multipart", refused)
+    with pytest.raises(ServiceUnavailable):
+        await store.write("u1", 100, body(b"p" * (MIN_PART + 1000)), expires_at=None)
+    assert (await store.get("u1")).offset == 100  # the old tail only, never a later piece
+    assert await store.bucket.read(store.keys("u1").part) == b"t" * 100
