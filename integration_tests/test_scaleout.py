@@ -25,7 +25,6 @@ from integration_tests.scaleout import (
     object_sha256,
     sha256_of_get,
     start_cluster,
-    wait_for,
 )
 from tuskit_client import Client
 
@@ -106,15 +105,6 @@ async def _body(first: bytes, then: asyncio.Event) -> AsyncIterator[bytes]:
     yield b"never-sent"
 
 
-def _parts_landed(moto: MotoS3, bucket: str) -> int:
-    client = moto.client()
-    count = 0
-    for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-        listed = client.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-        count += len(listed.get("Parts", []))
-    return count
-
-
 async def test_a_server_killed_mid_patch_the_client_resumes_on_the_other(
     start_server: StartServer, moto_s3: MotoS3, redis_server: RedisServer, make_source: MakeSource
 ) -> None:
@@ -131,11 +121,7 @@ async def test_a_server_killed_mid_patch_the_client_resumes_on_the_other(
         patch = asyncio.create_task(
             session.patch(first + upload, headers={**OCTETS, "Upload-Offset": "0"}, data=body)
         )
-
-        async def a_part_landed() -> bool:
-            return await asyncio.to_thread(_parts_landed, moto_s3, cluster.bucket) > 0
-
-        await wait_for(a_part_landed)
+        await moto_s3.wait_for_part(cluster.bucket)
         assert not patch.done()
         victim.server.kill()  # SIGKILL while the PATCH body is still arriving
         with contextlib.suppress(aiohttp.ClientError):
