@@ -2,7 +2,8 @@
 
 The one code path behind ``tus serve`` and ``python -m tuskit_server``: it checks what can
 be checked before the port opens (the storage directory is writable, the certificate
-loads, the ``--locker`` Redis answers) and turns every start-up failure into a :class:`StartupError` of one line.
+loads, the ``--locker`` Redis answers) and turns every start-up failure into a
+:class:`StartupError` of one line.
 """
 
 import asyncio
