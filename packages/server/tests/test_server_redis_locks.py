@@ -26,8 +26,8 @@ from tus_server_testing import (
 )
 
 from integration_tests.redis_server import RedisServer, running_redis
-from tuskit_common import Locked
-from tuskit_server import setup_tus
+from tuskit_common import Locked, Resource
+from tuskit_server import Hooks, setup_tus
 from tuskit_server.errors import LockLost
 from tuskit_server.launch import shared_locker
 from tuskit_server.locks import hold
@@ -104,7 +104,7 @@ async def test_a_head_on_another_instance_interrupts_a_stale_patch_within_half_a
 async def test_a_paused_holder_loses_its_lease_to_another_instance(
     make_locker: MakeLocker,
 ) -> None:
-    mine, theirs = make_locker(lease=0.3), make_locker(lease=0.3)
+    mine, theirs = make_locker(lease=0.3), make_locker()  # theirs: the default 10 s lease
     lapsed: list[str] = []
     async with hold(mine, "u", wait=1, on_release=lambda: None) as fence:
         fence.on_lapse(lambda: lapsed.append("lapsed"))
@@ -115,7 +115,7 @@ async def test_a_paused_holder_loses_its_lease_to_another_instance(
         with pytest.raises(LockLost):
             fence.check()
         taken = theirs.new_lock("u")
-        await taken.acquire(wait=1, on_release=lambda: None)  # Redis let the lease expire
+        await taken.acquire(wait=5, on_release=lambda: None)  # Redis let the lease expire
         for _ in range(50):
             if lapsed:
                 break
@@ -237,5 +237,28 @@ async def test_the_app_closes_its_redis_connections_when_it_stops(
                 break
             await asyncio.sleep(0.02)
         assert len(await raw.client_list()) == 1  # only this one is left
+    finally:
+        await raw.aclose()
+
+
+async def test_a_delete_whose_lease_lapses_during_its_hook_deletes_nothing(
+    make_locker: MakeLocker, make_app: MakeApp, redis_server: RedisServer
+) -> None:
+    locker = make_locker(lease=0.6)
+    raw: Redis = Redis.from_url(redis_server.url)
+
+    async def pre_terminate(request: web.Request, resource: Resource) -> bool:
+        await raw.set(locker.key(resource.id), "someone-else", px=10_000)  # taken away
+        await asyncio.sleep(0.5)  # a slow hook; the next renewal finds the lock gone
+        return True
+
+    try:
+        client = await make_app(locker, hooks=Hooks(pre_terminate=pre_terminate))
+        path = await create(client, 10)
+        response = await client.delete(path, headers=TUS)
+        assert response.status == 503
+        assert "lapsed" in await response.text()
+        await raw.delete(locker.key(_id(path)))
+        assert await offset_of(client, path) == 0  # still there
     finally:
         await raw.aclose()
