@@ -43,9 +43,11 @@ _WORKERS = f"{TUSKIT} --workers "
 #: aiohttp-tus reads a PATCH body whole, capped by aiohttp's client_max_size: it is raised to
 #: take an 8 MiB chunk (plus slack), which is the most a chunked client sends.
 AIOHTTP_TUS_MAX_SIZE = 9 * 1024 * 1024
-#: tusd logs every request by default; the benchmark runs every server without a
-#: per-request log (tuskit-server's default, the peers' access logs switched off).
+#: tusd and tus serve log every request by default; the benchmark runs every server without
+#: a per-request log (the access logs switched off).
 TUSD_QUIET = "-verbose=false"
+#: tus serve writes an access-log line per request by default (an operator wants one).
+TUSKIT_QUIET = "--no-access-log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +93,7 @@ def _command(name: str, directory: Path) -> tuple[list[str], ReadyCheck]:
     if is_tuskit(name):
         port = free_port()
         argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory)]
-        argv += ["--base-path", "/uploads"]
-        argv += ["--port", str(port)]
+        argv += ["--base-path", "/uploads", "--port", str(port), TUSKIT_QUIET]
         if workers is not None:
             argv += ["--workers", str(workers)]
         return argv, HttpProbe(f"http://127.0.0.1:{port}/uploads")

@@ -156,3 +156,42 @@ async def test_ctrl_c_prints_the_upload_url_and_the_rerun_resumes_it(tmp_path: P
         assert code == 0, err_text
         assert out_text.strip() == url  # the same upload, continued
         assert (storage / data.name).read_bytes() == source.read_bytes()
+
+
+async def test_help_at_80_columns_shows_metavars_and_whole_descriptions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = await tus("--help")
+    assert (code, err) == (0, "")
+    whole = r"^\W*upload\s+Upload FILEs to ENDPOINT and print their upload URLs in order\.\W*$"
+    assert re.search(whole, out, re.MULTILINE), out  # one line, not cut off
+    for command in ("upload", "metadata", "delete", "options", "serve"):
+        code, out, err = await tus(command, "--help")
+        assert (code, err) == (0, ""), command
+        assert not re.search(r"<[a-z][a-z\[\] ]*>", out), out  # no <str>, <list[str]>
+        assert "{" not in out
+        assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+async def test_info_files_keep_their_mode_when_tus_serve_rewrites_them(tmp_path: Path) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
+    source = tmp_path / "a.bin"
+    source.write_bytes(os.urandom(3000))
+    storage = tmp_path / "uploads"
+    async with tus_serve(storage) as (endpoint, _):
+        code, out, err = await tus(
+            "upload",
+            "--chunk-size",
+            "1KiB",
+            "--store",
+            str(tmp_path / "s.json"),
+            endpoint,
+            str(source),
+        )
+    assert code == 0, err
+    upload_id = out.strip().rsplit("/", 1)[1]
+    info = storage / f"{upload_id}.info"
+    assert (storage / upload_id).read_bytes() == source.read_bytes()
+    assert info.stat().st_mode & 0o777 == 0o644 & ~mask  # rewritten by each PATCH

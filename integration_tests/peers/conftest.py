@@ -24,13 +24,14 @@ from integration_tests.peers.drivers import (
 
 @pytest.fixture
 def start_peer(start_server: StartServer, tmp_path: Path) -> StartPeer:
-    """Start a peer server storing under ``tmp_path``; it is stopped when the test ends."""
+    """Start a peer server storing under ``tmp_path`` (``flags``: tusd's command-line flags);
+    it is stopped when the test ends."""
 
-    def start(peer: PeerServer) -> PeerServerHandle:
+    def start(peer: PeerServer, *flags: str) -> PeerServerHandle:
         directory = tmp_path / f"store-{peer.name.lower()}"
         directory.mkdir()
         try:
-            command = server_command(peer, directory)
+            command = server_command(peer, directory, flags)
         except PeerMissing as exc:
             pytest.fail(str(exc), pytrace=False)
         running = start_server(command.argv, ready=command.ready, cwd=command.cwd)

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -130,8 +131,9 @@ class ServerCommand:
     cwd: Path = ROOT
 
 
-def server_command(peer: PeerServer, directory: Path) -> ServerCommand:
-    """The command line that starts ``peer`` storing into ``directory``."""
+def server_command(peer: PeerServer, directory: Path, flags: Sequence[str] = ()) -> ServerCommand:
+    """The command line that starts ``peer`` storing into ``directory``; ``flags`` go to
+    tusd (``-enable-experimental-protocol`` turns its IETF draft support on)."""
     if peer is PeerServer.TUS_NODE_SERVER:
         script = HERE / "tus_node_server.mjs"
         argv = [node(), str(script), "--modules", str(node_prefix()), "--dir", str(directory)]
@@ -139,7 +141,7 @@ def server_command(peer: PeerServer, directory: Path) -> ServerCommand:
     if peer is PeerServer.TUSD:
         port = free_port()
         argv = [tusd(), "-host", LOOPBACK, "-port", str(port), "-base-path", TUSD_BASE_PATH]
-        argv += ["-upload-dir", str(directory)]
+        argv += ["-upload-dir", str(directory), *flags]
         return ServerCommand(argv, HttpProbe(f"http://{LOOPBACK}:{port}{TUSD_BASE_PATH}"))
     module = {PeerServer.AIOHTTP_TUS: "aiohttp_tus", PeerServer.TUSPYSERVER: "tuspyserver"}[peer]
     check_python_peer(module)
@@ -166,6 +168,23 @@ def _write_job(peer: PeerClient, job: dict[str, Any], work: Path) -> Path:
     path = work / f"job-{peer.name.lower()}-{len(list(work.glob('job-*')))}.json"
     path.write_text(json.dumps(job))
     return path
+
+
+async def run_tus(*args: str) -> tuple[int, str, str]:
+    """Run the ``tus`` command line as a user would (``python -m tuskit_cli``); its exit
+    status, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tuskit_cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
 
 
 async def run_client(peer: PeerClient, job: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -240,7 +259,7 @@ class TuskitServerHandle:
 
 
 class StartPeer(Protocol):
-    def __call__(self, peer: PeerServer) -> PeerServerHandle: ...
+    def __call__(self, peer: PeerServer, *flags: str) -> PeerServerHandle: ...
 
 
 class RunPeerClient(Protocol):

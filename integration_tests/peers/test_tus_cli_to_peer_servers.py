@@ -6,34 +6,17 @@ bytes are compared by SHA-256 and the exit status and streams are checked.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
 
 import pytest
 
 from integration_tests.harness import MakeSource, sha256_file
-from integration_tests.peers.drivers import PeerServer, StartPeer
+from integration_tests.peers.drivers import PeerServer, StartPeer, run_tus
 
 pytestmark = pytest.mark.peers
 
 MiB = 1024 * 1024
 FILENAME = "Zürich – 東京 ✓.bin"
-
-
-async def _tus(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tuskit_cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 def _options(peer: PeerServer, store: Path) -> list[str]:
@@ -52,7 +35,7 @@ async def test_tus_upload(
     server = start_peer(peer)
     source = make_source(3 * MiB + 1)
     options = _options(peer, tmp_path / "store.json")
-    code, out, err = await _tus(
+    code, out, err = await run_tus(
         "upload", *options, "--parallel", str(parallel), server.url, str(source.path)
     )
     assert code == 0, err
@@ -70,7 +53,7 @@ async def test_tus_upload_checksum_is_refused_cleanly(
     server = start_peer(peer)
     source = make_source(1000)
     options = _options(peer, tmp_path / "store.json")
-    code, out, err = await _tus(
+    code, out, err = await run_tus(
         "upload", *options, "--checksum", "sha256", server.url, str(source.path)
     )
     assert code == 1

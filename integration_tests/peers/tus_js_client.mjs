@@ -12,6 +12,8 @@
 //                                    start a second Upload that resumes the stored URL
 //   urlStorage                       FileUrlStorage path used for that resume
 //   timeoutMs                        give up after this long: {"ok": false, "error": "timeout"}
+//   protocol                         tus-js-client's protocol option: tus-v1 (default),
+//                                    ietf-draft-03 or ietf-draft-05 (the IETF draft modes)
 // Result: {"ok": true, "url", "requests", "resume"?} or {"ok": false, "error", "status",
 // "requests"}, where requests lists {method, url, status, headers} as tus-js-client sent them.
 // The process exits 0 whenever it could print a result; a crash of this script exits 1.
@@ -41,6 +43,9 @@ const REPORTED = [
   'Upload-Offset',
   'Upload-Concat',
   'Upload-Metadata',
+  'Upload-Complete',
+  'Upload-Draft-Interop-Version',
+  'Tus-Resumable',
 ]
 
 function openInput() {
@@ -76,6 +81,7 @@ function baseOptions(log) {
     },
   }
   if (job.chunkSize !== undefined && job.chunkSize !== null) options.chunkSize = job.chunkSize
+  if (job.protocol) options.protocol = job.protocol
   if (job.urlStorage) {
     options.urlStorage = new tus.FileUrlStorage(job.urlStorage)
     options.storeFingerprintForResuming = true

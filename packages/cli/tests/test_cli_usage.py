@@ -56,6 +56,14 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
             "--checksum: 'rot13' is not one of sha1, md5, sha256, sha512, crc32",
         ),
         (["upload", "-H", "bad", URL, "FILE"], "--header: 'bad' is not 'Name: value'"),
+        (
+            ["upload", "--protocol", "tus2", URL, "FILE"],
+            "--protocol: 'tus2' is not one of tus, ietf-draft, auto",
+        ),
+        (
+            ["upload", "--draft-version", "9", URL, "FILE"],
+            "--draft-version: '9' is not one of the interop versions 3, 4, 5, 6, 7, 8",
+        ),
         (["upload", "-m", "=v", URL, "FILE"], "--metadata: '=v' has no key"),
         (
             ["upload", "not-a-url", "FILE"],
@@ -154,3 +162,17 @@ def test_serve_rejects_unknown_checksum(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "sha3" in result.stderr
+
+
+def test_metadata_the_draft_cannot_carry_fails_before_any_request(tmp_path: Path) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"x")
+    args = ["upload", "--protocol", "ietf-draft", "-m", "note=1", "--store"]
+    args += [str(tmp_path / "store.json"), f"http://127.0.0.1:{_closed_port()}/files/"]
+    result = runner.invoke(app, [*args, str(source)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {source}: the IETF draft carries only filename and filetype metadata "
+        "(Content-Disposition, Content-Type), not note; use protocol 'tus' or 'auto'\n"
+    )
+    assert result.stdout == ""

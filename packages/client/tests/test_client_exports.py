@@ -10,6 +10,9 @@ from tuskit_client import core, creation
 
 EXPECTED = {
     "DEFAULT_CHUNK_SIZE",
+    "DRAFT_VERSIONS",
+    "LATEST_DRAFT",
+    "PROTOCOLS",
     "CapabilityError",
     "Client",
     "JSONFileStore",

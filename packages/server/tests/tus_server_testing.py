@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import BaseTestServer, TestClient
 from yarl import URL
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -168,7 +168,7 @@ async def read_status(reader: asyncio.StreamReader) -> tuple[int, str]:
     return int(text.split(" ", 2)[1]), text
 
 
-async def open_raw(server: TestServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_raw(server: BaseTestServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A plain connection to ``server``."""
     assert server.port is not None
     return await asyncio.open_connection(server.host, server.port)

@@ -11,7 +11,15 @@ from yarl import URL
 
 from tuskit_cli import _console
 from tuskit_cli._reach import BUDGET, Reachability
-from tuskit_client import DEFAULT_CHUNK_SIZE, Client, RetryConfiguration, URLStore
+from tuskit_client import (
+    DEFAULT_CHUNK_SIZE,
+    DRAFT_VERSIONS,
+    LATEST_DRAFT,
+    PROTOCOLS,
+    Client,
+    RetryConfiguration,
+    URLStore,
+)
 
 T = TypeVar("T")
 
@@ -44,6 +52,44 @@ VerboseOption = Annotated[
         "-v",
         "--debug",
         help="Log protocol steps and show tracebacks.",
+    ),
+]
+
+
+def parse_protocol(name: str) -> str:
+    """A protocol the client speaks, checked before any request (exit code 2)."""
+    if name not in PROTOCOLS:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(PROTOCOLS)}")
+    return name
+
+
+def parse_draft_version(value: str | int) -> int:
+    """A draft interop version the client speaks, checked before any request (exit code 2);
+    Typer hands the default over as the int it is."""
+    text = str(value).strip()
+    known = ", ".join(str(version) for version in DRAFT_VERSIONS)
+    if not text.isdigit() or int(text) not in DRAFT_VERSIONS:
+        raise typer.BadParameter(f"{text!r} is not one of the interop versions {known}")
+    return int(text)
+
+
+ProtocolOption = Annotated[
+    str,
+    typer.Option(
+        "--protocol",
+        metavar="NAME",
+        parser=parse_protocol,
+        help="tus (tus 1.0.0), ietf-draft (the IETF resumable-upload draft) or auto (the "
+        "draft where the server's OPTIONS announces it, else tus).",
+    ),
+]
+DraftVersionOption = Annotated[
+    int,
+    typer.Option(
+        "--draft-version",
+        metavar="N",
+        parser=parse_draft_version,
+        help="The draft's interop version for ietf-draft and auto: 3-8 (tusd 2.9 speaks 3-6).",
     ),
 ]
 
@@ -115,9 +161,11 @@ class ClientOptions:
         reach: Reachability,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
         store: URLStore | None = None,
+        protocol: str = "tus",
+        draft_version: int = LATEST_DRAFT,
     ) -> Client:
-        """A client with these headers, retries and TLS settings; ``reach`` bounds the
-        retries of a server that cannot be reached."""
+        """A client with these headers, retries and TLS settings, speaking ``protocol``;
+        ``reach`` bounds the retries of a server that cannot be reached."""
         # --retries counts retries; RetryConfiguration counts attempts, the first included.
         config = RetryConfiguration(
             retry_attempts=self.retries + 1,
@@ -130,6 +178,8 @@ class ClientOptions:
             config=config,
             chunk_size=chunk_size,
             store=store,
+            protocol=protocol,
+            draft_version=draft_version,
             sleep=reach.sleep,
         )
 

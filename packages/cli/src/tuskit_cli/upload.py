@@ -22,9 +22,11 @@ from rich.progress import (
 from tuskit_cli import _console
 from tuskit_cli._options import (
     ClientOptions,
+    DraftVersionOption,
     EndpointArgument,
     HeaderOption,
     InsecureOption,
+    ProtocolOption,
     RetriesOption,
     VerboseOption,
     default_store,
@@ -33,6 +35,7 @@ from tuskit_cli._options import (
 from tuskit_cli._reach import Reachability
 from tuskit_cli._sizes import parse_chunk_size
 from tuskit_client import (
+    LATEST_DRAFT,
     Client,
     JSONFileStore,
     ProgressCallback,
@@ -215,6 +218,8 @@ def upload(
             help="Resume store file (default: in the user's cache directory).",
         ),
     ] = None,
+    protocol: ProtocolOption = "tus",
+    draft_version: DraftVersionOption = LATEST_DRAFT,
     retries: RetriesOption = 10,
     insecure: InsecureOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -248,7 +253,14 @@ def upload(
     )
     done: dict[str, str] = {}
     reach = Reachability(bar.show if bar is not None else None)  # the notice: below the bars
-    client = options.client(endpoint, reach=reach, chunk_size=chunk_size, store=watched)
+    client = options.client(
+        endpoint,
+        reach=reach,
+        chunk_size=chunk_size,
+        store=watched,
+        protocol=protocol,
+        draft_version=draft_version,
+    )
     coroutine = _upload_all(
         client,
         files,

@@ -10,13 +10,16 @@ over blocking sockets. Two front doors sit on top:
 - aiotus's: :func:`upload`, :func:`metadata`, :func:`upload_multiple`,
   :class:`RetryConfiguration`, and the low-level :mod:`tuskit_client.core` and
   :mod:`tuskit_client.creation` modules. They return None on failure and log why.
-- the raising one: :class:`Client`, whose failures are the typed errors of
+- the raising one: :class:`Client` (tus 1.0.0, or the IETF resumable-upload draft with
+  ``protocol=``), whose failures are the typed errors of
   :mod:`tuskit_client.exceptions` and whose uploads return an :class:`UploadResult`; and
   its blocking twin, :class:`tuskit_client.sync.Client`.
 """
 
 from tuskit_client import core, creation, retry, sync
 from tuskit_client._client import Client
+from tuskit_client._draft_fields import DRAFT_VERSIONS
+from tuskit_client._draft_fields import LATEST as LATEST_DRAFT
 from tuskit_client._results import UploadInfo, UploadResult
 from tuskit_client._resume import (
     JSONFileStore,
@@ -35,6 +38,7 @@ from tuskit_client._types import (
     SSLArgument,
 )
 from tuskit_client._version import __version__
+from tuskit_client._wire import PROTOCOLS
 from tuskit_client.core import ServerConfiguration
 from tuskit_client.exceptions import (
     CapabilityError,
@@ -50,6 +54,9 @@ from tuskit_client.retry import delete, metadata, upload, upload_multiple
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "DRAFT_VERSIONS",
+    "LATEST_DRAFT",
+    "PROTOCOLS",
     "CapabilityError",
     "Client",
     "JSONFileStore",

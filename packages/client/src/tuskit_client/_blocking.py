@@ -69,12 +69,18 @@ class BlockingHttp:
         self._connections.clear()
 
     def _connection(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection
         if scheme == "https":
             context = _ssl_context(self.ssl)
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
-        if scheme != "http":
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=self.timeout, context=context
+            )
+        elif scheme == "http":
+            connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        else:
             raise ValueError(f"cannot send a request to a {scheme!r} URL")
-        return http.client.HTTPConnection(host, port, timeout=self.timeout)
+        connection.response_class = _FinalResponse
+        return connection
 
     def send(self, head: RequestHead, body: Pieces | None = None) -> ResponseHead:
         """Send one request and return its head (and the start of an error body)."""
@@ -125,6 +131,20 @@ class BlockingHttp:
             reason=response.reason or "",
             body=text,
         )
+
+
+class _FinalResponse(http.client.HTTPResponse):
+    """An answer read past its informational responses: ``http.client`` skips only a 100
+    and would take the IETF draft's 104 (Upload Resumption Supported) for the final answer.
+    A 101 is left as it is; the others' fields are read and dropped, as aiohttp does."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            # http.client's own status-line reader; typeshed does not list the private name.
+            line: tuple[str, int, str] = super()._read_status()  # type: ignore[misc]
+            if not 101 < line[1] < 200:
+                return line
+            http.client.parse_headers(self.fp)
 
 
 class BlockingSource:

@@ -6,18 +6,22 @@ the clock and jitter source the policy is handed) and is where the retry policy 
 chunk loop and whole uploads on it.
 """
 
+import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from yarl import URL
 
 from tuskit_client import _steps
 from tuskit_client._commands import Flow, Memory, send, sleep
+from tuskit_client._draft_fields import LATEST
+from tuskit_client._draft_steps import DraftWire
 from tuskit_client._progress import Progress
 from tuskit_client._retry import Action, Decision, decide
 from tuskit_client._steps import Created, RequestHead, ResponseHead, UploadStatus
+from tuskit_client._wire import TUS, Choice, Creation, Wire, choose_protocol
 from tuskit_client.exceptions import ProtocolError, ResponseError, TusClientError
 from tuskit_client.log import logger
 from tuskit_common import ServerCapabilities
@@ -36,6 +40,8 @@ class Calls:
         headers: extra headers for every request (the tus headers win on a clash).
         chunk_size: bytes per PATCH; None sends the rest of a seekable source in one.
         now / random: the clock and the jitter source the retry policy is handed.
+        protocol: tus 1.0.0, the IETF draft at ``draft_version``, or the draft where the
+            server announces it (``_choice``); :attr:`wire` spells the requests.
     """
 
     def __init__(
@@ -46,12 +52,23 @@ class Calls:
         chunk_size: int | None,
         now: Callable[[], datetime],
         random: Callable[[], float],
+        protocol: str = Choice.TUS,
+        draft_version: int = LATEST,
     ) -> None:
         self.config = config
         self.headers = dict(headers or {})
         self.chunk_size = chunk_size
         self.now = now
         self.random = random
+        self.choice = choose_protocol(protocol)
+        self.draft = DraftWire(draft_version)
+        self.wire: Wire = self.draft if self.choice is Choice.DRAFT else TUS
+
+    def speaking(self, wire: Wire, *, chunk_size: int | None) -> Self:
+        """These calls in ``wire`` with ``chunk_size``, for one upload (a shallow copy)."""
+        other = copy.copy(self)
+        other.wire, other.chunk_size = wire, chunk_size
+        return other
 
     def _decide(self, error: TusClientError, attempt: int, *, resends: int) -> Decision:
         """The retry policy's verdict on one failure: the only place it is asked."""
@@ -110,26 +127,26 @@ class Calls:
 
     def options(self, url: URL) -> Flow[ServerCapabilities]:
         """OPTIONS discovery: versions, extensions, max size, checksum algorithms."""
-        return self.request(_steps.options_request(url, self.headers), _steps.read_options)
+        return self.request(self.wire.options_request(url, self.headers), self.wire.read_options)
 
     def capabilities(self, endpoint: URL) -> Flow[ServerCapabilities | None]:
-        """OPTIONS, or None when the server does not answer it usefully (then optional
-        extensions stay unused)."""
+        """OPTIONS, or what the protocol assumes when the server does not answer it
+        usefully (tus 1.0.0: None, and optional extensions stay unused)."""
         try:
             return (yield from self.options(endpoint))
         except ProtocolError as exc:
             logger.info("OPTIONS %s gave no capabilities (%s)", endpoint, exc.message)
-            return None
+            return self.wire.assumed
 
     def status(self, location: URL) -> Flow[UploadStatus]:
         """HEAD: the server's offset, length, expiry and metadata for an upload."""
-        head = _steps.offset_request(location, self.headers)
-        return self.request(head, partial(_steps.read_offset, location=location))
+        head = self.wire.offset_request(location, self.headers)
+        return self.request(head, partial(self.wire.read_offset, location=location))
 
     def delete(self, location: URL) -> Flow[None]:
         """DELETE: terminate an upload."""
-        head = _steps.termination_request(location, self.headers)
-        return self.request(head, _steps.read_termination)
+        head = self.wire.termination_request(location, self.headers)
+        return self.request(head, self.wire.read_termination)
 
     def create(
         self,
@@ -142,22 +159,22 @@ class Calls:
         checksum: str | None = None,
         progress: Progress | None = None,
     ) -> Flow[Created]:
-        """POST: create an upload, with ``body`` as its first bytes when given."""
-        head = _steps.creation_request(
-            endpoint,
-            length=length,
-            metadata_header=metadata_header,
-            concat=concat,
-            body_length=None if body is None else len(body),
+        """POST: create an upload, with ``body`` as its first bytes when given (all of them:
+        the draft's ``Upload-Complete: ?1``)."""
+        sent = None if body is None else len(body)
+        creation = Creation(
+            length,
+            metadata_header,
+            concat,
+            body_length=sent,
             checksum=None
             if body is None or checksum is None
             else _steps.checksum_header(checksum, body),
-            extra=self.headers,
+            complete=length is not None and (sent or 0) == length,
         )
-        sent = None if body is None else len(body)
+        head = self.wire.creation_request(endpoint, creation, self.headers)
         data = None if body is None else Memory(body, 0, 0, progress)
-        created = yield from self.request(
-            head, partial(_steps.read_creation, sent_body=sent), body=data
-        )
+        read = partial(self.wire.read_creation, creation=creation)
+        created = yield from self.request(head, read, body=data)
         logger.info("created upload %s", created.location)
         return created

@@ -16,6 +16,8 @@ import aiohttp
 from yarl import URL
 
 from tuskit_client._commands import Remember
+from tuskit_client._draft_fields import LATEST
+from tuskit_client._draft_steps import DraftWire
 from tuskit_client._engine import Engine
 from tuskit_client._http import Http
 from tuskit_client._parallel import part_store, upload_joined, upload_split
@@ -32,6 +34,7 @@ from tuskit_client._types import (
     RetryConfiguration,
     client_config,
 )
+from tuskit_client._wire import choose_protocol
 from tuskit_client.exceptions import CapabilityError
 from tuskit_common import Extension, ServerCapabilities, encode_metadata
 
@@ -58,6 +61,10 @@ class Client(Requests):
         request_id: add a random ``X-Request-ID`` to every request.
         stall_timeout: abort and retry a PATCH (or POST with data) when nothing has moved
             for this many seconds; None (the default) relies on the session's timeouts.
+        protocol: ``"tus"`` (tus 1.0.0, the default), ``"ietf-draft"`` (the IETF
+            resumable-upload draft at ``draft_version``) or ``"auto"`` (the draft when the
+            server's OPTIONS answer announces it, else tus 1.0.0).
+        draft_version: the draft's interop version, 3 to 8 (8, the newest, by default).
         sleep / now / random: injectable delay, clock and jitter source (tests).
     """
 
@@ -74,6 +81,8 @@ class Client(Requests):
         override_method: bool = False,
         request_id: bool = False,
         stall_timeout: float | None = None,
+        protocol: str = "tus",
+        draft_version: int = LATEST,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
@@ -92,6 +101,8 @@ class Client(Requests):
         self._request_id = request_id
         self._stall_timeout = stall_timeout
         self._hooks = (sleep, now, random)
+        self.protocol = choose_protocol(protocol)
+        self.draft_version = DraftWire(draft_version).version  # checked before any I/O
         self._engine: Engine | None = None
 
     async def __aenter__(self) -> Self:
@@ -136,6 +147,8 @@ class Client(Requests):
                 sleep=sleep,
                 now=now,
                 random=random,
+                protocol=self.protocol,
+                draft_version=self.draft_version,
             )
         return self._engine
 

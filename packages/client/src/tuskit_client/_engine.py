@@ -29,6 +29,7 @@ from tuskit_client._commands import (
     Split,
     Turns,
 )
+from tuskit_client._draft_fields import LATEST
 from tuskit_client._flow import UploadFlow
 from tuskit_client._http import Body as HttpBody
 from tuskit_client._http import Http
@@ -39,6 +40,7 @@ from tuskit_client._sendfile import FileRangePayload
 from tuskit_client._sources import PIECE, Source
 from tuskit_client._steps import Created, UploadStatus
 from tuskit_client._types import RetryConfiguration
+from tuskit_client._wire import Choice
 from tuskit_client.exceptions import TusClientError
 from tuskit_common import ServerCapabilities
 
@@ -67,6 +69,8 @@ class Engine:
         sleep: Sleeper | None = None,
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
+        protocol: Choice = Choice.TUS,
+        draft_version: int = LATEST,
     ) -> None:
         self.http = http
         self.config = config
@@ -79,6 +83,8 @@ class Engine:
             chunk_size=chunk_size,
             now=self.now,
             random=_random.random if random is None else random,
+            protocol=protocol,
+            draft_version=draft_version,
         )
         self.headers = self.flow.headers
 

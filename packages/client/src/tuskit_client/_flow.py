@@ -16,12 +16,15 @@ from yarl import URL
 
 from tuskit_client import _steps
 from tuskit_client._calls import Calls
+from tuskit_client._choice import Asked, negotiate
 from tuskit_client._commands import Flow, Forget, Memory, Range, Remember, Split, read, send, sleep
+from tuskit_client._draft_steps import DraftCapabilities
 from tuskit_client._plan import RESUMABLE_CREATION_BODY, UploadPlan, check_capabilities
 from tuskit_client._progress import Progress, Span
 from tuskit_client._results import UploadResult
 from tuskit_client._retry import Action, Attempts, backoff_delay, is_retryable
 from tuskit_client._steps import Appended
+from tuskit_client._wire import Append, finished
 from tuskit_client.exceptions import (
     ProtocolError,
     ResponseError,
@@ -57,7 +60,8 @@ class UploadFlow(Calls):
         progress: Progress | None,
         seekable: bool,
     ) -> Flow[tuple[Appended, int | None]]:
-        """One PATCH at ``offset``; returns its result and the length it declared, if any."""
+        """One PATCH at ``offset``; returns its result and the length it declared, if any.
+        The PATCH that ends the source completes the upload (the draft's ``Upload-Complete``)."""
         position = span.start + offset
         if self.chunk_size is None:
             if length is None:
@@ -70,24 +74,19 @@ class UploadFlow(Calls):
             # sent (no chunk-sized buffer, no pause to read it before the request).
             streamed = length is not None and checksum is None and seekable
         if streamed:
-            body = Range(position, position + wanted, offset, span.part, progress)
-            head = _steps.append_request(
-                location, offset=offset, body_length=wanted, extra=self.headers
-            )
-            response = yield from send(head, body)
-            return _steps.read_append(response, offset=offset, body_length=wanted), None
-        data, at_end = yield from read(position, wanted, exact=length is not None)
-        declare = offset + len(data) if length is None and at_end else None
-        head = _steps.append_request(
-            location,
-            offset=offset,
-            body_length=len(data),
-            declare_length=declare,
-            checksum=None if checksum is None else _steps.checksum_header(checksum, data),
-            extra=self.headers,
-        )
-        response = yield from send(head, Memory(data, offset, span.part, progress))
-        return _steps.read_append(response, offset=offset, body_length=len(data)), declare
+            body: Range | Memory = Range(position, position + wanted, offset, span.part, progress)
+            size, declare, digest = wanted, None, None
+        else:
+            data, at_end = yield from read(position, wanted, exact=length is not None)
+            size = len(data)
+            declare = offset + size if length is None and at_end else None
+            digest = None if checksum is None else _steps.checksum_header(checksum, data)
+            body = Memory(data, offset, span.part, progress)
+        last = declare is not None or (length is not None and offset + size == length)
+        append = Append(offset, size, declare, digest, complete=last)
+        response = yield from send(self.wire.append_request(location, append, self.headers), body)
+        appended = self.wire.read_append(response, append)
+        return appended, declare
 
     def transfer(
         self,
@@ -100,11 +99,14 @@ class UploadFlow(Calls):
         progress: Progress | None = None,
         expires: datetime | None = None,
         seekable: bool = True,
+        complete: bool | None = None,
     ) -> Flow[Transferred]:
         """Append until the server holds everything (``offset`` None: ask it first).
 
         One loop for every failure: a PATCH or the HEAD after one counts in the same
-        :class:`tuskit_client._retry.Attempts`, which restarts after progress.
+        :class:`tuskit_client._retry.Attempts`, which restarts after progress. ``complete``
+        is the draft's word on the upload (None: done once the offset reaches the length);
+        an upload the draft holds whole but incomplete gets an empty completing PATCH.
         """
         attempts = Attempts()
         resends = stalls = 0
@@ -114,11 +116,11 @@ class UploadFlow(Calls):
             progress.known(length)
             if not ask:
                 progress.acknowledged(span.part, offset)
-        while ask or length is None or offset < length:
+        while ask or not finished(offset, length, complete):
             if ask:
                 try:
-                    status = yield from send(_steps.offset_request(location, self.headers))
-                    found = _steps.read_offset(status, location)
+                    status = yield from send(self.wire.offset_request(location, self.headers))
+                    found = self.wire.read_offset(status, location)
                 except TusClientError as error:
                     attempt = attempts.failed(offset)
                     decision = self._one_request_decision(error, attempt, f"HEAD {location}")
@@ -126,7 +128,7 @@ class UploadFlow(Calls):
                         raise
                     yield from sleep(decision.delay)
                     continue
-                ask, offset = False, found.offset
+                ask, offset, complete = False, found.offset, found.complete
                 expires = found.expires or expires
                 if found.length is not None:
                     length = found.length
@@ -175,7 +177,8 @@ class UploadFlow(Calls):
             if progress is not None:
                 progress.check()
             resends = 0
-            if appended.offset == offset and declared is None:
+            complete = appended.complete
+            if appended.offset == offset and declared is None and not complete:
                 # A 2xx that took nothing: back off, and give up if it never moves.
                 stalls += 1
                 if stalls >= self.config.retry_attempts:
@@ -211,7 +214,13 @@ class UploadFlow(Calls):
     # -- whole uploads --------------------------------------------------------------------
 
     def upload(self, plan: UploadPlan) -> Flow[UploadResult]:
-        """Continue the upload the plan names, or create one and send the source."""
+        """Continue the upload the plan names, or create one and send the source, in the
+        protocol :func:`~tuskit_client._choice.negotiate` settles on."""
+        spoken = yield from negotiate(self, plan)
+        speaker = self.speaking(spoken.wire, chunk_size=self.chunk_size)
+        return (yield from speaker._upload(plan, spoken.asked))
+
+    def _upload(self, plan: UploadPlan, asked: Asked | None) -> Flow[UploadResult]:
         result = None
         if plan.url is not None:
             result = yield from self.resume(plan.url, plan)
@@ -231,14 +240,19 @@ class UploadFlow(Calls):
                 yield Forget()
         if result is None:
             assert plan.endpoint is not None
-            result = yield from self._create_or_split(plan.endpoint, plan)
+            result = yield from self._create_or_split(plan.endpoint, plan, asked)
         if plan.remove_on_success and plan.resumable:
             yield Forget()
         logger.info("upload %s complete: %s bytes", result.url, result.offset)
         return result
 
-    def _create_or_split(self, endpoint: URL, plan: UploadPlan) -> Flow[UploadResult]:
-        caps = yield from self.capabilities(endpoint)
+    def _create_or_split(
+        self, endpoint: URL, plan: UploadPlan, asked: Asked | None
+    ) -> Flow[UploadResult]:
+        if asked is None:
+            caps = yield from self.capabilities(endpoint)
+        else:
+            caps = self.wire.assumed if asked.caps is None else asked.caps
         check_capabilities(caps, plan.size, plan.checksum)
         if plan.split:
             if (
@@ -251,6 +265,11 @@ class UploadFlow(Calls):
                 assert isinstance(result, UploadResult)
                 return result
             logger.info("parallel upload not possible here; using one upload")
+        cap = caps.max_append_size if isinstance(caps, DraftCapabilities) else None
+        if cap is not None and (self.chunk_size is None or cap < self.chunk_size):
+            logger.info("the server takes at most %d bytes a request", cap)
+            capped = self.speaking(self.wire, chunk_size=max(1, cap))
+            return (yield from capped.create_and_send(endpoint, caps, plan))
         return (yield from self.create_and_send(endpoint, caps, plan))
 
     def create_and_send(
@@ -290,6 +309,7 @@ class UploadFlow(Calls):
             progress=plan.progress,
             expires=created.expires,
             seekable=plan.seekable,
+            complete=created.complete,
         )
         return UploadResult(created.location, done.offset, done.length, done.expires)
 
@@ -327,6 +347,7 @@ class UploadFlow(Calls):
             progress=plan.progress,
             expires=status.expires,
             seekable=plan.seekable,
+            complete=status.complete,
         )
         return UploadResult(url, done.offset, done.length, done.expires, resumed=True)
 

@@ -15,6 +15,7 @@ from typing import TypeAlias
 
 from yarl import URL
 
+from tuskit_client._problem import describe_body
 from tuskit_client.exceptions import ProtocolError, ResponseError, UploadNotFound
 from tuskit_common import Checksum, ServerCapabilities, headers, messages, new_hasher
 from tuskit_common.errors import InvalidHeader, MetadataError
@@ -42,6 +43,8 @@ class Created:
     location: URL
     offset: int | None = None
     expires: datetime | None = None
+    #: the draft's ``Upload-Complete``: the upload is done (None: the protocol does not say)
+    complete: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +58,12 @@ class UploadStatus:
     metadata_header: str | None = None
     concat_header: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    complete: bool | None = None
 
     @property
     def is_complete(self) -> bool:
+        if self.complete is not None:
+            return self.complete
         return self.length is not None and self.offset == self.length
 
 
@@ -67,6 +73,7 @@ class Appended:
 
     offset: int
     expires: datetime | None = None
+    complete: bool | None = None
 
 
 def tus_headers(extra: Mapping[str, str] | None, tus: Mapping[str, str]) -> dict[str, str]:
@@ -112,7 +119,7 @@ def response_error(
 ) -> ResponseError:
     """The typed error for an unexpected status, with a one-line readable message (with the
     reason phrase, and aiotus's "Wrong status code" for a success that is the wrong one)."""
-    detail = " ".join(response.body.split())[:200]
+    detail = describe_body(response.body, response.headers.get(headers.CONTENT_TYPE))
     if detail == f"{response.status}: {response.reason}":
         detail = ""  # aiohttp's default error body repeats the status line
     message = f"{method} {response.url} answered {response.status} {response.reason}".rstrip()
@@ -132,7 +139,8 @@ def response_error(
     )
 
 
-def _expect(response: ResponseHead, method: str, *statuses: int) -> None:
+def expect(response: ResponseHead, method: str, *statuses: int) -> None:
+    """Raise the typed error unless the status is one of ``statuses`` (default: any 2xx)."""
     ok = response.status in statuses if statuses else 200 <= response.status < 300
     if not ok:
         raise response_error(response, method, statuses)
@@ -180,7 +188,7 @@ def options_request(url: URL, extra: Mapping[str, str] | None = None) -> Request
 
 def read_options(response: ResponseHead) -> ServerCapabilities:
     """The server's capabilities; a successful OPTIONS MUST carry ``Tus-Version``."""
-    _expect(response, "OPTIONS")
+    expect(response, "OPTIONS")
     if headers.TUS_VERSION not in response.headers:
         raise ProtocolError(f"OPTIONS {response.url}: no {headers.TUS_VERSION} header")
     try:
@@ -232,7 +240,7 @@ def creation_request(
 
 def read_creation(response: ResponseHead, *, sent_body: int | None = None) -> Created:
     """A creation answer: 201 with ``Location`` (MUST); ``Upload-Offset`` when a body went."""
-    _expect(response, "POST", 201)
+    expect(response, "POST", 201)
     location = response.headers.get(headers.LOCATION)
     if not location:
         raise ProtocolError(f'POST {response.url} answered 201 with no "Location" header')
@@ -260,7 +268,7 @@ def offset_request(location: URL, extra: Mapping[str, str] | None = None) -> Req
 
 def read_offset(response: ResponseHead, location: URL) -> UploadStatus:
     """A HEAD answer: 2xx with ``Upload-Offset`` (MUST); 404/410 raise UploadNotFound."""
-    _expect(response, "HEAD")
+    expect(response, "HEAD")
     offset = _offset(response, "HEAD")
     length: int | None = None
     raw_length = response.headers.get(headers.UPLOAD_LENGTH)
@@ -291,7 +299,7 @@ def read_metadata(status: UploadStatus) -> dict[str, bytes | None]:
 def read_head_metadata(response: ResponseHead) -> dict[str, bytes | None]:
     """A HEAD answer read for its metadata alone: no ``Upload-Offset`` needed (aiotus's
     ``metadata`` does not need it, and a final upload being concatenated may lack it)."""
-    _expect(response, "HEAD")
+    expect(response, "HEAD")
     return _decode_metadata(response.headers.get(headers.UPLOAD_METADATA), response.url)
 
 
@@ -338,7 +346,7 @@ def append_request(
 def read_append(response: ResponseHead, *, offset: int, body_length: int | None) -> Appended:
     """A PATCH answer: 204 (any 2xx) with the new ``Upload-Offset``, which must lie between
     the offset sent and that plus the body (the server may keep only part of it)."""
-    _expect(response, "PATCH")
+    expect(response, "PATCH")
     new_offset = _offset(response, "PATCH")
     upper = None if body_length is None else offset + body_length
     if new_offset < offset or (upper is not None and new_offset > upper):
@@ -361,7 +369,7 @@ def termination_request(location: URL, extra: Mapping[str, str] | None = None) -
 
 def read_termination(response: ResponseHead) -> None:
     """A termination answer: 204 (any 2xx); 404/410 raise UploadNotFound."""
-    _expect(response, "DELETE")
+    expect(response, "DELETE")
 
 
 # -- concatenation ------------------------------------------------------------------------

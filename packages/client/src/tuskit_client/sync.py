@@ -27,6 +27,7 @@ from yarl import URL
 from tuskit_client import _commands as commands
 from tuskit_client import _steps
 from tuskit_client._blocking import BlockingHttp, BlockingSource, Pieces
+from tuskit_client._draft_fields import LATEST
 from tuskit_client._flow import UploadFlow
 from tuskit_client._plan import check_arguments, choose_endpoint, plan_upload
 from tuskit_client._progress import Progress
@@ -70,6 +71,8 @@ class Client:
             or a path for one, enabling resume across runs; None keeps nothing.
         timeout: seconds a socket may wait to connect or for the next bytes of an answer.
         override_method: send PATCH and DELETE as POST with ``X-HTTP-Method-Override``.
+        protocol / draft_version: tus 1.0.0, the IETF draft or ``auto``, as for
+            :class:`tuskit_client.Client`.
         sleep / now / random: injectable delay, clock and jitter source (tests).
     """
 
@@ -83,6 +86,8 @@ class Client:
         store: SyncURLStore | str | os.PathLike[str] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         override_method: bool = False,
+        protocol: str = "tus",
+        draft_version: int = LATEST,
         sleep: Callable[[float], None] | None = None,
         now: Callable[[], datetime] | None = None,
         random: Callable[[], float] | None = None,
@@ -100,6 +105,8 @@ class Client:
             chunk_size=chunk_size,
             now=self._now,
             random=_random.random if random is None else random,
+            protocol=protocol,
+            draft_version=draft_version,
         )
 
     def __enter__(self) -> Self:

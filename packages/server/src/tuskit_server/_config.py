@@ -109,6 +109,7 @@ class TusConfig:
     takeover_after: float = 2.0
     max_partials: int = 64
     limits: Limits | None = None
+    ietf_draft: bool = False
     metrics: "Metrics | None" = None
 
     def resolve_upload_path(self, match_info: Mapping[str, str]) -> Path:

@@ -2,14 +2,15 @@
 
 The allow-list is checked on every tus request that carries ``Origin``; a refused origin
 gets 403. ``Access-Control-Expose-Headers`` goes on actual responses (tusd#1059) and lists
-every tus response header, ``Upload-Expires`` included. A preflight (OPTIONS with
-``Access-Control-Request-Method``) gets the allowed methods and headers.
+every tus response header, ``Upload-Expires`` included, and the IETF draft's. A preflight
+(OPTIONS with ``Access-Control-Request-Method``) gets the allowed methods and headers.
 """
 
 from collections.abc import Mapping
 
 from tuskit_common import Forbidden, headers
 from tuskit_server._config import Cors
+from tuskit_server._draft_rules import DRAFT_REQUEST_HEADERS, DRAFT_RESPONSE_HEADERS
 
 __all__ = ["cors_headers", "is_preflight", "preflight_headers"]
 
@@ -35,7 +36,7 @@ def cors_headers(cors: Cors | None, request_headers: Mapping[str, str]) -> dict[
         headers.ACCESS_CONTROL_ALLOW_ORIGIN: origin,
         headers.VARY: headers.ORIGIN,
         headers.ACCESS_CONTROL_EXPOSE_HEADERS: ", ".join(
-            [*headers.RESPONSE_HEADERS, *cors.expose_headers]
+            [*headers.RESPONSE_HEADERS, *DRAFT_RESPONSE_HEADERS, *cors.expose_headers]
         ),
     }
     if cors.credentials:
@@ -57,7 +58,7 @@ def preflight_headers(cors: Cors) -> dict[str, str]:
     return {
         headers.ACCESS_CONTROL_ALLOW_METHODS: _METHODS,
         headers.ACCESS_CONTROL_ALLOW_HEADERS: ", ".join(
-            [*headers.REQUEST_HEADERS, *cors.allow_headers]
+            [*headers.REQUEST_HEADERS, *DRAFT_REQUEST_HEADERS, *cors.allow_headers]
         ),
         headers.ACCESS_CONTROL_MAX_AGE: str(cors.max_age),
     }

@@ -21,6 +21,7 @@ from tuskit_server._cors import cors_headers
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._handler_wrapper import decorate, effective_request, respond_error
 from tuskit_server._responses import finish_response
+from tuskit_server.handlers import draft
 from tuskit_server.handlers._shared import plan_patch, precheck_append
 from tuskit_server.handlers.post import precheck_creation
 
@@ -31,6 +32,9 @@ ExpectHandler = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
 async def _precheck(endpoint: Endpoint, passed: web.Response, request: web.Request) -> web.Response:
     """The body-free checks of the view for this method; ``passed`` when they all pass."""
+    version = draft.draft_of(endpoint, request)
+    if version is not None:
+        return await draft.precheck(endpoint, request, version) or passed
     if request.method == "POST":
         precheck_creation(endpoint, request)
     elif request.method == "PATCH":

@@ -17,6 +17,7 @@ from tuskit_common import (
     VersionUnsupported,
     headers,
 )
+from tuskit_common.ietf_draft import PROBLEM_JSON, Problem
 from tuskit_common.values import format_list, format_uint
 from tuskit_server.errors import TooManyRequests, status_of
 
@@ -27,8 +28,15 @@ UPLOAD_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH"
 
 
 def error_response(error: ProtocolError, *, retry_after: int = 5) -> web.Response:
-    """The response for a protocol error."""
-    response = web.Response(status=status_of(error), text=error.message + "\n")
+    """The response for a protocol error; an IETF draft problem (an error with a
+    ``problem``, see :mod:`tuskit_server._draft_rules`) as ``application/problem+json``."""
+    problem: Problem | None = getattr(error, "problem", None)
+    if problem is not None:
+        response = web.Response(
+            status=status_of(error), body=problem.to_json(), content_type=PROBLEM_JSON
+        )
+    else:
+        response = web.Response(status=status_of(error), text=error.message + "\n")
     if isinstance(error, VersionUnsupported):
         response.headers[headers.TUS_VERSION] = format_list(headers.SUPPORTED_VERSIONS)
     elif isinstance(error, OffsetMismatch):

@@ -94,6 +94,7 @@ def setup_tus(
     takeover_after: float = 2.0,
     max_partials: int = 64,
     limits: Limits | None = None,
+    ietf_draft: bool = False,
 ) -> web.Application:
     """Serve tus 1.0.0 uploads under ``upload_url`` and return ``app``.
 
@@ -158,6 +159,10 @@ def setup_tus(
         max_partials: the most partial uploads one ``Upload-Concat: final`` may list.
         limits: per-server :class:`Limits` on creation (bytes stored, uploads in
             progress, creations per client address per minute); None: no limits.
+        ietf_draft: also serve the IETF resumable-upload draft (interop versions 3 to 8,
+            see :mod:`tuskit_common.ietf_draft`) on the same URLs; a request is the draft's
+            when it names an interop version, or carries ``Upload-Complete`` and no
+            ``Tus-Resumable`` (HEAD and DELETE: no ``Tus-Resumable``).
 
     Returns:
         ``app``, as aiohttp-tus did.
@@ -219,6 +224,7 @@ def setup_tus(
         takeover_after=takeover_after,
         max_partials=max_partials,
         limits=limits,
+        ietf_draft=ietf_draft,
     )
     base = upload_url.rstrip("/")
     key = canonical_url(upload_url)

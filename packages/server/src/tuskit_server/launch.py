@@ -112,6 +112,7 @@ def setup_tus_options(settings: ServerSettings) -> dict[str, Any]:
         "checksum_algorithms": tuple(settings.checksum),
         "download": settings.download,
         "behind_proxy": settings.behind_proxy,
+        "ietf_draft": settings.ietf_draft,
         "lock_timeout": settings.lock_timeout,
         "idle_timeout": settings.idle_timeout,
         "splice_min": settings.splice_min or None,

@@ -85,6 +85,9 @@ class ServerSettings(BaseSettings):
     behind_proxy: bool = Field(
         False, description="Trust Forwarded / X-Forwarded-Host / -Proto for upload URLs."
     )
+    ietf_draft: bool = Field(
+        False, description="Also serve the IETF resumable-upload draft (interop versions 3-8)."
+    )
     tls_cert: Path | None = Field(None, description="PEM certificate chain: serve HTTPS.")
     tls_key: Path | None = Field(None, description="PEM private key (if not in --tls-cert).")
     lock_timeout: Seconds = Field(20.0, description="Wait for a busy upload before 423.")

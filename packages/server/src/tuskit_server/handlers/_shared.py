@@ -4,6 +4,7 @@ Thin async glue between aiohttp, the store and :mod:`tuskit_server._rules`; the 
 themselves are in ``_rules``.
 """
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from tuskit_common import (
     ProtocolError,
     Resource,
     ServerError,
+    encode_metadata,
     headers,
     new_hasher,
 )
@@ -30,15 +32,17 @@ from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding
 from tuskit_server._kernel_copy.pour import SocketPour
 from tuskit_server.access_log import RECEIVED_KEY
 from tuskit_server.errors import UploadInterrupted
-from tuskit_server.handlers._placing import place
-from tuskit_server.hooks import call_hook
+from tuskit_server.handlers._placing import check_name, place
+from tuskit_server.hooks import CreateChanges, call_hook
 from tuskit_server.log import logger
 from tuskit_server.stores.base import StoreComposer
 
 __all__ = [
     "AppendRequest",
+    "apply_changes",
     "bad_partial",
     "build_waiting_finals",
+    "create_upload",
     "finish",
     "interrupt",
     "load",
@@ -317,3 +321,35 @@ def bad_partial(url: str, error: ProtocolError) -> BadRequest:
     return BadRequest(
         f"Upload-Concat URL {url!r} is not usable: {error.message}", code="invalid_concat_url"
     )
+
+
+def apply_changes(resource: Resource, changes: CreateChanges) -> Resource:
+    """Apply a pre_create hook's changes, validating a new id like any other (§7)."""
+    update: dict[str, object] = {}
+    if changes.id is not None:
+        if not _rules.ID_PATTERN.fullmatch(changes.id):
+            raise ServerError("the pre_create hook returned an invalid upload id")
+        update["id"] = changes.id
+    if changes.metadata is not None:
+        update["metadata_header"] = encode_metadata(changes.metadata) or None
+    return resource.model_copy(update=update)
+
+
+async def create_upload(
+    endpoint: Endpoint, request: web.Request, composer: StoreComposer, resource: Resource
+) -> tuple[Resource, str]:
+    """Store a new upload as the pre_create hook leaves it (named files checked first),
+    count it, run post_create; returns it with its absolute Location (tus and draft POST)."""
+    changes = await call_hook("pre_create", endpoint.config.hooks.pre_create, request, resource)
+    if changes is not None:
+        resource = apply_changes(resource, changes)
+    await check_name(endpoint, request, composer, resource)
+    resource = await composer.core.create(resource)
+    if endpoint.quota is not None:
+        endpoint.quota.created(request.remote or "", resource.length, time.monotonic())
+    logger.info("upload %s created (length %s)", resource.id, resource.length)
+    if endpoint.metrics is not None:
+        endpoint.metrics.created.inc()
+    location = endpoint.location(request, resource.id)
+    await call_hook("post_create", endpoint.config.hooks.post_create, request, resource)
+    return resource, location

@@ -5,6 +5,7 @@ from aiohttp import web
 from tuskit_common import Forbidden, headers
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
+from tuskit_server.handlers import draft
 from tuskit_server.handlers._shared import load, upload_id
 from tuskit_server.hooks import call_hook
 from tuskit_server.log import logger
@@ -18,7 +19,8 @@ async def delete(endpoint: Endpoint, request: web.Request) -> web.StreamResponse
     A running PATCH is interrupted first (digest §3.7). 403 when ``pre_terminate`` vetoes,
     when finished uploads are protected, or for a partial a pending final still needs.
     """
-    _rules.check_version(request.headers.get(headers.TUS_RESUMABLE))
+    if draft.draft_of(endpoint, request) is None:  # the draft's cancellation is the same
+        _rules.check_version(request.headers.get(headers.TUS_RESUMABLE))
     upload = upload_id(request)
     composer = await endpoint.store(request)
     terminator = composer.terminator

@@ -5,6 +5,7 @@ from aiohttp import web
 from tuskit_common import headers
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
+from tuskit_server.handlers import draft
 from tuskit_server.handlers._shared import load, try_concatenate, upload_id
 
 __all__ = ["head"]
@@ -19,6 +20,9 @@ async def head(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     reflects everything it stored (digest §4.3). A final upload whose partials have all
     finished is concatenated here.
     """
+    version = draft.draft_of(endpoint, request)
+    if version is not None:
+        return await draft.offset(endpoint, request, version)
     _rules.check_version(request.headers.get(headers.TUS_RESUMABLE))
     upload = upload_id(request)
     composer = await endpoint.store(request)

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from tuskit_server import _rules
 from tuskit_server._cors import is_preflight, preflight_headers
+from tuskit_server._draft_rules import draft_options_headers
 from tuskit_server._endpoint import Endpoint
 
 __all__ = ["options"]
@@ -21,6 +22,8 @@ async def options(endpoint: Endpoint, request: web.Request) -> web.StreamRespons
         max_size=endpoint.config.max_size,
         algorithms=endpoint.algorithms,
     )
+    if endpoint.config.ietf_draft:
+        result.update(draft_options_headers(endpoint.config.max_size))
     cors = endpoint.config.cors
     if cors is not None and is_preflight(request.method, request.headers):
         result.update(preflight_headers(cors))

@@ -6,6 +6,7 @@ from tuskit_common import headers
 from tuskit_common.values import format_uint
 from tuskit_server import _rules
 from tuskit_server._endpoint import Endpoint
+from tuskit_server.handlers import draft
 from tuskit_server.handlers._shared import (
     build_waiting_finals,
     locked_for_body,
@@ -26,6 +27,9 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     423 lock busy, 503 lock service unreachable or lease lapsed (what arrived before is kept);
     a newer request interrupts this one (400) after its bytes are stored.
     """
+    version = draft.draft_of(endpoint, request)
+    if version is not None:
+        return await draft.append(endpoint, request, version)
     checked = precheck_append(endpoint, request)
     composer = await endpoint.store(request)
     reader = new_reader(endpoint, request, checked.checksum)

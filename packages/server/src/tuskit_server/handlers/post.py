@@ -13,8 +13,6 @@ from tuskit_common import (
     NotFound,
     ProtocolError,
     Resource,
-    ServerError,
-    encode_metadata,
     headers,
 )
 from tuskit_common.values import format_uint
@@ -22,10 +20,11 @@ from tuskit_server import _concat_rules, _rules
 from tuskit_server._endpoint import Endpoint
 from tuskit_server._input_rules import CONTENT_ENCODING, check_content_coding, check_partial_list
 from tuskit_server._responses import error_response
-from tuskit_server.handlers._placing import check_name
+from tuskit_server.handlers import draft
 from tuskit_server.handlers._shared import (
     bad_partial,
     build_waiting_finals,
+    create_upload,
     finish,
     load,
     locked_for_body,
@@ -33,7 +32,6 @@ from tuskit_server.handlers._shared import (
     receive,
     try_concatenate,
 )
-from tuskit_server.hooks import CreateChanges, call_hook
 from tuskit_server.log import logger
 from tuskit_server.stores.base import StoreComposer
 
@@ -101,6 +99,9 @@ async def _partials(
 async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     """201 with an absolute Location (spec §3.1 MUST), Upload-Expires when known, and
     Upload-Offset when the POST carried data (creation-with-upload)."""
+    version = draft.draft_of(endpoint, request)
+    if version is not None:
+        return await draft.create(endpoint, request, version)
     checked = precheck_creation(endpoint, request)
     plan = checked.plan
     composer = await endpoint.store(request)
@@ -126,18 +127,7 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         created_at=endpoint.now(),
         expires_at=None if is_final else endpoint.expires_at(),
     )
-    changes = await call_hook("pre_create", endpoint.config.hooks.pre_create, request, resource)
-    if changes is not None:
-        resource = _apply(resource, changes)
-    await check_name(endpoint, request, composer, resource)
-    resource = await composer.core.create(resource)
-    if quota is not None:
-        quota.created(request.remote or "", resource.length, time.monotonic())
-    logger.info("upload %s created (length %s)", resource.id, resource.length)
-    if endpoint.metrics is not None:
-        endpoint.metrics.created.inc()
-    location = endpoint.location(request, resource.id)
-    await call_hook("post_create", endpoint.config.hooks.post_create, request, resource)
+    resource, location = await create_upload(endpoint, request, composer, resource)
     result = {headers.LOCATION: location}
     if checked.has_body:
         reader = new_reader(endpoint, request, checked.checksum)
@@ -165,18 +155,6 @@ async def post(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         await finish(endpoint, request, composer, resource)  # Upload-Length: 0 (spec §3.1)
     result.update(_rules.expires_headers(resource, now=endpoint.now()))
     return web.Response(status=201, headers=result)
-
-
-def _apply(resource: Resource, changes: CreateChanges) -> Resource:
-    """Apply a pre_create hook's changes, validating a new id like any other (§7)."""
-    update: dict[str, object] = {}
-    if changes.id is not None:
-        if not _rules.ID_PATTERN.fullmatch(changes.id):
-            raise ServerError("the pre_create hook returned an invalid upload id")
-        update["id"] = changes.id
-    if changes.metadata is not None:
-        update["metadata_header"] = encode_metadata(changes.metadata) or None
-    return resource.model_copy(update=update)
 
 
 async def _after_failed_body(
