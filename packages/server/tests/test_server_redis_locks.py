@@ -26,13 +26,15 @@ from tus_server_testing import (
 )
 
 from integration_tests.redis_server import RedisServer, running_redis
-from tuskit_common import Locked
-from tuskit_server import setup_tus
+from tuskit_common import Locked, Resource
+from tuskit_server import Hooks, setup_tus
+from tuskit_server._body import BodyReader
 from tuskit_server.errors import LockLost
 from tuskit_server.launch import shared_locker
 from tuskit_server.locks import hold
 from tuskit_server.locks.redis import RedisLocker
 from tuskit_server.settings import load_settings
+from tuskit_server.stores.base import PourTarget
 
 MakeLocker = Callable[..., RedisLocker]
 MakeApp = Callable[..., Awaitable[Client]]
@@ -104,7 +106,7 @@ async def test_a_head_on_another_instance_interrupts_a_stale_patch_within_half_a
 async def test_a_paused_holder_loses_its_lease_to_another_instance(
     make_locker: MakeLocker,
 ) -> None:
-    mine, theirs = make_locker(lease=0.3), make_locker(lease=0.3)
+    mine, theirs = make_locker(lease=0.3), make_locker()  # theirs: the default 10 s lease
     lapsed: list[str] = []
     async with hold(mine, "u", wait=1, on_release=lambda: None) as fence:
         fence.on_lapse(lambda: lapsed.append("lapsed"))
@@ -115,7 +117,7 @@ async def test_a_paused_holder_loses_its_lease_to_another_instance(
         with pytest.raises(LockLost):
             fence.check()
         taken = theirs.new_lock("u")
-        await taken.acquire(wait=1, on_release=lambda: None)  # Redis let the lease expire
+        await taken.acquire(wait=5, on_release=lambda: None)  # Redis let the lease expire
         for _ in range(50):
             if lapsed:
                 break
@@ -127,14 +129,35 @@ async def test_a_paused_holder_loses_its_lease_to_another_instance(
     await taken.release()
 
 
+#: The first half of the body: enough for the kernel-copy probe (64 KiB arriving at once).
+_HALF = 128 * 1024
+
+
+@pytest.mark.parametrize("transfer", ["python", "kernel"])
 async def test_a_holder_whose_lock_is_taken_away_commits_nothing_more(
-    make_locker: MakeLocker, make_app: MakeApp, redis_server: RedisServer, tmp_path: Path
+    make_locker: MakeLocker,
+    make_app: MakeApp,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    transfer: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    poured: list[int] = []
+    pour = BodyReader.pour
+
+    async def counted(reader: BodyReader, target: PourTarget) -> Resource:
+        poured.append(1)
+        return await pour(reader, target)
+
+    monkeypatch.setattr(BodyReader, "pour", counted)
     locker = make_locker(lease=0.6)
-    client = await make_app(locker, takeover_after=60)
-    path = await create(client, 20)
+    splice_min = 1024 if transfer == "kernel" else None  # poured by a transfer thread, or read
+    client = await make_app(locker, takeover_after=60, splice_min=splice_min)
+    path = await create(client, 2 * _HALF)
     gate = asyncio.Event()
-    running = await stale_patch(client, path, gate, locker.is_locked)
+    running = await stale_patch(
+        client, path, gate, locker.is_locked, body=_two_halves(gate, _HALF), length=2 * _HALF
+    )
     raw: Redis = Redis.from_url(redis_server.url)
     try:  # someone else now holds it (a lease that Redis let expire, then was taken)
         await raw.set(locker.key(_id(path)), "someone-else", px=10_000)
@@ -145,8 +168,9 @@ async def test_a_holder_whose_lock_is_taken_away_commits_nothing_more(
         await raw.delete(locker.key(_id(path)))
     finally:
         await raw.aclose()
-    assert await offset_of(client, path) == 10
-    assert (tmp_path / "up" / _id(path)).read_bytes() == b"a" * 10
+    assert await offset_of(client, path) == _HALF
+    assert (tmp_path / "up" / _id(path)).read_bytes() == b"a" * _HALF
+    assert bool(poured) == (transfer == "kernel")
 
 
 async def test_a_paused_holder_hands_the_store_nothing_after_its_lease(
@@ -156,7 +180,7 @@ async def test_a_paused_holder_hands_the_store_nothing_after_its_lease(
     client = await make_app(locker, takeover_after=60)
     path = await create(client, 20)
     gate = asyncio.Event()
-    running = await stale_patch(client, path, gate, locker.is_locked, body=_two_halves(gate))
+    running = await stale_patch(client, path, gate, locker.is_locked, body=_two_halves(gate, 10))
     time.sleep(0.45)  # noqa: ASYNC251 - the server process pauses past its lease
     gate.set()  # the rest of the body arrives after the pause
     response = await asyncio.wait_for(running, 2)
@@ -165,10 +189,10 @@ async def test_a_paused_holder_hands_the_store_nothing_after_its_lease(
     assert (tmp_path / "up" / _id(path)).read_bytes() == b"a" * 10
 
 
-async def _two_halves(gate: asyncio.Event) -> AsyncIterator[bytes]:
-    yield b"a" * 10
+async def _two_halves(gate: asyncio.Event, half: int) -> AsyncIterator[bytes]:
+    yield b"a" * half
     await gate.wait()
-    yield b"b" * 10
+    yield b"b" * half
 
 
 @pytest.fixture
@@ -237,5 +261,28 @@ async def test_the_app_closes_its_redis_connections_when_it_stops(
                 break
             await asyncio.sleep(0.02)
         assert len(await raw.client_list()) == 1  # only this one is left
+    finally:
+        await raw.aclose()
+
+
+async def test_a_delete_whose_lease_lapses_during_its_hook_deletes_nothing(
+    make_locker: MakeLocker, make_app: MakeApp, redis_server: RedisServer
+) -> None:
+    locker = make_locker(lease=0.6)
+    raw: Redis = Redis.from_url(redis_server.url)
+
+    async def pre_terminate(request: web.Request, resource: Resource) -> bool:
+        await raw.set(locker.key(resource.id), "someone-else", px=10_000)  # taken away
+        await asyncio.sleep(0.5)  # a slow hook; the next renewal finds the lock gone
+        return True
+
+    try:
+        client = await make_app(locker, hooks=Hooks(pre_terminate=pre_terminate))
+        path = await create(client, 10)
+        response = await client.delete(path, headers=TUS)
+        assert response.status == 503
+        assert "lapsed" in await response.text()
+        await raw.delete(locker.key(_id(path)))
+        assert await offset_of(client, path) == 0  # still there
     finally:
         await raw.aclose()

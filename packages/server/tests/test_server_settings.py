@@ -1,6 +1,7 @@
 """The standalone server's settings: flag > environment > file > default, and clear errors."""
 
 import socket
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -169,6 +170,13 @@ def test_an_unreachable_locker_stops_the_start_in_one_line() -> None:
     message = str(caught.value)
     assert message.startswith(f"--locker redis://127.0.0.1:{port}/0: Redis cannot be reached: ")
     assert "\n" not in message
+
+
+def test_a_locker_without_redis_py_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tuskit_server.locks.redis", None)  # as if not installed
+    settings = load_settings({"locker": "redis://127.0.0.1:6379/0"})
+    with pytest.raises(StartupError, match=r"^--locker needs redis-py: pip install 'tuskit-server"):
+        shared_locker(settings)
 
 
 def test_a_bad_config_file_is_named(tmp_path: Path) -> None:

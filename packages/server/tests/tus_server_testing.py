@@ -105,15 +105,17 @@ async def stale_patch(
     *,
     offset: int = 0,
     body: AsyncIterator[bytes] | None = None,
+    length: int | None = None,
 ) -> "asyncio.Task[ClientResponse]":
     """Start a PATCH at ``offset`` that sends 10 bytes, then stalls until ``gate`` (or sends
-    ``body``); return once it holds the upload's lock (``is_locked``, the locker's view of
-    this process)."""
+    ``body``, announced as ``length`` bytes if given, else chunked); return once it holds the
+    upload's lock (``is_locked``, the locker's view of this process)."""
+    sent = {**TUS, "Upload-Offset": str(offset), "Content-Type": OCTET}
+    if length is not None:
+        sent["Content-Length"] = str(length)
     stale = asyncio.create_task(
         client.patch(
-            path,
-            headers={**TUS, "Upload-Offset": str(offset), "Content-Type": OCTET},
-            data=body if body is not None else slow_body(b"a" * 10, gate),
+            path, headers=sent, data=body if body is not None else slow_body(b"a" * 10, gate)
         )
     )
     for _ in range(100):

@@ -221,6 +221,7 @@ async def receive(
     if updated.offset != offset:
         await call_hook("post_receive", endpoint.config.hooks.post_receive, request, updated)
     if updated.is_complete and not was_complete:
+        reader.check_fence()  # again: the post_receive hook may have taken long
         await finish(endpoint, request, composer, updated)
     if reader.error is not None:
         raise reader.error

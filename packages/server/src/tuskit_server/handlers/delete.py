@@ -27,7 +27,7 @@ async def delete(endpoint: Endpoint, request: web.Request) -> web.StreamResponse
     if terminator is None:  # the route only exists with termination; defensive
         raise Forbidden("termination is not supported")
     hooks = endpoint.config.hooks
-    async with endpoint.locked(upload):
+    async with endpoint.locked(upload) as fence:
         resource = await load(endpoint, composer, upload)
         if endpoint.config.protect_finished and resource.is_complete:
             raise Forbidden("finished uploads cannot be terminated", code="finished")
@@ -37,6 +37,7 @@ async def delete(endpoint: Endpoint, request: web.Request) -> web.StreamResponse
             )
         if await call_hook("pre_terminate", hooks.pre_terminate, request, resource) is False:
             raise Forbidden("termination was refused", code="termination_refused")
+        fence.check()  # the hook may have taken long: a lapsed lease deletes nothing (503)
         await terminator.terminate(upload)
         for partial_id in resource.partial_ids:
             waiting = endpoint.pending_finals.get(partial_id)

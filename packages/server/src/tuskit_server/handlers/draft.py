@@ -30,8 +30,8 @@ from tuskit_server._responses import error_response
 from tuskit_server.handlers._shared import (
     create_upload,
     finish,
-    interrupt,
     load,
+    locked_for_body,
     new_reader,
     receive,
     upload_id,
@@ -189,7 +189,7 @@ async def create(endpoint: Endpoint, request: web.Request, version: DraftVersion
         reader = new_reader(endpoint, request, None)
         reader.limit = resource.length if resource.length is not None else endpoint.config.max_size
         try:
-            async with endpoint.locked(resource.id, lambda: interrupt(endpoint, reader)):
+            async with locked_for_body(endpoint, resource.id, reader):
                 resource = await receive(
                     endpoint, request, composer, resource, reader, was_complete=resource.is_complete
                 )
@@ -224,7 +224,7 @@ async def append(endpoint: Endpoint, request: web.Request, version: DraftVersion
     """204 with the new state; 409/400 problems for a wrong offset or a completed upload."""
     composer = await endpoint.store(request)
     reader = new_reader(endpoint, request, None)
-    async with endpoint.locked(upload_id(request), lambda: interrupt(endpoint, reader)):
+    async with locked_for_body(endpoint, upload_id(request), reader):
         resource, plan = await _append_plan(endpoint, request, composer, version)
         was_complete = resource.is_complete
         if plan.declare_length is not None:

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from tuskit_server.errors import LockUnavailable
 from tuskit_server.log import logger
 
-__all__ = ["RedisLink"]
+__all__ = ["RedisLink", "connect"]
 
 #: Take the lock for ``ARGV[2]`` ms with token ``ARGV[1]``, else ask its holder to let go.
 ACQUIRE = """
@@ -52,6 +52,18 @@ _RETRY_PAUSE = 0.1
 _RETRY_PAUSE_MAX = 0.5
 
 
+def connect(url: str, timeout: float) -> Redis:
+    """A client whose connections and commands give up after ``timeout`` seconds, with one
+    immediate retry: a pooled connection that died with a Redis restart is replaced at once,
+    and an unreachable Redis costs a request at most about twice ``timeout``."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
 class RedisLink:
     """Commands and the event channel of one locker, in one process and event loop.
 
@@ -65,13 +77,7 @@ class RedisLink:
         self.loop = asyncio.get_running_loop()
         self.channel = channel
         self._timeout = timeout
-        # One retry: a pooled connection that died with a Redis restart is replaced at once.
-        self.client: Redis = Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        self.client = connect(url, timeout)
         self._acquire = self.client.register_script(ACQUIRE)
         self._renew = self.client.register_script(RENEW)
         self._release = self.client.register_script(RELEASE)

@@ -24,12 +24,11 @@ import os
 import secrets
 from collections.abc import Callable
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tuskit_common import Locked
 from tuskit_server.errors import LockUnavailable
-from tuskit_server.locks._redis_link import RedisLink
+from tuskit_server.locks._redis_link import RedisLink, connect
 from tuskit_server.locks.base import BUSY_MESSAGE
 from tuskit_server.log import logger
 
@@ -111,9 +110,7 @@ class RedisLocker:
         Raises:
             LockUnavailable: Redis cannot be reached; the message says why.
         """
-        client: Redis = Redis.from_url(
-            self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
-        )
+        client = connect(self.url, self.timeout)
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
