@@ -15,13 +15,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from tus_server_testing import TUS, Client, Clock, MakeClient, create, patch
 
-from tuskit_common import Locked
+from tuskit_common import Locked, Resource, ServiceUnavailable
 from tuskit_server import Expiration, Handler, Health, Hooks, MemoryLocker, setup_tus
 from tuskit_server._expiry import sweep
 from tuskit_server._setup import ENDPOINTS_KEY
 from tuskit_server.access_log import LineWriter, access_log_options
 from tuskit_server.locks import Lock
 from tuskit_server.metrics import Metrics
+from tuskit_server.stores.memory import MemoryStore
 
 
 def samples(text: str) -> dict[str, float]:
@@ -96,6 +97,20 @@ async def test_not_ready_when_the_locker_fails(make_client: MakeClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status == 503
     assert await ready.text() == "not ready: the lock server is unreachable\n"
+
+
+class FailingStore(MemoryStore):
+    """A store whose backend answers with an error (as S3Store does when S3 answers 503)."""
+
+    async def get(self, upload_id: str) -> Resource:
+        raise ServiceUnavailable("the object storage failed to read x.info: SlowDown")
+
+
+async def test_not_ready_when_the_store_fails(make_client: MakeClient) -> None:
+    client = await make_client(health=True, store=FailingStore())
+    ready = await client.get("/readyz")
+    assert ready.status == 503
+    assert await ready.text() == "not ready: the object storage failed to read x.info: SlowDown\n"
 
 
 async def test_health_endpoints_are_shared_by_the_setups_of_one_app(

@@ -15,7 +15,7 @@ from typing import Final
 
 from aiohttp import web
 
-from tuskit_common import ProtocolError
+from tuskit_common import Gone, NotFound
 from tuskit_server._config import Decorator, Handler
 from tuskit_server._endpoint import Endpoint
 from tuskit_server.locks import hold
@@ -51,7 +51,9 @@ async def _check(endpoint: Endpoint) -> None:
     """Raise unless the endpoint's stores and locker answer."""
     for composer in await endpoint.stores():
         store = composer.core
-        with contextlib.suppress(ProtocolError):  # "no such upload" is an answer
+        # "no such upload" (or "gone") is an answer; any other error, a store that could
+        # not answer (e.g. S3 failing: 503) is not
+        with contextlib.suppress(NotFound, Gone):
             await store.get(PROBE_ID)
         if isinstance(store, FileStore):
             root = store.root
