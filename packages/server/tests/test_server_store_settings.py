@@ -82,6 +82,7 @@ def test_the_store_from_the_environment_or_the_file(
         ({"store": "s3://b..b/x"}, "--store: 's3://b..b/x' is not an s3://bucket/prefix URL"),
         ({"store": " "}, "--store: ' ' is not valid: an empty value is neither"),
         ({"store": "s3://bucket", "s3_part_size": "4MiB"}, "--s3-part-size: '4MiB' is not valid"),
+        ({"store": "s3://bucket", "s3_part_size": "6GiB"}, "--s3-part-size: '6GiB' is not valid"),
         ({"store": "s3://bucket", "s3_endpoint": "minio:9000"}, "--s3-endpoint: 'minio:9000'"),
         ({"s3_region": "eu-1"}, "--s3-endpoint, --s3-region and --s3-part-size need --store s3"),
         ({"store": "/srv/up", "s3_endpoint": "http://m"}, "--s3-endpoint, --s3-region and"),

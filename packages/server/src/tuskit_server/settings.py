@@ -52,8 +52,10 @@ __all__ = [
 #: The option naming the TOML file (a flag and an environment variable, not a file key).
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 
-#: S3's smallest part but the last (S3Store's own minimum; kept here so settings stay pure).
+#: S3's smallest part but the last and its largest part (S3Store's own bounds; kept here so
+#: the settings need no S3 library).
 _MIN_PART = 5 << 20
+_MAX_PART = 5 << 30
 _S3_OPTIONS = ("s3_endpoint", "s3_region", "s3_part_size")
 
 
@@ -84,7 +86,7 @@ class ServerSettings(BaseSettings):
         None, description="The bucket's region; none: from the AWS configuration."
     )
     s3_part_size: Size = Field(
-        _MIN_PART, description="Smallest S3 part (at least 5MiB); parts grow with the upload."
+        _MIN_PART, description="Smallest S3 part (5MiB to 5GiB); parts grow with the upload."
     )
     base_path: str = Field("/files/", description="URL path of the creation endpoint.")
     max_size: SizeOrUnlimited = Field(
@@ -198,8 +200,8 @@ class ServerSettings(BaseSettings):
     @field_validator("s3_part_size", mode="after")
     @classmethod
     def _s3_part(cls, value: int) -> int:
-        if value < _MIN_PART:
-            raise ValueError("S3 parts are at least 5MiB (S3's minimum)")
+        if not _MIN_PART <= value <= _MAX_PART:
+            raise ValueError("S3 parts are between 5MiB and 5GiB")
         return value
 
     @field_validator("disable", mode="after")
