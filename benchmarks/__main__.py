@@ -129,7 +129,20 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="do not hold back the VM's free page reporting during the run",
     )
+    parser.add_argument(
+        "--store",
+        choices=["file", "s3"],
+        default="file",
+        help="s3: S3Store against the raw limit of moto's S3 server (benchmarks/s3.py)",
+    )
     args = parser.parse_args(argv)
+    if args.store == "s3":
+        from benchmarks import s3
+
+        if args.out == Path("benchmarks/results.json"):
+            args.out = Path("benchmarks/results-s3.json")
+        s3.run(args)
+        return
     ensure_curl()
     exit_on_sigterm()
     work = args.work or Path(tempfile.mkdtemp(prefix="tuskit-bench-"))

@@ -11,6 +11,8 @@ Faults (one :class:`Fault` per connection, any combination):
 - ``bytes_per_second``: a bandwidth limit in both directions.
 - ``reset_downstream_after=n``: pass ``n`` server-to-client bytes (the response), then reset
   the client's connection (RST, through ``SO_LINGER`` 0) and close the server side.
+- ``answer_status=code``: answer the connection's first HTTP request with ``code`` (and
+  ``Connection: close``) without forwarding anything: an upstream failing with 500 or 503.
 
 :meth:`FaultProxy.inject` arms a fault for the next ``times`` connections; others are passed
 through untouched, so a test can break one attempt and let the retry succeed. Counters
@@ -21,6 +23,9 @@ Usage::
     async with FaultProxy("http://127.0.0.1:8080/uploads") as proxy:
         proxy.inject(Fault(cut_upstream_after=100_000))
         await client.upload(path, endpoint=proxy.url)
+
+:meth:`FaultProxy.break_all` applies a fault to every connection from then on and resets the
+open ones, so that a client keeping a pool of connections meets it at once.
 
 Loopback only: the proxy listens on 127.0.0.1 (a free port) and refuses other upstreams.
 """
@@ -52,6 +57,7 @@ class Fault:
     stall_seconds: float | None = None
     reset_downstream_after: int | None = None
     bytes_per_second: int | None = None
+    answer_status: int | None = None
 
 
 class _Cut(Exception):
@@ -148,6 +154,13 @@ class FaultProxy:
         """End every stall that waits for release (``stall_seconds=None``)."""
         self._released.set()
 
+    def break_all(self, fault: Fault | None) -> None:
+        """Apply ``fault`` to every new connection from now on (None: pass them through), and
+        reset the open ones, so that pooled clients reconnect into it."""
+        self._default = fault or Fault()
+        for writer in list(self._writers):
+            _reset(writer)
+
     @property
     def pending_faults(self) -> int:
         """Armed faults no connection has taken yet."""
@@ -166,6 +179,9 @@ class FaultProxy:
             self.faulted += 1
         server_w: asyncio.StreamWriter | None = None
         try:
+            if fault.answer_status is not None:
+                await _answer(client_r, client_w, fault.answer_status)
+                return
             try:
                 server_r, server_w = await asyncio.open_connection(*self._upstream)
             except OSError:
@@ -257,6 +273,16 @@ class FaultProxy:
         else:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), fault.stall_seconds)
+
+
+async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int) -> None:
+    """Read one request head and answer it with ``status`` and no body."""
+    with contextlib.suppress(asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            f"HTTP/1.1 {status} Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

@@ -206,3 +206,34 @@ async def test_refuses_a_non_loopback_upstream() -> None:
 async def test_url_keeps_the_path_with_the_proxy_port(sink: Sink) -> None:
     async with FaultProxy(f"http://{LOOPBACK}:{sink.port}/uploads") as proxy:
         assert proxy.url == f"http://{LOOPBACK}:{proxy.port}/uploads"
+
+
+async def test_answer_status_replies_without_forwarding(sink: Sink) -> None:
+    async with FaultProxy((LOOPBACK, sink.port)) as proxy:
+        proxy.inject(Fault(answer_status=503))
+        reader, writer = await asyncio.open_connection(LOOPBACK, proxy.port)
+        writer.write(b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+        await writer.drain()
+        reply = await reader.read()
+        writer.close()
+    assert reply.startswith(b"HTTP/1.1 503 ")
+    assert b"Connection: close" in reply
+    assert sink.received == b""
+
+
+async def test_break_all_resets_open_connections_and_faults_new_ones(sink: Sink) -> None:
+    async with FaultProxy((LOOPBACK, sink.port)) as proxy:
+        reader, writer = await asyncio.open_connection(LOOPBACK, proxy.port)
+        assert await _send_and_read(reader, writer, b"ping") == b"ping"
+        proxy.break_all(Fault(cut_upstream_after=0))
+        with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
+            await _send_and_read(reader, writer, b"more")
+        writer.close()
+        reader, writer = await asyncio.open_connection(LOOPBACK, proxy.port)
+        writer.write(b"hello")
+        assert await reader.read(5) == b""  # the new connection is cut at once
+        writer.close()
+        proxy.break_all(None)
+        reader, writer = await asyncio.open_connection(LOOPBACK, proxy.port)
+        assert await _send_and_read(reader, writer, b"back") == b"back"
+        writer.close()

@@ -1,11 +1,14 @@
-"""Fixtures: a tus app over a FileStore in a temporary directory, with a hand-moved clock."""
+"""Fixtures: a tus app over a FileStore in a temporary directory, with a hand-moved clock;
+an S3-compatible service for the S3Store tests (:mod:`tus_s3_testing`)."""
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
+from tus_s3_testing import S3Target, s3_target
 from tus_server_testing import Client, Clock, MakeClient
 
 from tuskit_server import setup_tus
@@ -37,3 +40,10 @@ def make_client(aiohttp_client: AiohttpClient, tmp_path: Path, clock: Clock) -> 
 @pytest.fixture
 async def client(make_client: MakeClient) -> Client:
     return await make_client()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Target]:
+    """moto's S3 server for the whole session (or the service ``TUSKIT_TEST_S3_*`` names)."""
+    with s3_target() as target:
+        yield target

@@ -151,6 +151,9 @@ class StoreContract:
         if composer.downloader is not None:
             path = await composer.downloader.data_path("f")
             assert path.read_bytes() == b"abcab"
+        if composer.streamer is not None:
+            pieces = [p async for p in composer.streamer.stream_range("f", 1, 3)]
+            assert b"".join(pieces) == b"bca"
 
 
 class LockerContract:

@@ -106,7 +106,9 @@ class Endpoint:
         self.algorithms = (
             config.checksum_algorithms if Extension.CHECKSUM in self.extensions else ()
         )
-        self.can_download = config.download and probe.downloader is not None
+        self.can_download = config.download and (
+            probe.downloader is not None or probe.streamer is not None
+        )
         self.quota = Quota(config.limits) if config.limits is not None else None
         counted = config.limits is not None and config.limits.counts_store
         if counted and not isinstance(probe.core, UsageReporter):
@@ -205,6 +207,14 @@ class Endpoint:
         """Remember that ``final`` is built once its partials finish."""
         for partial_id in final.partial_ids:
             self.pending_finals.setdefault(partial_id, set()).add(final.id)
+
+    async def finals_waiting_for(self, composer: StoreComposer, partial_id: str) -> set[str]:
+        """The final uploads waiting for ``partial_id``: those this process remembers, and
+        those a shared store knows of (created through another server on it)."""
+        waiting = set(self.pending_finals.get(partial_id, ()))
+        if composer.shared_finals is not None:
+            waiting.update(await composer.shared_finals.finals_waiting_for(partial_id))
+        return waiting
 
     async def close(self) -> None:
         """Close every store and a locker that keeps connections (a RedisLocker's, which

@@ -307,7 +307,7 @@ async def build_waiting_finals(
 ) -> None:
     """After a partial finished: build the pending finals that waited for it
     (concatenation-unfinished). Failures are logged; HEAD on the final retries."""
-    for final_id in sorted(endpoint.pending_finals.get(partial_id, set())):
+    for final_id in sorted(await endpoint.finals_waiting_for(composer, partial_id)):
         try:
             async with endpoint.locked(final_id):
                 final = await composer.core.get(final_id)

@@ -31,7 +31,7 @@ async def delete(endpoint: Endpoint, request: web.Request) -> web.StreamResponse
         resource = await load(endpoint, composer, upload)
         if endpoint.config.protect_finished and resource.is_complete:
             raise Forbidden("finished uploads cannot be terminated", code="finished")
-        if endpoint.pending_finals.get(upload):
+        if resource.is_partial and await endpoint.finals_waiting_for(composer, upload):
             raise Forbidden(
                 "a pending final upload still needs this partial upload", code="partial_in_use"
             )

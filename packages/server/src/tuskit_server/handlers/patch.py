@@ -45,7 +45,7 @@ async def patch(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
             updated = await receive(
                 endpoint, request, composer, resource, reader, was_complete=was_complete
             )
-    if updated.is_partial and updated.is_complete and updated.id in endpoint.pending_finals:
+    if updated.is_partial and updated.is_complete:
         await build_waiting_finals(endpoint, request, composer, updated.id)
     result = {headers.UPLOAD_OFFSET: format_uint(updated.offset)}
     result.update(_rules.expires_headers(updated, now=endpoint.now()))

@@ -19,12 +19,12 @@ moving the bytes from the socket) instead of handing it to :meth:`DataStore.writ
 handler makes that choice; a store without the capability always gets the body read in
 Python, and the store never sees how the body arrives.
 
-An S3-like store implements the same methods (``write`` buffering parts, ``write_staged``
-keeping the chunk in a temporary part until ``accept()``); a download capability for such a
-store would be another small protocol next to :class:`FileDownloader`.
+An object store (:class:`~tuskit_server.stores.s3.S3Store`) implements the same methods
+(``write`` streaming parts, ``write_staged`` holding the chunk aside until ``accept()``) and
+offers downloads through :class:`RangeStreamer` instead of :class:`FileDownloader`.
 """
 
-from collections.abc import AsyncIterable, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ __all__ = [
     "LengthDeferrer",
     "PourReceiver",
     "PourTarget",
+    "RangeStreamer",
+    "SharedFinals",
     "StagedWriter",
     "StoreComposer",
     "Terminator",
@@ -157,6 +159,16 @@ class Concatenator(Protocol):
 
 
 @runtime_checkable
+class SharedFinals(Protocol):
+    """concatenation-unfinished with several servers on one store: the store itself knows
+    which final uploads wait for a partial, so a partial finished (or deleted) through one
+    server sees the finals created through another."""
+
+    async def finals_waiting_for(self, partial_id: str) -> list[str]:
+        """Ids of unfinished final uploads that list ``partial_id``."""
+
+
+@runtime_checkable
 class Expirer(Protocol):
     """expiration: find and remove unfinished uploads whose ``expires_at`` has passed."""
 
@@ -177,6 +189,15 @@ class FileDownloader(Protocol):
 
     async def data_path(self, upload_id: str) -> Path:
         """The path of the upload's bytes."""
+
+
+@runtime_checkable
+class RangeStreamer(Protocol):
+    """download without a local file: a finished upload's bytes streamed from the store, one
+    byte range at a time (the GET handler answers Range requests with it)."""
+
+    def stream_range(self, upload_id: str, first: int, last: int) -> AsyncIterator[bytes]:
+        """Bytes ``first..last`` (inclusive, ``last < length``) of a finished upload."""
 
 
 @runtime_checkable
@@ -224,8 +245,10 @@ class StoreComposer:
     deferrer: LengthDeferrer | None = None
     terminator: Terminator | None = None
     concatenator: Concatenator | None = None
+    shared_finals: SharedFinals | None = None
     expirer: Expirer | None = None
     downloader: FileDownloader | None = None
+    streamer: RangeStreamer | None = None
     placer: FilePlacer | None = None
     pour_receiver: PourReceiver | None = None
 
@@ -244,8 +267,10 @@ class StoreComposer:
             deferrer=store if isinstance(store, LengthDeferrer) else None,
             terminator=store if isinstance(store, Terminator) else None,
             concatenator=store if isinstance(store, Concatenator) else None,
+            shared_finals=store if isinstance(store, SharedFinals) else None,
             expirer=store if isinstance(store, Expirer) else None,
             downloader=store if isinstance(store, FileDownloader) else None,
+            streamer=store if isinstance(store, RangeStreamer) else None,
             placer=store if isinstance(store, FilePlacer) else None,
             pour_receiver=store if isinstance(store, PourReceiver) else None,
         )
