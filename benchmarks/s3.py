@@ -6,17 +6,19 @@ the raw limit, a plain aiobotocore multipart upload of the large file straight t
 (parts of the size S3Store picks, the next part read from disk while one is sent, as
 S3Store overlaps receiving and sending), and the same file through a tus server on S3Store
 (``integration_tests/s3_app.py``) with the tuskit client in one request, with the server's
-peak RSS. Every upload is checked in the bucket (one object of the file's size) and deleted.
-Then 4 KiB uploads (a POST and a PATCH each, 32 at once, ``--small-count`` of them, by
-``benchmarks.load``) through the same server. Last, where a part waits while it fills: in
-memory, or spooled to a temporary file through a worker thread
-(:class:`tuskit_server.stores.s3._spool.Spool`), timed for the same bytes.
+peak RSS, and again through @tus/server on @tus/s3-store (npm, pinned with the interop peers)
+on the same moto server. Every upload is checked in the bucket (one object of the file's
+size) and deleted. Then 4 KiB uploads (a POST and a PATCH each, 32 at once,
+``--small-count`` of them, by ``benchmarks.load``) through the tuskit server. Last, where
+a part waits while it fills: in memory, or spooled to a temporary file through a worker
+thread (:class:`tuskit_server.stores.s3._spool.Spool`), timed for the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -30,7 +32,17 @@ from typing import TYPE_CHECKING, Any
 from aiobotocore.session import get_session
 
 from benchmarks import clients, servers
-from integration_tests.harness import HttpProbe, free_port, make_file, running_server
+from integration_tests.harness import (
+    HttpProbe,
+    ReadyCheck,
+    RunningServer,
+    UrlLine,
+    free_port,
+    make_file,
+    running_server,
+)
+from integration_tests.peers.drivers import HERE as PEERS_DIR
+from integration_tests.peers.drivers import node, node_prefix
 from integration_tests.s3 import CREDENTIALS, MotoS3, moto_s3_server, tus_on_s3_argv
 from tuskit_server.stores.s3._layout import MIN_PART, next_part_size
 from tuskit_server.stores.s3._spool import Spool
@@ -133,6 +145,35 @@ async def _staging(size: int, part: int) -> dict[str, float]:
     return {"memory_mb_s": _mb_s(size, memory), "temp_file_mb_s": _mb_s(size, spooled)}
 
 
+TUSKIT = "tuskit-server"
+SERVERS = (TUSKIT, "@tus/s3-store")
+
+
+def _server_command(name: str, endpoint: str, bucket: str) -> tuple[list[str], ReadyCheck]:
+    """The command line and readiness check of a tus server on ``bucket``."""
+    if name == TUSKIT:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/uploads"
+        return list(tus_on_s3_argv(port, endpoint, bucket)), HttpProbe(url)
+    script = str(PEERS_DIR / "tus_node_server.mjs")
+    argv = [node(), script, "--modules", str(node_prefix()), "--s3-bucket", bucket]
+    return [*argv, "--s3-endpoint", endpoint], UrlLine()
+
+
+def _through(
+    server: RunningServer, moto: MotoS3, bucket: str, source: Path, size: int, work: Path
+) -> dict[str, Any]:
+    """One upload of ``source`` with the tuskit client in one request, checked in the
+    bucket; seconds and the server's peak RSS."""
+    process = server.server.process
+    assert process is not None
+    servers.reset_peak_rss(process.pid)
+    upload = clients.upload("tuskit", server.url, source, size, None, work / "client", 3600)
+    rss = servers.peak_rss(process.pid)
+    error = upload.error or _stored_and_cleared(moto, bucket, size)
+    return {"seconds": upload.seconds, "server_rss": rss, "error": error}
+
+
 def _small(url: str, count: int) -> dict[str, Any]:
     """4 KiB uploads per second through the server (a warm-up of 100 first)."""
     result: dict[str, Any] = {}
@@ -153,37 +194,31 @@ def run(args: argparse.Namespace) -> None:
     work = Path(args.work or "/tmp/tuskit-bench-s3")
     work.mkdir(parents=True, exist_ok=True)
     source = make_file(work / "bench.bin", args.size).path
-    data: dict[str, Any] = {"size": args.size, "reps": args.reps, "raw": [], "tuskit": []}
-    with moto_s3_server(work / "moto") as moto:
+    data: dict[str, Any] = {"size": args.size, "reps": args.reps, "raw": []}
+    data.update({name: [] for name in SERVERS})
+    env = {**os.environ, **CREDENTIALS}
+    with moto_s3_server(work / "moto") as moto, contextlib.ExitStack() as stack:
         bucket = moto.new_bucket()
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/uploads"
-        argv = tus_on_s3_argv(port, moto.url, bucket)
-        env = {**os.environ, **CREDENTIALS}
-        with running_server(argv, ready=HttpProbe(url), log_dir=work / "server", env=env) as tus:
-            process = tus.server.process
-            assert process is not None
-            for rep in range(args.reps + 1):
-                seconds = asyncio.run(_raw_upload(moto.url, bucket, source, args.size))
-                raw_error = _stored_and_cleared(moto, bucket, args.size)
-                servers.reset_peak_rss(process.pid)
-                upload = clients.upload(
-                    "tuskit", url, source, args.size, None, work / "client", 3600
-                )
-                rss = servers.peak_rss(process.pid)
-                error = upload.error or _stored_and_cleared(moto, bucket, args.size)
-                if rep == 0:
-                    continue  # warm-up
+        started: dict[str, RunningServer] = {}
+        for name in SERVERS:
+            argv, ready = _server_command(name, moto.url, bucket)
+            log_dir = work / f"server-{len(started)}"
+            started[name] = stack.enter_context(
+                running_server(argv, ready=ready, log_dir=log_dir, env=env)
+            )
+        for rep in range(args.reps + 1):
+            seconds = asyncio.run(_raw_upload(moto.url, bucket, source, args.size))
+            raw_error = _stored_and_cleared(moto, bucket, args.size)
+            if rep:  # the first round is a warm-up
                 data["raw"].append({"seconds": seconds, "error": raw_error})
-                data["tuskit"].append(
-                    {"seconds": upload.seconds, "server_rss": rss, "error": error}
-                )
-                print(
-                    f"rep {rep}: raw {_mb_s(args.size, seconds):.0f} MB/s, tuskit "
-                    f"{_mb_s(args.size, upload.seconds):.0f} MB/s, RSS {rss}",
-                    file=sys.stderr,
-                )
-            data["small"] = _small(url, args.small_count)
+            line = [f"rep {rep}: raw {_mb_s(args.size, seconds):.0f} MB/s"]
+            for name, server in started.items():
+                cell = _through(server, moto, bucket, source, args.size, work)
+                line.append(f"{name} {_mb_s(args.size, cell['seconds']):.0f} MB/s")
+                if rep:
+                    data[name].append(cell)
+            print(", ".join(line), file=sys.stderr)
+        data["small"] = _small(started[TUSKIT].url, args.small_count)
     part = next_part_size(base=MIN_PART, target=args.size, offset=0, parts=0)
     data["staging"] = asyncio.run(_staging(args.size, part))
     out = Path(args.out)
@@ -193,21 +228,30 @@ def run(args: argparse.Namespace) -> None:
 
 
 def render(data: dict[str, Any]) -> str:
-    """The Markdown table of a run."""
+    """The Markdown tables of a run."""
     size = data["size"]
     raw = statistics.median(r["seconds"] for r in data["raw"])
-    tus = statistics.median(r["seconds"] for r in data["tuskit"])
-    rss = max((r["server_rss"] or 0) for r in data["tuskit"]) / 2**20
-    errors = [r["error"] for r in data["raw"] + data["tuskit"] if r["error"]]
-    staging = data["staging"]
-    small = data.get("small", {})
     lines = [
         f"| {size / 2**20:.0f} MiB to moto (median of {data['reps']}) | MB/s | of raw "
         "| peak server RSS |",
         "|---|---|---|---|",
         f"| raw limit: aiobotocore multipart upload | {_mb_s(size, raw):.0f} | 1.00 | |",
-        f"| tuskit client → tuskit-server on S3Store | {_mb_s(size, tus):.0f} | "
-        f"{raw / tus:.2f} | {rss:.0f} MiB |",
+    ]
+    errors = [r["error"] for r in data["raw"] if r["error"]]
+    for name in SERVERS:
+        cells = data.get(name, [])
+        if not cells:
+            continue
+        seconds = statistics.median(c["seconds"] for c in cells)
+        rss = max((c["server_rss"] or 0) for c in cells) / 2**20
+        errors += [c["error"] for c in cells if c["error"]]
+        lines.append(
+            f"| tuskit client → {name} | {_mb_s(size, seconds):.0f} | {raw / seconds:.2f} "
+            f"| {rss:.0f} MiB |"
+        )
+    small = data.get("small", {})
+    staging = data["staging"]
+    lines += [
         "",
         "| 4 KiB uploads, 32 at once | uploads/s | p50 ms | p99 ms | errors |",
         "|---|---|---|---|---|",

@@ -4,6 +4,7 @@ tus server on S3Store (:mod:`integration_tests.s3_app`) in front of it."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,24 @@ class MotoS3:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+    def parts_landed(self, bucket: str) -> int:
+        """How many parts the bucket's first multipart upload holds (asked of moto)."""
+        client = self.client()
+        uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        if not uploads:
+            return 0
+        upload = uploads[0]
+        listed = client.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        return len(listed.get("Parts", []))
+
+    async def wait_for_part(self, bucket: str) -> None:
+        """Until a first part of an upload has reached the bucket (30 s at most)."""
+        for _ in range(600):
+            if await asyncio.to_thread(self.parts_landed, bucket) >= 1:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("no part reached S3 within 30 s")
 
     def new_bucket(self) -> str:
         """Create a bucket of its own for a test."""

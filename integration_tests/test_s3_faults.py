@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import io
 import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,30 +16,12 @@ import pytest
 
 from integration_tests.faultproxy import Fault, FaultProxy
 from integration_tests.harness import HttpProbe, free_port, running_server
-from integration_tests.s3 import CREDENTIALS, MotoS3, moto_s3_server, tus_on_s3_argv
+from integration_tests.s3 import CREDENTIALS, moto_s3_server, tus_on_s3_argv
 
 MIB = 1024 * 1024
 PART = 5 * MIB
 V = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
-
-
-def _parts_landed(moto: MotoS3, bucket: str) -> int:
-    """How many parts the bucket's one multipart upload holds (asked of moto directly)."""
-    client = moto.client()
-    uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-    if not uploads:
-        return 0
-    upload = uploads[0]
-    listed = client.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-    return len(listed.get("Parts", []))
-
-
-async def _wait_for_part(moto: MotoS3, bucket: str) -> None:
-    deadline = time.monotonic() + 30
-    while await asyncio.to_thread(_parts_landed, moto, bucket) < 1:
-        assert time.monotonic() < deadline, "the first part never reached S3"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +58,7 @@ async def test_s3_failing_mid_patch_then_resume(tmp_path: Path, fault: Fault) ->
                 yield data[6 * MIB : 7 * MIB]
 
             async def broken_when_a_part_landed() -> None:
-                await _wait_for_part(moto, bucket)
+                await moto.wait_for_part(bucket)
                 proxy.break_all(fault)
                 gate.set()
 

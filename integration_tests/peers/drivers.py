@@ -90,7 +90,7 @@ def node_prefix() -> Path:
             "(npm ci --prefix <session cache>); run the interop tests through that session"
         )
     prefix = Path(value)
-    for package in ("@tus/server", "@tus/file-store", "tus-js-client"):
+    for package in ("@tus/server", "@tus/file-store", "@tus/s3-store", "tus-js-client"):
         if not (prefix / "node_modules" / package / "package.json").is_file():
             raise PeerMissing(f"{package} is not installed under {prefix}; rerun `nox -s interop`")
     return prefix

@@ -1,6 +1,10 @@
 // Start the official Node.js tus server (@tus/server with @tus/file-store) on a loopback port.
 //
 //   node tus_node_server.mjs --modules <npm prefix> --dir <upload dir> [--port 0] [--path /files]
+//   node tus_node_server.mjs --modules <npm prefix> --s3-bucket B --s3-endpoint URL [...]
+//
+// With --s3-bucket the store is @tus/s3-store on that bucket (credentials and region from the
+// AWS environment variables; --s3-endpoint for an S3-compatible server such as moto).
 //
 // The npm packages are not installed next to this script: the interop session runs
 // `npm ci --prefix <cache>` and passes that prefix as --modules, so they are resolved from
@@ -17,10 +21,14 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     port: { type: 'string', default: '0' },
     path: { type: 'string', default: '/files' },
+    's3-bucket': { type: 'string' },
+    's3-endpoint': { type: 'string' },
   },
 })
-if (!values.modules || !values.dir) {
-  process.stderr.write('usage: tus_node_server.mjs --modules <npm prefix> --dir <upload dir>\n')
+if (!values.modules || !(values.dir || values['s3-bucket'])) {
+  process.stderr.write(
+    'usage: tus_node_server.mjs --modules <npm prefix> (--dir <upload dir> | --s3-bucket B)\n',
+  )
   process.exit(2)
 }
 
@@ -29,12 +37,24 @@ const requireFromPrefix = createRequire(path.join(path.resolve(values.modules), 
 const load = (name) => import(pathToFileURL(requireFromPrefix.resolve(name)).href)
 
 const { Server } = await load('@tus/server')
-const { FileStore } = await load('@tus/file-store')
 
-const tus = new Server({
-  path: values.path,
-  datastore: new FileStore({ directory: path.resolve(values.dir) }),
-})
+async function datastore() {
+  if (!values['s3-bucket']) {
+    const { FileStore } = await load('@tus/file-store')
+    return new FileStore({ directory: path.resolve(values.dir) })
+  }
+  const { S3Store } = await load('@tus/s3-store')
+  return new S3Store({
+    s3ClientConfig: {
+      bucket: values['s3-bucket'],
+      region: process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      endpoint: values['s3-endpoint'],
+      forcePathStyle: true,
+    },
+  })
+}
+
+const tus = new Server({ path: values.path, datastore: await datastore() })
 const http = tus.listen({ host: '127.0.0.1', port: Number(values.port) })
 
 http.on('listening', () => {

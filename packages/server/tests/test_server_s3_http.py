@@ -112,3 +112,19 @@ async def test_options_advertise_every_filestore_extension(client: Client) -> No
         "concatenation-unfinished",
         "expiration",
     }
+
+
+async def test_an_object_removed_behind_the_store_is_404_before_any_byte(
+    aiohttp_client: AiohttpClient, s3: S3Target
+) -> None:
+    bucket, prefix = await s3.fresh()
+    store = S3Store(bucket, prefix, **s3.store_kwargs())
+    app = web.Application()
+    setup_tus(app, store=store)
+    client = await aiohttp_client(app)
+    path = await create(client, 3)
+    await patch(client, path, 0, b"abc")
+    await store.bucket.delete(store.keys(path.rsplit("/", 1)[1]).data)
+    response = await client.get(path)
+    assert response.status == 404
+    assert "missing" in await response.text()

@@ -1,6 +1,7 @@
 """S3Store's own promises, checked in the bucket: tusd's layout, part sizes, the tail, the
 offset after a crash, removal, UploadPartCopy, and state shared by two stores."""
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 
@@ -9,7 +10,7 @@ from test_server_s3store import open_store
 from tus_s3_testing import S3Target
 from tus_server_contracts import NOW, body, new
 
-from tuskit_common import Gone, NotFound
+from tuskit_common import Gone, NotFound, ServiceUnavailable
 from tuskit_server.errors import UploadExists
 from tuskit_server.stores.s3 import S3Store
 from tuskit_server.stores.s3._bucket import Bucket
@@ -118,6 +119,16 @@ async def test_a_mismatching_chunk_never_becomes_a_part(store: S3Store) -> None:
     assert set(await objects(store)) == {"u1.info"}
 
 
+async def test_an_accepted_chunk_larger_than_memory_becomes_parts(store: S3Store) -> None:
+    """A checksummed chunk past 1 MiB waits in a temporary file, then streams into parts."""
+    data = os.urandom(6 * MIB)
+    await store.create(new("u1", length=20 * MIB))
+    kept = await store.write_staged("u1", 0, body(data), accept=lambda: True, expires_at=None)
+    assert kept.offset == 6 * MIB
+    assert await part_sizes(store, "u1") == [MIN_PART]
+    assert await store.bucket.read(store.keys("u1").part) == data[MIN_PART:]
+
+
 async def test_terminate_removes_every_object_and_the_multipart_upload(store: S3Store) -> None:
     await store.create(new("u1", length=20 * MIB))
     await store.write("u1", 0, body(b"z" * (MIN_PART + 10)), expires_at=None)
@@ -209,3 +220,60 @@ async def test_a_small_upload_is_one_object_without_a_multipart_upload(store: S3
         Bucket=store.bucket.name, Prefix=store.prefix
     )
     assert listed.get("Uploads", []) == []
+
+
+async def test_an_append_after_a_change_reads_the_upload_again(store: S3Store) -> None:
+    """A PATCH reads the upload, then appends (under its lock): the append starts from that
+    read, unless something changed the upload in between (here: a declared length)."""
+    await store.create(new("u1", length=None))
+    await store.write("u1", 0, body(b"abc"), expires_at=None)
+    assert (await store.get("u1")).length is None
+    await store.declare_length("u1", 5)
+    done = await store.write("u1", 3, body(b"defgh"), expires_at=None)
+    assert (done.length, done.offset) == (5, 5)
+    assert await store.bucket.read(store.keys("u1").data) == b"abcde"
+
+
+async def test_two_stores_removing_at_once_never_fail_on_each_other(s3: S3Target) -> None:
+    bucket, prefix = await s3.fresh()
+    stores = [S3Store(bucket, prefix, **s3.store_kwargs()) for _ in range(2)]
+    for store in stores:
+        await store.open()
+    try:
+        first, second = stores
+        for number in range(4):
+            await first.create(new(f"old{number}", expires_at=NOW))
+        await first.create(new("live", expires_at=NOW.replace(year=2100)))
+        expired = await second.expired(NOW)
+        assert expired == [f"old{n}" for n in range(4)]
+        outcomes = await asyncio.gather(
+            *(s.expire(upload_id) for upload_id in expired for s in stores),
+            return_exceptions=True,
+        )
+        assert sum(o is None for o in outcomes) == 4  # each removed once
+        assert all(o is None or isinstance(o, Gone) for o in outcomes)
+        assert (await second.get("live")).expires_at is not None
+        forgotten = await asyncio.gather(*(s.forget(NOW.replace(year=2200)) for s in stores))
+        assert sum(forgotten) >= 4
+        assert set(await objects(first)) == {"live.info"}
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_no_gap_when_the_multipart_upload_cannot_be_started(
+    store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first part's bytes have left the buffer when S3 refuses to start the multipart
+    upload: nothing after them is kept as a tail (that would leave a gap)."""
+    await store.create(new("u1", length=20 * MIB))
+    await store.write("u1", 0, body(b"t" * 100), expires_at=None)
+
+    async def refused(self: Bucket, key: str) -> str:
+        raise ServiceUnavailable("the object storage failed to start the multipart upload")
+
+    monkeypatch.setattr(Bucket, "start_multipart", refused)
+    with pytest.raises(ServiceUnavailable):
+        await store.write("u1", 100, body(b"p" * (MIN_PART + 1000)), expires_at=None)
+    assert (await store.get("u1")).offset == 100  # the old tail only, never a later piece
+    assert await store.bucket.read(store.keys("u1").part) == b"t" * 100

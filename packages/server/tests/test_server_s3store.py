@@ -47,6 +47,7 @@ async def test_open_names_an_unreachable_endpoint() -> None:
         await store.open()
 
 
-def test_part_size_below_the_s3_minimum_is_refused() -> None:
+@pytest.mark.parametrize("size", [1024, 6 * 1024**3])
+def test_part_size_outside_s3s_part_sizes_is_refused(size: int) -> None:
     with pytest.raises(ValueError, match="part_size"):
-        S3Store("b", part_size=1024)
+        S3Store("b", part_size=size)

@@ -46,11 +46,18 @@ async def _stream(
         return web.Response(status=416, headers=headers)
     if wanted.partial:
         headers["Content-Range"] = wanted.content_range()
+    pieces = None
+    first = b""
+    if length and request.method != "HEAD":
+        # the first piece before the status line, so that a missing object is a 404
+        pieces = streamer.stream_range(resource.id, wanted.first, wanted.last)
+        first = await anext(pieces, b"")
     response = web.StreamResponse(status=206 if wanted.partial else 200, headers=headers)
     response.content_length = wanted.size if length else 0
     await response.prepare(request)
-    if length and request.method != "HEAD":
-        async for piece in streamer.stream_range(resource.id, wanted.first, wanted.last):
+    if pieces is not None:
+        await response.write(first)
+        async for piece in pieces:
             await response.write(piece)
     await response.write_eof()
     return response

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tuskit_common import ServiceUnavailable
+from tuskit_common import NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -94,11 +94,22 @@ class Bucket:
                 stream.close()
 
     async def stream(self, key: str, first: int, last: int) -> AsyncIterator[bytes]:
-        """Bytes ``first..last`` (inclusive) of an object, in bounded pieces."""
+        """Bytes ``first..last`` (inclusive) of an object, in bounded pieces.
+
+        Raises:
+            NotFound: the object is missing (removed behind the store's back).
+        """
         with storage_errors(f"read {key}"):
-            answer = await self.client.get_object(
-                Bucket=self.name, Key=key, Range=f"bytes={first}-{last}"
-            )
+            try:
+                answer = await self.client.get_object(
+                    Bucket=self.name, Key=key, Range=f"bytes={first}-{last}"
+                )
+            except ClientError as exc:
+                if is_missing(exc):
+                    raise NotFound(
+                        "the finished object is missing", code="object_missing"
+                    ) from None
+                raise
         body = answer["Body"]
         try:
             while True:

@@ -6,6 +6,7 @@ multipart upload is gone (removal lays the tombstone first)."""
 import asyncio
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -22,6 +23,11 @@ __all__ = ["MULTIPART", "Infos", "MultipartStarter"]
 MULTIPART = "MultipartUpload"
 #: Info objects read at once by a scan (sweeps, start-up).
 _SCAN_AT_ONCE = 16
+
+State = tuple[Resource, "Held | None"]
+#: The state the current request's last :meth:`Infos.get` read: (store, upload id, state).
+#: A context variable, so it is seen by the request (task) that read it and no other.
+_JUST_READ: ContextVar[tuple[int, str, State] | None] = ContextVar("_JUST_READ", default=None)
 
 
 class Infos:
@@ -76,6 +82,24 @@ class Infos:
         if resource.id != upload_id:
             raise ServerError(f"the info object of upload {upload_id} names another upload")
         return resource
+
+    def remember(self, upload_id: str, state: State) -> None:
+        """Keep ``state`` for this request's next append to the same upload."""
+        _JUST_READ.set((id(self), upload_id, state))
+
+    def forget_read(self) -> None:
+        """Drop what :meth:`remember` kept (every change of an upload calls this)."""
+        _JUST_READ.set(None)
+
+    async def state_for_append(self, upload_id: str) -> State:
+        """The state a PATCH's append starts from: the one this request just read under the
+        upload's lock (its handler reads the upload first, then appends, holding the lock
+        across both, so nothing can have changed in between), else read now. Taken once."""
+        kept = _JUST_READ.get()
+        _JUST_READ.set(None)
+        if kept is not None and kept[0] == id(self) and kept[1] == upload_id:
+            return kept[2]
+        return await self.state(upload_id)
 
     async def state(self, upload_id: str) -> tuple[Resource, Held | None]:
         """The upload with its offset from S3, and what S3 holds of it (None once finished,

@@ -16,6 +16,7 @@ from tuskit_server._rules import ID_PATTERN
 
 __all__ = [
     "COPY_LIMIT",
+    "MAX_PART",
     "MAX_PARTS",
     "MAX_UPLOAD",
     "MIN_PART",
@@ -26,12 +27,14 @@ __all__ = [
 
 #: S3's smallest part (every part but the last of a multipart upload).
 MIN_PART = 5 * 1024 * 1024
+#: S3's largest part.
+MAX_PART = 5 * 1024**3
 #: S3's largest part number.
 MAX_PARTS = 10_000
 #: S3's largest object (and so the largest upload).
 MAX_UPLOAD = 5 * 1024**4
-#: S3's largest source range of one UploadPartCopy.
-COPY_LIMIT = 5 * 1024**3
+#: S3's largest source range of one UploadPartCopy (a part's largest size).
+COPY_LIMIT = MAX_PART
 #: The ``Type`` of the Resource's storage mapping (tusd's value, so hooks read the same).
 STORAGE_TYPE = "s3store"
 _MIB = 1024 * 1024

@@ -135,9 +135,14 @@ class _Filling:
         return self.held.upload
 
     async def send(self, data: bytes) -> None:
-        """Upload ``data`` as the next part, in the background once the previous landed."""
-        await self.land()
-        upload = await self.upload()
+        """Upload ``data`` as the next part, in the background once the previous landed.
+        ``data`` has left the buffer: if it cannot be sent, nothing after it may be kept."""
+        try:
+            await self.land()
+            upload = await self.upload()
+        except BaseException:
+            self.failed = True
+            raise
         number = len(self.parts) + 1
         self.flight = asyncio.ensure_future(
             self.bucket.upload_part(self.keys.data, upload, number, data)

@@ -37,6 +37,7 @@ class Removal(FinalsIndex):
         await self._remove(upload_id, "expired")
 
     async def _remove(self, upload_id: str, reason: str) -> None:
+        self.forget_read()
         keys = self.keys(upload_id)
         resource = await self.read_info(keys, upload_id)
         upload = resource.storage.get(MULTIPART)

@@ -21,7 +21,7 @@ from tuskit_server.stores.s3._bucket import Bucket
 from tuskit_server.stores.s3._concat import Source, concatenate
 from tuskit_server.stores.s3._connection import Connection
 from tuskit_server.stores.s3._infos import MULTIPART, MultipartStarter
-from tuskit_server.stores.s3._layout import MAX_UPLOAD, MIN_PART
+from tuskit_server.stores.s3._layout import MAX_PART, MAX_UPLOAD, MIN_PART
 from tuskit_server.stores.s3._parts import Held, Sizing, append, nothing
 from tuskit_server.stores.s3._removal import Removal
 from tuskit_server.stores.s3._spool import Spool
@@ -62,8 +62,10 @@ class S3Store(AppendPath, Removal):
         attempts: int = 3,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if part_size < MIN_PART:
-            raise ValueError(f"part_size must be at least {MIN_PART} bytes (S3's minimum)")
+        if not MIN_PART <= part_size <= MAX_PART:
+            raise ValueError(
+                f"part_size must be between {MIN_PART} and {MAX_PART} bytes (S3's part sizes)"
+            )
         if not 0 < max_size <= MAX_UPLOAD:
             raise ValueError(f"max_size must be between 1 and {MAX_UPLOAD} bytes")
         super().__init__(prefix, clock)
@@ -103,6 +105,7 @@ class S3Store(AppendPath, Removal):
     async def create(self, resource: Resource) -> Resource:
         """Claim ``<id>.info`` (If-None-Match); a zero-length upload gets its empty object.
         The multipart upload is started with the first part (small uploads need none)."""
+        self.forget_read()
         keys = self.keys(resource.id)
         if await self.bucket.head(keys.gone) is not None:
             raise UploadExists(f"upload id {resource.id} was used before")
@@ -118,13 +121,15 @@ class S3Store(AppendPath, Removal):
         return resource
 
     async def get(self, upload_id: str) -> Resource:
-        """The upload, its offset from what S3 holds."""
-        return (await self.state(upload_id))[0]
+        """The upload, its offset from what S3 holds (kept for this request's append)."""
+        found = await self.state(upload_id)
+        self.remember(upload_id, found)
+        return found[0]
 
     async def _append(self, body: AsyncIterable[bytes], job: AppendJob) -> Resource:
         """Stream ``body`` into parts; a checksummed chunk is read aside first and only
         appended once accepted (a rejected one never reaches S3)."""
-        resource, held = await self.state(job.upload_id)
+        resource, held = await self.state_for_append(job.upload_id)
         if resource.offset != job.offset:
             raise OffsetMismatch(
                 f"offset {job.offset} does not match {resource.offset}", offset=resource.offset
@@ -172,6 +177,7 @@ class S3Store(AppendPath, Removal):
 
     async def declare_length(self, upload_id: str, length: int) -> Resource:
         """Record a deferred length; an upload that already holds it is finished now."""
+        self.forget_read()
         resource, held = await self.state(upload_id)
         resource = resource.model_copy(update={"length": length})
         await self.write_info(resource.model_copy(update={"offset": 0}))
@@ -181,6 +187,7 @@ class S3Store(AppendPath, Removal):
 
     async def concatenate(self, final_id: str, partial_ids: Sequence[str]) -> Resource:
         """Build the final object from the partials' objects (UploadPartCopy)."""
+        self.forget_read()
         final, _ = await self.state(final_id)
         if final.is_complete:
             return final
@@ -191,7 +198,7 @@ class S3Store(AppendPath, Removal):
             final = starter.resource
         sources = []
         for partial_id in partial_ids:
-            partial = await self.get(partial_id)
+            partial, _ = await self.state(partial_id)
             if not partial.is_complete:
                 raise BadRequest(f"partial upload {partial_id} is not finished")
             sources.append(Source(self.keys(partial_id).data, partial.offset))
