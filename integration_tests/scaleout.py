@@ -145,7 +145,8 @@ class RoundRobinProxy:
 
     Bodies are streamed both ways; ``X-Forwarded-Host`` and ``-Proto`` name the proxy, so
     servers started with ``--behind-proxy`` hand out upload URLs on it. ``sent`` counts the
-    requests per (method, upstream index), so a test can check both instances served.
+    requests per (method, upstream index), so a test can check both instances served, and
+    ``partials_to`` where each partial upload was created.
     """
 
     def __init__(self, upstreams: Sequence[str]) -> None:
@@ -155,6 +156,8 @@ class RoundRobinProxy:
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
         self.sent: Counter[tuple[str, int]] = Counter()
+        #: the upstream each partial upload's creation (``Upload-Concat: partial``) went to
+        self.partials_to: list[int] = []
 
     @property
     def url(self) -> str:
@@ -186,6 +189,8 @@ class RoundRobinProxy:
         assert self._session is not None
         index, origin = next(self._next)
         self.sent[(request.method, index)] += 1
+        if request.method == "POST" and request.headers.get("Upload-Concat") == "partial":
+            self.partials_to.append(index)
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _HOP)
         headers["X-Forwarded-Host"] = f"{LOOPBACK}:{self.port}"
         headers["X-Forwarded-Proto"] = "http"
