@@ -87,6 +87,8 @@ def test_the_store_from_the_environment_or_the_file(
         ({"s3_region": "eu-1"}, "--s3-endpoint, --s3-region and --s3-part-size need --store s3"),
         ({"store": "/srv/up", "s3_endpoint": "http://m"}, "--s3-endpoint, --s3-region and"),
         ({"store": "s3://bucket", "storage": "up"}, "--store and --storage both name where"),
+        ({"store": "s3://bucket", "max_stored": "1GB"}, "--max-stored and --max-in-progress need"),
+        ({"store": "s3://bucket", "max_in_progress": 9}, "--max-stored and --max-in-progress need"),
     ],
 )
 def test_a_bad_store_is_one_line_naming_the_option(flags: dict[str, object], message: str) -> None:

@@ -225,6 +225,8 @@ class ServerSettings(BaseSettings):
             raise ValueError("--demo serves its page at /: it needs a --base-path other than /")
         if self.store is not None and "storage" in self.model_fields_set:
             raise ValueError("--store and --storage both name where uploads live: give one")
+        if self.s3 is not None and (self.max_stored, self.max_in_progress) != (None, None):
+            raise ValueError("--max-stored and --max-in-progress need a directory --store")
         if self.s3 is None and self.model_fields_set.intersection(_S3_OPTIONS):
             raise ValueError("--s3-endpoint, --s3-region and --s3-part-size need --store s3://...")
         return self
