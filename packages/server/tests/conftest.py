@@ -1,5 +1,6 @@
 """Fixtures: a tus app over a FileStore in a temporary directory, with a hand-moved clock;
-an S3-compatible service for the S3Store tests (:mod:`tus_s3_testing`)."""
+a real server that pours large bodies with splice (:mod:`splice_testing`); an S3-compatible
+service for the S3Store tests (:mod:`tus_s3_testing`)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,7 +8,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from pytest_aiohttp import AiohttpClient
+from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+from splice_testing import Serve, _server
 from tus_s3_testing import S3Target, s3_target
 from tus_server_testing import Client, Clock, MakeClient
 
@@ -40,6 +43,19 @@ def make_client(aiohttp_client: AiohttpClient, tmp_path: Path, clock: Clock) -> 
 @pytest.fixture
 async def client(make_client: MakeClient) -> Client:
     return await make_client()
+
+
+@pytest.fixture
+def serve(aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, tmp_path: Path) -> Serve:
+    """``await serve(**setup_tus_kwargs)``: a real server (see :func:`splice_testing._server`)
+    and a client."""
+
+    async def start(**kwargs: Any) -> tuple[TestServer, Client]:
+        server = await _server(aiohttp_server, tmp_path, **kwargs)
+        client: Client = await aiohttp_client(server)  # type: ignore[assignment]
+        return server, client
+
+    return start
 
 
 @pytest.fixture(scope="session")
