@@ -38,39 +38,21 @@ nox.options.sessions = [
 ]
 
 ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))  # the helpers below, and integration_tests for compat
+
+from nox_support.peers import install_peers, tusd_binary  # noqa: E402
+from nox_support.tools import UV, debian_tool, fresh_venv, sync  # noqa: E402
+
 #: Sessions run on the interpreter that runs nox (the project needs >= 3.11).
 PYTHON: str | None = None
 
 
-def _find_uv() -> str:
-    """The uv binary: the one installed beside nox, else the first on PATH."""
-    try:
-        from uv import find_uv_bin
-    except ImportError:
-        return shutil.which("uv") or "uv"
-    return str(find_uv_bin())
-
-
-UV = _find_uv()
 PACKAGES = {
     "common": ("tuskit-common", "tuskit_common", "test"),
     "client": ("tuskit-client", "tuskit_client", "test-aiohttp"),
     "server": ("tuskit-server", "tuskit_server", "test-aiohttp"),
     "cli": ("tuskit", "tuskit_cli", "test-aiohttp"),
 }
-
-
-def sync(session: nox.Session, *args: str) -> None:
-    """Install locked dependencies into this session's virtualenv with ``uv sync``."""
-    session.run_install(
-        UV,
-        "sync",
-        "--locked",
-        "--no-default-groups",
-        *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
-        external=True,
-    )
 
 
 @nox.session(python=PYTHON)
@@ -89,7 +71,14 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", f"packages/{directory}/src", f"packages/{directory}/tests")
     scripts = [
         d
-        for d in ("integration_tests", "fuzz_tests", "benchmarks", "examples", "docs/_hooks")
+        for d in (
+            "integration_tests",
+            "fuzz_tests",
+            "benchmarks",
+            "examples",
+            "docs/_hooks",
+            "nox_support",
+        )
         if any((ROOT / d).rglob("*.py"))
     ]
     session.run("mypy", *scripts, "noxfile.py")
@@ -140,53 +129,6 @@ def fuzz(session: nox.Session) -> None:
     session.run("pytest", "fuzz_tests", *session.posargs)
 
 
-#: The official tus implementations the interop suite runs against, pinned. The npm ones are
-#: pinned by integration_tests/peers/package-lock.json.
-PYTHON_PEERS = (
-    "aiohttp-tus==1.1.0",  # server (aiohttp plugin)
-    "tuspyserver==4.4.3",  # server (FastAPI router)
-    "uvicorn==0.54.0",  # runs tuspyserver
-    "tuspy==1.1.0",  # client (import tusclient)
-    "aiotus==1.1.0",  # client
-)
-NODE_PEERS = ROOT / "integration_tests" / "peers"
-
-
-def install_peers(session: nox.Session) -> dict[str, str]:
-    """The locked workspace plus every peer, for the interop and bench sessions; returns the
-    environment that tells the drivers where the peers are.
-
-    Installs the pinned Python peers into the session after the locked sync, the npm peers
-    with ``npm ci`` into ``<nox cache>/<session>-npm`` (``TUSKIT_INTEROP_NODE_PREFIX``), and
-    builds tusd with :func:`tusd_binary` (``TUSKIT_INTEROP_TUSD``). Node.js and npm, and Go,
-    must be on PATH; without them the session fails.
-    """
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        session.error(
-            f"{' and '.join(missing)} not found on PATH: the {session.name} session runs "
-            "@tus/server and tus-js-client under Node.js >= 20.19 (install Node.js with npm)"
-        )
-    tusd = tusd_binary(session)
-    sync(session, "--all-packages", "--group", "test-aiohttp")
-    session.install(*PYTHON_PEERS)
-    prefix = Path(session.cache_dir) / f"{session.name}-npm"
-    prefix.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copyfile(NODE_PEERS / name, prefix / name)
-    session.run(
-        "npm",
-        "ci",
-        "--prefix",
-        str(prefix),
-        "--no-audit",
-        "--no-fund",
-        "--ignore-scripts",
-        external=True,
-    )
-    return {"TUSKIT_INTEROP_NODE_PREFIX": str(prefix), "TUSKIT_INTEROP_TUSD": str(tusd)}
-
-
 @nox.session(python=PYTHON)
 def interop(session: nox.Session) -> None:
     """tuskit against the official tus clients and servers, tusd included (tests marked
@@ -199,62 +141,6 @@ def interop(session: nox.Session) -> None:
     session.run("pytest", "integration_tests", "-m", "peers", *session.posargs, env=env)
 
 
-#: tusd, the Go reference server, built from source by the Go toolchain (never a prebuilt
-#: binary); aiotus's own suite starts it.
-TUSD_MODULE = "github.com/tus/tusd/v2/cmd/tusd"
-TUSD_VERSION = "v2.9.1"
-
-
-def tusd_binary(session: nox.Session) -> Path:
-    """Build tusd with ``go install`` into nox's cache, once per version, and return it."""
-    go = shutil.which("go")
-    if go is None:
-        session.error(
-            f"go not found on PATH: the {session.name} session builds tusd {TUSD_VERSION} "
-            f"(go install {TUSD_MODULE}@{TUSD_VERSION}); install the Go toolchain"
-        )
-    gobin = Path(session.cache_dir).resolve() / f"tusd-{TUSD_VERSION}"
-    binary = gobin / "tusd"
-    if not binary.exists():
-        session.run(
-            go,
-            "install",
-            f"{TUSD_MODULE}@{TUSD_VERSION}",
-            env={"GOBIN": str(gobin), "GOFLAGS": "-mod=mod"},
-            external=True,
-        )
-    return binary
-
-
-def _repository_importable() -> None:
-    """Make the repository's own modules (``integration_tests``) importable here."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-
-
-def debian_tool(session: nox.Session, tool: str, package: str) -> str:
-    """The path of ``tool``, installing Debian's ``package`` first when it is missing (the
-    tests' own :func:`integration_tests.debian.debian_tool`, run through the session)."""
-    _repository_importable()
-    from integration_tests.debian import MissingTool
-    from integration_tests.debian import debian_tool as find
-
-    try:
-        return find(
-            tool, package, run=lambda argv, env: session.run(*argv, env=dict(env), external=True)
-        )
-    except MissingTool as exc:
-        session.error(str(exc))
-
-
-def _venv(session: nox.Session, name: str) -> str:
-    """A fresh virtualenv made by uv under the session's temp folder; its python."""
-    venv = Path(session.create_tmp()).resolve() / name
-    shutil.rmtree(venv, ignore_errors=True)
-    session.run(UV, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
-    return str(venv / "bin" / "python")
-
-
 @nox.session(python=PYTHON)
 def compat(session: nox.Session) -> None:
     """aiohttp-tus's and aiotus's own test suites against the peer and against tuskit.
@@ -265,7 +151,6 @@ def compat(session: nox.Session) -> None:
     columns, the shared dependencies (aiohttp, yarl, ...) constrained to ``uv.lock``. tusd is
     built with Go and nginx installed from Debian's packages for aiotus's suite.
     """
-    _repository_importable()
     from integration_tests.compat.suites import SUITES
 
     sync(session, "--no-install-workspace")
@@ -295,7 +180,7 @@ def compat(session: nox.Session) -> None:
     pythons = []
     for name, suite in SUITES.items():
         for column in ("peer", "tuskit"):
-            python = _venv(session, f"compat-{name}-{column}")
+            python = fresh_venv(session, f"compat-{name}-{column}")
             what = [suite.peer] if column == "peer" else ["-r", str(locked)]
             session.run(
                 UV,
