@@ -238,9 +238,11 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --size 64MiB``). Not in the default run: a 1 GiB run takes long.
 
     Needs curl (installed with apt-get when missing and possible) and the peers, installed
-    (and tusd built) as for ``interop``.
+    (and tusd built) as for ``interop``; ``--store s3`` also needs redis-server (two
+    ``tus serve`` instances share one).
     """
     env = install_peers(session)
+    debian_tool(session, "redis-server", "redis-server")
     session.run("python", "-m", "benchmarks", *session.posargs, env=env)
 
 

@@ -9,7 +9,9 @@ S3Store overlaps receiving and sending), and the same file through a tus server 
 peak RSS, and again through @tus/server on @tus/s3-store (npm, pinned with the interop peers)
 on the same moto server. Every upload is checked in the bucket (one object of the file's
 size) and deleted. Then 4 KiB uploads (a POST and a PATCH each, 32 at once,
-``--small-count`` of them, by ``benchmarks.load``) through the tuskit server. Last, where
+``--small-count`` of them, by ``benchmarks.load``) through the tuskit server, and through
+``tus serve`` with the Redis locker, one instance and two sharing the bucket and Redis
+(:mod:`benchmarks.s3_small`). Last, where
 a part waits while it fills: in memory, or spooled to a temporary file through a worker
 thread (:class:`tuskit_server.stores.s3._spool.Spool`), timed for the same bytes.
 """
@@ -22,7 +24,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiobotocore.session import get_session
 
-from benchmarks import clients, servers
+from benchmarks import clients, s3_small, servers
 from integration_tests.harness import (
     HttpProbe,
     ReadyCheck,
@@ -174,21 +175,6 @@ def _through(
     return {"seconds": upload.seconds, "server_rss": rss, "error": error}
 
 
-def _small(url: str, count: int) -> dict[str, Any]:
-    """4 KiB uploads per second through the server (a warm-up of 100 first)."""
-    result: dict[str, Any] = {}
-    for prefix, number in (("warm", min(100, count)), ("run", count)):
-        argv = [sys.executable, "-m", "benchmarks.load", "small", url, "--count", str(number)]
-        argv += ["--concurrency", "32", "--size", "4096", "--prefix", prefix]
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=900, cwd=servers.ROOT, check=False
-        )
-        if done.returncode != 0:
-            return {"uploads_per_s": None, "error": done.stderr.strip()[-400:]}
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def run(args: argparse.Namespace) -> None:
     """The S3 benchmark with ``python -m benchmarks``'s ``--size``, ``--reps`` and ``--out``."""
     work = Path(args.work or "/tmp/tuskit-bench-s3")
@@ -218,7 +204,8 @@ def run(args: argparse.Namespace) -> None:
                 if rep:
                     data[name].append(cell)
             print(", ".join(line), file=sys.stderr)
-        data["small"] = _small(started[TUSKIT].url, args.small_count)
+        data["small"] = s3_small.measure([started[TUSKIT].url], args.small_count)
+        data.update(s3_small.with_redis(moto, work, args.small_count))
     part = next_part_size(base=MIN_PART, target=args.size, offset=0, parts=0)
     data["staging"] = asyncio.run(_staging(args.size, part))
     out = Path(args.out)
@@ -249,15 +236,10 @@ def render(data: dict[str, Any]) -> str:
             f"| tuskit client → {name} | {_mb_s(size, seconds):.0f} | {raw / seconds:.2f} "
             f"| {rss:.0f} MiB |"
         )
-    small = data.get("small", {})
     staging = data["staging"]
     lines += [
         "",
-        "| 4 KiB uploads, 32 at once | uploads/s | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|",
-        f"| tuskit-server on S3Store, one process | {small.get('uploads_per_s') or 0:.0f} | "
-        f"{small.get('p50_ms') or 0:.0f} | {small.get('p99_ms') or 0:.0f} | "
-        f"{small.get('errors', small.get('error'))} |",
+        *s3_small.render(data),
         "",
         "| a part waits while it fills | MB/s |",
         "|---|---|",
