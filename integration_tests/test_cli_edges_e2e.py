@@ -122,6 +122,12 @@ async def test_a_wrong_endpoint_gets_a_hint(tmp_path: Path) -> None:
     ]
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """SIGINT's default action in the child, as a shell gives a foreground command: a test
+    run started in the background (``cmd &``) would otherwise pass on an ignored SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_ctrl_c_prints_the_upload_url_and_the_rerun_resumes_it(tmp_path: Path) -> None:
     size = 6 * 1024 * 1024
     source = tmp_path / "big.bin"
@@ -139,6 +145,7 @@ async def test_ctrl_c_prints_the_upload_url_and_the_rerun_resumes_it(tmp_path: P
             str(source),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_ctrl_c_as_at_a_terminal,
         )
         await wait_until_stored(storage, 512 * 1024)  # the upload has started
         uploader.send_signal(signal.SIGINT)
