@@ -34,7 +34,9 @@ async def _precheck(endpoint: Endpoint, passed: web.Response, request: web.Reque
     """The body-free checks of the view for this method; ``passed`` when they all pass."""
     version = draft.draft_of(endpoint, request)
     if version is not None:
-        return await draft.precheck(endpoint, request, version) or passed
+        # not ``or passed``: a response is an empty mapping, falsy, before aiohttp 3.12
+        rejection = await draft.precheck(endpoint, request, version)
+        return passed if rejection is None else rejection
     if request.method == "POST":
         precheck_creation(endpoint, request)
     elif request.method == "PATCH":
