@@ -1,6 +1,6 @@
 """GET ``<upload>``: download a finished upload (digest §4.8; not part of tus)."""
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from tuskit_common import NotFound, Resource
 from tuskit_server import _sanitise
@@ -38,14 +38,14 @@ async def _stream(
 ) -> web.StreamResponse:
     """The upload's bytes (or the one range asked for) streamed from the store."""
     length = resource.length or 0
-    headers = {**_sanitise.download_headers(resource), "Accept-Ranges": "bytes"}
+    headers = {**_sanitise.download_headers(resource), hdrs.ACCEPT_RANGES: "bytes"}
     try:
-        wanted = plan_range(request.headers.get("Range"), length)
+        wanted = plan_range(request.headers.get(hdrs.RANGE), length)
     except Unsatisfiable:
-        headers["Content-Range"] = f"bytes */{length}"
+        headers[hdrs.CONTENT_RANGE] = f"bytes */{length}"
         return web.Response(status=416, headers=headers)
     if wanted.partial:
-        headers["Content-Range"] = wanted.content_range()
+        headers[hdrs.CONTENT_RANGE] = wanted.content_range()
     pieces = None
     first = b""
     if length and request.method != "HEAD":
