@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from integration_tests.harness import HttpProbe, MakeSource, StartServer, free_port, sha256_file
+from integration_tests.harness import (
+    HttpProbe,
+    MakeSource,
+    SourceFile,
+    StartServer,
+    free_port,
+    sha256_file,
+)
 from integration_tests.peers.client_cases import EXPECTED, Case, MiB, job_for
 from integration_tests.peers.drivers import (
     PeerClient,
@@ -102,6 +109,24 @@ async def _draft_head(url: str, version: str) -> tuple[int, dict[str, str]]:
         return response.status, dict(response.headers)
 
 
+async def _run_draft_job(
+    case: Case,
+    protocol: str,
+    url: str,
+    run_peer_client: RunPeerClient,
+    make_source: MakeSource,
+    tmp_path: Path,
+) -> tuple[dict[str, Any], SourceFile]:
+    """Run one case's job with tus-js-client in ``protocol`` against ``url``; both servers get
+    exactly the same job, so the two tests differ only in what they check afterwards."""
+    source = make_source(case.size)
+    job = job_for(case, url, [source.path], tmp_path)
+    job["protocol"] = protocol
+    result = await run_peer_client(case.peer, job)
+    assert result["ok"], result
+    return result, source
+
+
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("name", list(CASES))
 async def test_tus_js_client_draft_to_tuskit_server(
@@ -113,13 +138,10 @@ async def test_tus_js_client_draft_to_tuskit_server(
     tmp_path: Path,
 ) -> None:
     case = CASES[name]
-    source = make_source(case.size)
-    job = job_for(case, tuskit_draft_server.url, [source.path], tmp_path)
-    job["protocol"] = protocol
+    result, source = await _run_draft_job(
+        case, protocol, tuskit_draft_server.url, run_peer_client, make_source, tmp_path
+    )
 
-    result = await run_peer_client(case.peer, job)
-
-    assert result["ok"], result
     url = result["url"]
     info = await tuskit_draft_server.info(url)
     assert (info.offset, info.length) == (case.size, case.size)
@@ -143,13 +165,10 @@ async def test_tus_js_client_draft_to_tusd(
 ) -> None:
     """The same jobs against tusd: the reference for what a draft client sees elsewhere."""
     case = CASES[name]
-    source = make_source(case.size)
-    job = job_for(case, tusd_draft_server.url, [source.path], tmp_path)
-    job["protocol"] = protocol
+    result, source = await _run_draft_job(
+        case, protocol, tusd_draft_server.url, run_peer_client, make_source, tmp_path
+    )
 
-    result = await run_peer_client(case.peer, job)
-
-    assert result["ok"], result
     assert sha256_file(tusd_draft_server.stored(result["url"])) == source.sha256
     _check_draft_requests(result, protocol, case)
 
