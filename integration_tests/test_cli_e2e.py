@@ -61,16 +61,19 @@ async def tus_serve(
                 await process.wait()
 
 
-async def tus(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    """Run one ``tus`` command to the end: exit code, stdout, stderr."""
+async def tus(
+    *args: str, stdin: bytes | None = None, command: Sequence[str] = TUS, wait: float = WAIT
+) -> tuple[int, str, str]:
+    """Run one ``tus`` command (or another ``command`` line) to the end: exit code, stdout,
+    stderr; a run longer than ``wait`` seconds fails the test."""
     process = await asyncio.create_subprocess_exec(
-        *TUS,
+        *command,
         *args,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(stdin), WAIT)
+    out, err = await asyncio.wait_for(process.communicate(stdin), wait)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -152,18 +155,7 @@ async def test_serve_upload_metadata(tmp_path: Path) -> None:
 
 async def aiotus_cli(*args: str) -> tuple[int, str, str]:
     """Run aiotus's command line over tuskit (``python -m tuskit_cli.aiotus``) to the end."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tuskit_cli.aiotus",
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), WAIT)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await tus(*args, command=(sys.executable, "-m", "tuskit_cli.aiotus"))
 
 
 async def test_aiotus_command_line_and_tus_agree_on_metadata(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from integration_tests.harness import (
     UrlLine,
     free_port,
 )
+from integration_tests.test_cli_e2e import tus
 from tuskit_common import Resource
 from tuskit_server import FileStore
 
@@ -172,19 +173,9 @@ def _write_job(peer: PeerClient, job: dict[str, Any], work: Path) -> Path:
 
 async def run_tus(*args: str) -> tuple[int, str, str]:
     """Run the ``tus`` command line as a user would (``python -m tuskit_cli``); its exit
-    status, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tuskit_cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    status, stdout and stderr (the same runner as the end-to-end CLI tests, with room for a
+    slower peer server)."""
+    return await tus(*args, wait=120)
 
 
 async def run_client(peer: PeerClient, job: dict[str, Any], work: Path) -> dict[str, Any]:
