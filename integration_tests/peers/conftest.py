@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from integration_tests.harness import HttpProbe, StartServer, free_port
+from integration_tests.harness import StartServer
 from integration_tests.peers.drivers import (
     PeerClient,
     PeerMissing,
@@ -19,6 +18,7 @@ from integration_tests.peers.drivers import (
     TuskitServerHandle,
     run_client,
     server_command,
+    start_tuskit_server,
 )
 
 
@@ -43,13 +43,7 @@ def start_peer(start_server: StartServer, tmp_path: Path) -> StartPeer:
 @pytest.fixture
 def tuskit_server(start_server: StartServer, tmp_path: Path) -> TuskitServerHandle:
     """tuskit-server (its default FileStore) in a subprocess on a free loopback port."""
-    directory = tmp_path / "store-tuskit"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/uploads"
-    argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory), "--port", str(port)]
-    argv += ["--base-path", "/uploads"]
-    running = start_server(argv, ready=HttpProbe(url))
-    return TuskitServerHandle(url, directory, running)
+    return start_tuskit_server(start_server, tmp_path / "store-tuskit")
 
 
 @pytest.fixture

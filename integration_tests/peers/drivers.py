@@ -35,6 +35,7 @@ from integration_tests.harness import (
     HttpProbe,
     ReadyCheck,
     RunningServer,
+    StartServer,
     UrlLine,
     free_port,
 )
@@ -247,6 +248,19 @@ class TuskitServerHandle:
         """The upload as the server's FileStore reads it from ``<dir>`` (its offset is the
         data file's size; the info file records the offset of its last write only)."""
         return await FileStore(self.directory).get(self.upload_id(upload_url))
+
+
+def start_tuskit_server(
+    start_server: StartServer, directory: Path, *flags: str
+) -> TuskitServerHandle:
+    """Start ``python -m tuskit_server`` (FileStore in ``directory``, ``flags`` added) on a
+    free loopback port under ``/uploads``; ``start_server`` stops it when the test ends."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/uploads"
+    argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory), "--port", str(port)]
+    argv += ["--base-path", "/uploads", *flags]
+    running = start_server(argv, ready=HttpProbe(url))
+    return TuskitServerHandle(url, directory, running)
 
 
 class StartPeer(Protocol):

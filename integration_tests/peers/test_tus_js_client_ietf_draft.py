@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,11 +19,9 @@ import aiohttp
 import pytest
 
 from integration_tests.harness import (
-    HttpProbe,
     MakeSource,
     SourceFile,
     StartServer,
-    free_port,
     sha256_file,
 )
 from integration_tests.peers.client_cases import EXPECTED, Case, MiB, job_for
@@ -36,6 +33,7 @@ from integration_tests.peers.drivers import (
     RunPeerClient,
     TuskitServerHandle,
     server_command,
+    start_tuskit_server,
 )
 
 pytestmark = pytest.mark.peers
@@ -58,13 +56,7 @@ CASES: dict[str, Case] = {
 @pytest.fixture
 def tuskit_draft_server(start_server: StartServer, tmp_path: Path) -> TuskitServerHandle:
     """``python -m tuskit_server --ietf-draft`` on a free loopback port."""
-    directory = tmp_path / "store-tuskit"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/uploads"
-    argv = [sys.executable, "-m", "tuskit_server", "--storage", str(directory), "--port", str(port)]
-    argv += ["--base-path", "/uploads", "--ietf-draft"]
-    running = start_server(argv, ready=HttpProbe(url))
-    return TuskitServerHandle(url, directory, running)
+    return start_tuskit_server(start_server, tmp_path / "store-tuskit", "--ietf-draft")
 
 
 @pytest.fixture
