@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -51,6 +51,11 @@ CASES: dict[str, Case] = {
         PeerClient.TUS_JS_CLIENT, 4 * MiB, {"chunkSize": MiB, "abortAfterBytes": MiB}
     ),
 }
+
+#: Every case in every protocol, as ``<case>-<protocol>``; both servers get the same jobs.
+DRAFT_JOBS = pytest.mark.parametrize(
+    ("name", "protocol"), [(name, protocol) for name in CASES for protocol in PROTOCOLS]
+)
 
 
 @pytest.fixture
@@ -101,38 +106,39 @@ async def _draft_head(url: str, version: str) -> tuple[int, dict[str, str]]:
         return response.status, dict(response.headers)
 
 
-async def _run_draft_job(
-    case: Case,
-    protocol: str,
-    url: str,
-    run_peer_client: RunPeerClient,
-    make_source: MakeSource,
-    tmp_path: Path,
-) -> tuple[dict[str, Any], SourceFile]:
-    """Run one case's job with tus-js-client in ``protocol`` against ``url``; both servers get
-    exactly the same job, so the two tests differ only in what they check afterwards."""
-    source = make_source(case.size)
-    job = job_for(case, url, [source.path], tmp_path)
-    job["protocol"] = protocol
-    result = await run_peer_client(case.peer, job)
-    assert result["ok"], result
-    return result, source
+class RunDraftJob(Protocol):
+    async def __call__(
+        self, case: Case, protocol: str, url: str
+    ) -> tuple[dict[str, Any], SourceFile]: ...
 
 
-@pytest.mark.parametrize("protocol", list(PROTOCOLS))
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.fixture
+def run_draft_job(
+    run_peer_client: RunPeerClient, make_source: MakeSource, tmp_path: Path
+) -> RunDraftJob:
+    """Run one case's job with tus-js-client in ``protocol`` against ``url``: both servers get
+    exactly the same job, so their tests differ only in what they check afterwards."""
+
+    async def run(case: Case, protocol: str, url: str) -> tuple[dict[str, Any], SourceFile]:
+        source = make_source(case.size)
+        job = job_for(case, url, [source.path], tmp_path)
+        job["protocol"] = protocol
+        result = await run_peer_client(case.peer, job)
+        assert result["ok"], result
+        return result, source
+
+    return run
+
+
+@DRAFT_JOBS
 async def test_tus_js_client_draft_to_tuskit_server(
     name: str,
     protocol: str,
     tuskit_draft_server: TuskitServerHandle,
-    run_peer_client: RunPeerClient,
-    make_source: MakeSource,
-    tmp_path: Path,
+    run_draft_job: RunDraftJob,
 ) -> None:
     case = CASES[name]
-    result, source = await _run_draft_job(
-        case, protocol, tuskit_draft_server.url, run_peer_client, make_source, tmp_path
-    )
+    result, source = await run_draft_job(case, protocol, tuskit_draft_server.url)
 
     url = result["url"]
     info = await tuskit_draft_server.info(url)
@@ -145,21 +151,16 @@ async def test_tus_js_client_draft_to_tuskit_server(
     _check_draft_requests(result, protocol, case)
 
 
-@pytest.mark.parametrize("protocol", list(PROTOCOLS))
-@pytest.mark.parametrize("name", list(CASES))
+@DRAFT_JOBS
 async def test_tus_js_client_draft_to_tusd(
     name: str,
     protocol: str,
     tusd_draft_server: PeerServerHandle,
-    run_peer_client: RunPeerClient,
-    make_source: MakeSource,
-    tmp_path: Path,
+    run_draft_job: RunDraftJob,
 ) -> None:
     """The same jobs against tusd: the reference for what a draft client sees elsewhere."""
     case = CASES[name]
-    result, source = await _run_draft_job(
-        case, protocol, tusd_draft_server.url, run_peer_client, make_source, tmp_path
-    )
+    result, source = await run_draft_job(case, protocol, tusd_draft_server.url)
 
     assert sha256_file(tusd_draft_server.stored(result["url"])) == source.sha256
     _check_draft_requests(result, protocol, case)
