@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import itertools
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,7 +24,14 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from integration_tests.harness import LOOPBACK, HttpProbe, RunningServer, StartServer, free_port
+from integration_tests.harness import (
+    LOOPBACK,
+    HttpProbe,
+    RunningServer,
+    StartServer,
+    free_port,
+    serve_argv,
+)
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import CREDENTIALS, MotoS3
 
@@ -52,13 +58,8 @@ def tus_serve_argv(
 ) -> list[str]:
     """``tus serve`` on ``s3://bucket/uploads`` at ``s3_url``, locks in ``redis``, behind a
     proxy."""
-    return [
-        sys.executable,
-        "-m",
-        "tuskit_cli",
-        "serve",
-        "--port",
-        str(port),
+    return serve_argv(
+        port,
         "--store",
         f"s3://{bucket}/uploads",
         "--s3-endpoint",
@@ -70,7 +71,7 @@ def tus_serve_argv(
         "--behind-proxy",
         "--no-access-log",
         *extra,
-    ]
+    )
 
 
 @dataclass(frozen=True, slots=True)
