@@ -28,18 +28,21 @@ from integration_tests.harness import (
     LOOPBACK,
     HttpProbe,
     RunningServer,
+    SourceFile,
     StartServer,
     free_port,
     serve_argv,
 )
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import CREDENTIALS, MotoS3
+from tuskit_client import Client
 
 __all__ = [
     "BASE_PATH",
     "Cluster",
     "RoundRobinProxy",
     "object_sha256",
+    "resume_on",
     "server_environment",
     "sha256_of_get",
     "start_cluster",
@@ -139,6 +142,18 @@ def object_sha256(moto: MotoS3, bucket: str, key: str) -> str:
     for piece in iter(lambda: body.read(_PIECE), b""):
         digest.update(piece)
     return digest.hexdigest()
+
+
+async def resume_on(cluster: Cluster, url: str, source: SourceFile, chunk_size: int) -> None:
+    """Resume the interrupted upload at ``url`` with the tuskit client, from what the cluster
+    holds, and check that S3 ends up holding exactly ``source``."""
+    async with Client(None, chunk_size=chunk_size) as client:
+        result = await client.upload(source.path, url=url, resume=False)
+    assert result.resumed
+    assert result.offset == source.size
+    key = cluster.key(url)
+    digest = await asyncio.to_thread(object_sha256, cluster.moto, cluster.bucket, key)
+    assert digest == source.sha256
 
 
 class RoundRobinProxy:

@@ -22,6 +22,7 @@ from integration_tests.s3 import MotoS3
 from integration_tests.scaleout import (
     RoundRobinProxy,
     object_sha256,
+    resume_on,
     sha256_of_get,
     start_cluster,
 )
@@ -127,12 +128,7 @@ async def test_a_server_killed_mid_patch_the_client_resumes_on_the_other(
             assert head.status == 200
             held = int(head.headers["Upload-Offset"])
         assert 0 < held <= 12 * MIB  # what S3 holds, whole parts only
-    async with Client(None, chunk_size=8 * MIB) as client:
-        result = await client.upload(source.path, url=second + upload, resume=False)
-    assert result.resumed
-    assert result.offset == len(data)
-    key = cluster.key(upload)
-    assert await asyncio.to_thread(object_sha256, moto_s3, cluster.bucket, key) == source.sha256
+    await resume_on(cluster, second + upload, source, chunk_size=8 * MIB)
 
 
 async def test_a_head_on_one_server_interrupts_a_stale_patch_on_the_other(

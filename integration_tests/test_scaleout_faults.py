@@ -22,6 +22,7 @@ from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import MotoS3
 from integration_tests.scaleout import (
     object_sha256,
+    resume_on,
     server_environment,
     start_cluster,
     wait_for,
@@ -116,12 +117,7 @@ async def test_redis_restarted_mid_upload(
             return statuses == [200, 200]
 
         await wait_for(both_ready)
-    async with Client(None, chunk_size=4 * MIB) as client:
-        result = await client.upload(source.path, url=second + upload, resume=False)
-    assert result.resumed
-    assert result.offset == len(data)
-    key = cluster.key(upload)
-    assert await asyncio.to_thread(object_sha256, moto_s3, cluster.bucket, key) == source.sha256
+    await resume_on(cluster, second + upload, source, chunk_size=4 * MIB)
 
 
 async def test_readiness_follows_s3(
