@@ -39,8 +39,11 @@ from tuskit_client import Client
 
 __all__ = [
     "BASE_PATH",
+    "MIB",
+    "OCTETS",
     "Cluster",
     "RoundRobinProxy",
+    "V",
     "object_sha256",
     "resume_on",
     "server_environment",
@@ -51,6 +54,10 @@ __all__ = [
 ]
 
 BASE_PATH = "/files/"
+MIB = 1 << 20
+#: The tus version header every request to the cluster carries, and a PATCH's headers.
+V = {"Tus-Resumable": "1.0.0"}
+OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
 #: Headers that describe one hop of a connection, never forwarded (RFC 9110 §7.6.1).
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 _PIECE = 1 << 20

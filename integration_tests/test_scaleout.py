@@ -20,7 +20,10 @@ from integration_tests.harness import MakeSource, StartServer
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import MotoS3
 from integration_tests.scaleout import (
+    MIB,
+    OCTETS,
     RoundRobinProxy,
+    V,
     object_sha256,
     resume_on,
     sha256_of_get,
@@ -28,10 +31,6 @@ from integration_tests.scaleout import (
 )
 from integration_tests.tus_requests import interrupted_by_a_head
 from tuskit_client import Client
-
-MIB = 1 << 20
-V = {"Tus-Resumable": "1.0.0"}
-OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
 
 
 async def test_the_tuskit_client_through_a_round_robin_proxy(

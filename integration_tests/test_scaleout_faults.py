@@ -21,6 +21,9 @@ from integration_tests.harness import LOOPBACK, MakeSource, StartServer, free_po
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import MotoS3
 from integration_tests.scaleout import (
+    MIB,
+    OCTETS,
+    V,
     object_sha256,
     resume_on,
     server_environment,
@@ -29,10 +32,6 @@ from integration_tests.scaleout import (
 )
 from integration_tests.test_serve_operator import one_error_line, run, serving
 from tuskit_client import Client
-
-MIB = 1 << 20
-V = {"Tus-Resumable": "1.0.0"}
-OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
 
 
 async def _create(session: aiohttp.ClientSession, url: str, length: int) -> str:
