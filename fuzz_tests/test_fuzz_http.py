@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from integration_tests.harness import (
     RunningServer,
     free_port,
     running_server,
+    serve_argv,
 )
 
 EXAMPLES = int(os.environ.get("TUSKIT_FUZZ_EXAMPLES", "3000"))
@@ -59,20 +59,15 @@ def _create(port: int, headers: dict[str, str]) -> str:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     base = tmp_path_factory.mktemp("fuzz")
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "tuskit_cli",
-        "serve",
-        "--port",
-        str(port),
+    argv = serve_argv(
+        port,
         "--storage",
         str(base / "uploads"),
         "--max-size",
         "1MiB",
         "--keepalive-timeout",
         "5",
-    ]
+    )
     probe = HttpProbe(f"http://{LOOPBACK}:{port}/files/")
     with running_server(argv, ready=probe, log_dir=base / "logs") as server:
         uploads = [_create(port, {"Upload-Length": "4096"}) for _ in range(4)]

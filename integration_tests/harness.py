@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +44,11 @@ def free_port() -> int:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def serve_argv(port: int, *options: str) -> list[str]:
+    """The command line of ``tus serve`` on ``port`` with ``options``, run by this Python."""
+    return [sys.executable, "-m", "tuskit_cli", "serve", "--port", str(port), *options]
 
 
 class ServerFailed(RuntimeError):

@@ -1,12 +1,24 @@
 """Processes seen through Linux's /proc: the live process tree of a server (its workers) and
 whether a process still runs. Used by the ``--workers`` tests and by the benchmark's RSS and
-CPU figures."""
+CPU figures. Also how a helper server process the tests started is stopped."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-__all__ = ["is_running", "process_tree", "stat_fields"]
+__all__ = ["is_running", "process_tree", "stat_fields", "stop_process"]
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM ``process``, SIGKILL it if it has not ended within ``timeout`` seconds, and
+    reap it, so no helper server outlives its test."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def stat_fields(pid: int) -> list[str] | None:

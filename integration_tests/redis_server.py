@@ -16,6 +16,7 @@ import pytest
 
 from integration_tests.debian import MissingTool, debian_tool
 from integration_tests.harness import LOOPBACK, free_port
+from integration_tests.processes import stop_process
 
 __all__ = ["RedisServer", "redis_binary", "running_redis"]
 
@@ -70,12 +71,7 @@ class RedisServer:
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @contextlib.contextmanager

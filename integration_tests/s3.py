@@ -1,13 +1,14 @@
 """moto's S3 server for the integration tests, started on a free loopback port by the
 ``moto_s3`` fixture (``conftest.py``) with the harness that runs every test server, and a
-tus server on S3Store (:mod:`integration_tests.s3_app`) in front of it."""
+tus server on S3Store (:mod:`integration_tests.s3_app`) in front of it; plus the paced PATCH
+body the fault tests cut off once S3 holds one part."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import botocore.session
 
 from integration_tests.harness import HttpProbe, RunningServer, free_port, running_server
 
-__all__ = ["CREDENTIALS", "MotoS3", "moto_s3_server", "tus_on_s3_argv"]
+__all__ = ["CREDENTIALS", "MotoS3", "moto_s3_server", "paced_past_a_part", "tus_on_s3_argv"]
 
 #: What moto accepts (any key); the servers get them as the standard AWS variables.
 CREDENTIALS = {
@@ -26,6 +27,17 @@ CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 APP = Path(__file__).with_name("s3_app.py")
+_MIB = 1024 * 1024
+_PIECE = 256 * 1024
+
+
+async def paced_past_a_part(data: bytes, gate: asyncio.Event) -> AsyncIterator[bytes]:
+    """``data``'s first 6 MiB in 256 KiB pieces (past one 5 MiB S3 part), then, once ``gate``
+    is set, its 7th MiB: the test breaks the upload while the body waits at the gate."""
+    for start in range(0, 6 * _MIB, _PIECE):
+        yield data[start : start + _PIECE]
+    await gate.wait()
+    yield data[6 * _MIB : 7 * _MIB]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import itertools
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,15 +24,28 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from integration_tests.harness import LOOPBACK, HttpProbe, RunningServer, StartServer, free_port
+from integration_tests.harness import (
+    LOOPBACK,
+    HttpProbe,
+    RunningServer,
+    SourceFile,
+    StartServer,
+    free_port,
+    serve_argv,
+)
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import CREDENTIALS, MotoS3
+from tuskit_client import Client
 
 __all__ = [
     "BASE_PATH",
+    "MIB",
+    "OCTETS",
     "Cluster",
     "RoundRobinProxy",
+    "V",
     "object_sha256",
+    "resume_on",
     "server_environment",
     "sha256_of_get",
     "start_cluster",
@@ -42,6 +54,10 @@ __all__ = [
 ]
 
 BASE_PATH = "/files/"
+MIB = 1 << 20
+#: The tus version header every request to the cluster carries, and a PATCH's headers.
+V = {"Tus-Resumable": "1.0.0"}
+OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
 #: Headers that describe one hop of a connection, never forwarded (RFC 9110 §7.6.1).
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 _PIECE = 1 << 20
@@ -52,13 +68,8 @@ def tus_serve_argv(
 ) -> list[str]:
     """``tus serve`` on ``s3://bucket/uploads`` at ``s3_url``, locks in ``redis``, behind a
     proxy."""
-    return [
-        sys.executable,
-        "-m",
-        "tuskit_cli",
-        "serve",
-        "--port",
-        str(port),
+    return serve_argv(
+        port,
         "--store",
         f"s3://{bucket}/uploads",
         "--s3-endpoint",
@@ -70,7 +81,7 @@ def tus_serve_argv(
         "--behind-proxy",
         "--no-access-log",
         *extra,
-    ]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +149,18 @@ def object_sha256(moto: MotoS3, bucket: str, key: str) -> str:
     for piece in iter(lambda: body.read(_PIECE), b""):
         digest.update(piece)
     return digest.hexdigest()
+
+
+async def resume_on(cluster: Cluster, url: str, source: SourceFile, chunk_size: int) -> None:
+    """Resume the interrupted upload at ``url`` with the tuskit client, from what the cluster
+    holds, and check that S3 ends up holding exactly ``source``."""
+    async with Client(None, chunk_size=chunk_size) as client:
+        result = await client.upload(source.path, url=url, resume=False)
+    assert result.resumed
+    assert result.offset == source.size
+    key = cluster.key(url)
+    digest = await asyncio.to_thread(object_sha256, cluster.moto, cluster.bucket, key)
+    assert digest == source.sha256
 
 
 class RoundRobinProxy:

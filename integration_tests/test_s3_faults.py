@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import io
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +15,7 @@ import pytest
 
 from integration_tests.faultproxy import Fault, FaultProxy
 from integration_tests.harness import HttpProbe, free_port, running_server
-from integration_tests.s3 import CREDENTIALS, moto_s3_server, tus_on_s3_argv
+from integration_tests.s3 import CREDENTIALS, moto_s3_server, paced_past_a_part, tus_on_s3_argv
 
 MIB = 1024 * 1024
 PART = 5 * MIB
@@ -51,12 +50,6 @@ async def test_s3_failing_mid_patch_then_resume(tmp_path: Path, fault: Fault) ->
 
             gate = asyncio.Event()
 
-            async def paced() -> AsyncIterator[bytes]:
-                for start in range(0, 6 * MIB, 256 * 1024):
-                    yield data[start : start + 256 * 1024]
-                await gate.wait()
-                yield data[6 * MIB : 7 * MIB]
-
             async def broken_when_a_part_landed() -> None:
                 await moto.wait_for_part(bucket)
                 proxy.break_all(fault)
@@ -64,7 +57,7 @@ async def test_s3_failing_mid_patch_then_resume(tmp_path: Path, fault: Fault) ->
 
             breaking = asyncio.ensure_future(broken_when_a_part_landed())
             failed = await session.patch(
-                upload, headers={**OCTETS, "Upload-Offset": "0"}, data=paced()
+                upload, headers={**OCTETS, "Upload-Offset": "0"}, data=paced_past_a_part(data, gate)
             )
             await breaking
             assert failed.status in {500, 503}, await failed.text()

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import io
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,13 @@ import aiohttp
 import pytest
 
 from integration_tests.harness import HttpProbe, RunningServer, free_port, running_server
-from integration_tests.s3 import CREDENTIALS, MotoS3, moto_s3_server, tus_on_s3_argv
+from integration_tests.s3 import (
+    CREDENTIALS,
+    MotoS3,
+    moto_s3_server,
+    paced_past_a_part,
+    tus_on_s3_argv,
+)
 
 MIB = 1024 * 1024
 V = {"Tus-Resumable": "1.0.0"}
@@ -106,12 +112,6 @@ async def test_a_server_killed_mid_body_and_the_upload_resumed_on_the_other(pair
         location = created.headers["Location"]
         gate = asyncio.Event()
 
-        async def paced() -> AsyncIterator[bytes]:
-            for start in range(0, 6 * MIB, 256 * 1024):
-                yield data[start : start + 256 * 1024]
-            await gate.wait()
-            yield data[6 * MIB : 7 * MIB]
-
         async def kill_when_a_part_landed() -> None:
             await pair.moto.wait_for_part(pair.bucket)
             await asyncio.to_thread(pair.a.server.kill)
@@ -120,7 +120,9 @@ async def test_a_server_killed_mid_body_and_the_upload_resumed_on_the_other(pair
         killing = asyncio.ensure_future(kill_when_a_part_landed())
         with pytest.raises(aiohttp.ClientError):
             await session.patch(
-                on(pair.a, location), headers={**OCTETS, "Upload-Offset": "0"}, data=paced()
+                on(pair.a, location),
+                headers={**OCTETS, "Upload-Offset": "0"},
+                data=paced_past_a_part(data, gate),
             )
         await killing
         head = await session.head(on(pair.b, location), headers=V)

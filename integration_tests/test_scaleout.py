@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -21,18 +20,17 @@ from integration_tests.harness import MakeSource, StartServer
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import MotoS3
 from integration_tests.scaleout import (
+    MIB,
+    OCTETS,
     RoundRobinProxy,
+    V,
     object_sha256,
+    resume_on,
     sha256_of_get,
     start_cluster,
 )
+from integration_tests.tus_requests import interrupted_by_a_head
 from tuskit_client import Client
-
-MIB = 1 << 20
-V = {"Tus-Resumable": "1.0.0"}
-OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
-#: A PATCH silent this long is stale: tus serve's takeover_after (2 s), with a margin.
-STALE_AFTER = 2.5
 
 
 async def test_the_tuskit_client_through_a_round_robin_proxy(
@@ -129,12 +127,7 @@ async def test_a_server_killed_mid_patch_the_client_resumes_on_the_other(
             assert head.status == 200
             held = int(head.headers["Upload-Offset"])
         assert 0 < held <= 12 * MIB  # what S3 holds, whole parts only
-    async with Client(None, chunk_size=8 * MIB) as client:
-        result = await client.upload(source.path, url=second + upload, resume=False)
-    assert result.resumed
-    assert result.offset == len(data)
-    key = cluster.key(upload)
-    assert await asyncio.to_thread(object_sha256, moto_s3, cluster.bucket, key) == source.sha256
+    await resume_on(cluster, second + upload, source, chunk_size=8 * MIB)
 
 
 async def test_a_head_on_one_server_interrupts_a_stale_patch_on_the_other(
@@ -148,19 +141,10 @@ async def test_a_head_on_one_server_interrupts_a_stale_patch_on_the_other(
         async with session.post(first, headers={**V, "Upload-Length": "100"}) as created:
             upload = created.headers["Location"].rsplit("/", 1)[1]
         patching = {**OCTETS, "Upload-Offset": "0"}
-        stale = asyncio.create_task(
-            session.patch(first + upload, headers=patching, data=_body(b"a" * 10, gate))
+        body = _body(b"a" * 10, gate)
+        interrupted = await interrupted_by_a_head(
+            session, first + upload, second + upload, patching, body, V
         )
-        await asyncio.sleep(STALE_AFTER)
-        assert not stale.done()
-        started = time.monotonic()
-        async with session.head(second + upload, headers=V) as head:
-            took = time.monotonic() - started
-            assert head.status == 200
-            assert head.headers["Upload-Offset"] == "10"
-        assert took < 0.5, f"the HEAD on the other server took {took:.3f} s"
-        interrupted = await asyncio.wait_for(stale, 10)
-        assert interrupted.status == 400
         interrupted.release()
         gate.set()
         resume = {**OCTETS, "Upload-Offset": "10"}

@@ -21,17 +21,17 @@ from integration_tests.harness import LOOPBACK, MakeSource, StartServer, free_po
 from integration_tests.redis_server import RedisServer
 from integration_tests.s3 import MotoS3
 from integration_tests.scaleout import (
+    MIB,
+    OCTETS,
+    V,
     object_sha256,
+    resume_on,
     server_environment,
     start_cluster,
     wait_for,
 )
 from integration_tests.test_serve_operator import one_error_line, run, serving
 from tuskit_client import Client
-
-MIB = 1 << 20
-V = {"Tus-Resumable": "1.0.0"}
-OCTETS = {**V, "Content-Type": "application/offset+octet-stream"}
 
 
 async def _create(session: aiohttp.ClientSession, url: str, length: int) -> str:
@@ -116,12 +116,7 @@ async def test_redis_restarted_mid_upload(
             return statuses == [200, 200]
 
         await wait_for(both_ready)
-    async with Client(None, chunk_size=4 * MIB) as client:
-        result = await client.upload(source.path, url=second + upload, resume=False)
-    assert result.resumed
-    assert result.offset == len(data)
-    key = cluster.key(upload)
-    assert await asyncio.to_thread(object_sha256, moto_s3, cluster.bucket, key) == source.sha256
+    await resume_on(cluster, second + upload, source, chunk_size=4 * MIB)
 
 
 async def test_readiness_follows_s3(

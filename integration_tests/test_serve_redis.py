@@ -10,7 +10,6 @@ redis-server is Debian's, started on a free loopback port (installed first when 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,10 +19,7 @@ import pytest
 from integration_tests.harness import LOOPBACK, free_port
 from integration_tests.redis_server import RedisServer
 from integration_tests.test_serve_operator import HEADERS, one_error_line, run, serving
-
-#: A PATCH that sent its first bytes this long ago and nothing since is stale: tus serve's
-#: takeover_after (2 s), with a margin.
-STALE_AFTER = 2.5
+from integration_tests.tus_requests import interrupted_by_a_head
 
 
 async def _stalled(first: bytes, gate: asyncio.Event) -> AsyncIterator[bytes]:
@@ -53,19 +49,10 @@ async def test_a_head_on_one_server_interrupts_a_stale_patch_on_the_other(
             "Upload-Offset": "0",
             "Content-Type": "application/offset+octet-stream",
         }
-        stale = asyncio.create_task(
-            session.patch(on_first, headers=patching, data=_stalled(b"a" * 10, gate))
+        body = _stalled(b"a" * 10, gate)
+        interrupted = await interrupted_by_a_head(
+            session, on_first, on_second, patching, body, HEADERS
         )
-        await asyncio.sleep(STALE_AFTER)
-        assert not stale.done()
-        started = time.monotonic()
-        head = await session.head(on_second, headers=HEADERS)
-        took = time.monotonic() - started
-        assert head.status == 200
-        assert head.headers["Upload-Offset"] == "10"
-        assert took < 0.5, f"the HEAD on the other server took {took:.3f} s"
-        interrupted = await asyncio.wait_for(stale, 10)
-        assert interrupted.status == 400
         assert "interrupted" in await interrupted.text()
         gate.set()
         resumed = await session.patch(

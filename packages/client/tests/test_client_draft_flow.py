@@ -117,6 +117,18 @@ def opened(*answers: ResponseHead | Exception) -> Script:
     return script(answer(204, ENDPOINT), created, *answers)
 
 
+def on_tus(options: ResponseHead) -> Script:
+    """A script where the OPTIONS answer ``options`` leads to a tus creation and three
+    PATCHes of 10, 10 and 5 bytes."""
+    return script(
+        options,
+        answer(201, ENDPOINT, Location="/files/1"),
+        answer(204, Upload_Offset="10"),
+        answer(204, Upload_Offset="20"),
+        answer(204, Upload_Offset="25"),
+    )
+
+
 def pick(fields: dict[str, str], *names: str) -> tuple[str | None, ...]:
     return tuple(fields.get(name) for name in names)
 
@@ -328,13 +340,7 @@ def test_auto_reads_accept_patch_and_an_echoed_version_too(announce: dict[str, s
 
 
 def test_auto_falls_back_to_tus_without_a_second_options() -> None:
-    run = script(
-        answer(200, ENDPOINT, Tus_Version="1.0.0", Tus_Extension="creation"),
-        answer(201, ENDPOINT, Location="/files/1"),
-        answer(204, Upload_Offset="10"),
-        answer(204, Upload_Offset="20"),
-        answer(204, Upload_Offset="25"),
-    )
+    run = on_tus(answer(200, ENDPOINT, Tus_Version="1.0.0", Tus_Extension="creation"))
     assert run.run(flow(Choice.AUTO).upload(plan())) == UploadResult(UPLOAD, 25, 25)
     methods = [method for method, _ in run.heads()]
     assert methods == ["OPTIONS", "POST", "PATCH", "PATCH", "PATCH"]
@@ -342,12 +348,8 @@ def test_auto_falls_back_to_tus_without_a_second_options() -> None:
 
 
 def test_auto_keeps_tus_for_an_upload_the_draft_cannot_carry() -> None:
-    run = script(
-        answer(200, ENDPOINT, Tus_Version="1.0.0", Tus_Checksum_Algorithm="sha1", Upload_Limit=""),
-        answer(201, ENDPOINT, Location="/files/1"),
-        answer(204, Upload_Offset="10"),
-        answer(204, Upload_Offset="20"),
-        answer(204, Upload_Offset="25"),
+    run = on_tus(
+        answer(200, ENDPOINT, Tus_Version="1.0.0", Tus_Checksum_Algorithm="sha1", Upload_Limit="")
     )
     run.run(flow(Choice.AUTO).upload(plan(checksum="sha1")))
     assert "Upload-Checksum" in run.heads()[2][1]
@@ -375,13 +377,7 @@ def test_parallel_parts_fall_back_to_one_draft_upload_and_keep_auto_on_tus() -> 
     run = opened(answer(204, Upload_Offset="20"), answer(204, Upload_Complete="?1"))
     assert run.run(flow().upload(split)) == UploadResult(UPLOAD, 25, 25)
     assert [method for method, _ in run.heads()] == ["OPTIONS", "POST", "PATCH", "PATCH"]
-    run = script(
-        answer(200, ENDPOINT, Tus_Version="1.0.0", Upload_Limit="max-size=100"),
-        answer(201, ENDPOINT, Location="/files/1"),
-        answer(204, Upload_Offset="10"),
-        answer(204, Upload_Offset="20"),
-        answer(204, Upload_Offset="25"),
-    )
+    run = on_tus(answer(200, ENDPOINT, Tus_Version="1.0.0", Upload_Limit="max-size=100"))
     run.run(flow(Choice.AUTO).upload(split))
     assert run.heads()[1][1].get("Tus-Resumable") == "1.0.0"
 

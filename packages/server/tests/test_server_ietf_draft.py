@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 from aiohttp import ClientResponse
-from tus_server_testing import TUS, Client, MakeClient, open_raw, raw_head, read_status
+from tus_server_testing import (
+    TUS,
+    Client,
+    MakeClient,
+    expect_draft_creation,
+    open_raw,
+    raw_head,
+    read_status,
+)
 from yarl import URL
 
 from tuskit_server._draft_rules import draft_version
@@ -260,14 +268,7 @@ async def test_without_the_option_a_draft_request_is_not_understood(client: Clie
 
 
 async def test_expect_continue_passes_a_draft_creation(draft_client: Client) -> None:
-    reader, writer = await open_raw(draft_client.server)
-    head = raw_head(
-        "POST",
-        "/uploads",
-        {"Upload-Complete": "?1", "Content-Length": "2", "Expect": "100-continue"},
-    )
-    writer.write(head)
-    status, _ = await read_status(reader)
+    reader, writer, status, _ = await expect_draft_creation(draft_client.server, 2)
     assert status == 100
     writer.write(b"ok")
     statuses = [(await read_status(reader))[0], (await read_status(reader))[0]]
@@ -352,14 +353,7 @@ async def test_expect_continue_refuses_a_draft_creation_too_large_before_its_bod
     make_client: MakeClient,
 ) -> None:
     client = await make_client(ietf_draft=True, max_size=4)
-    reader, writer = await open_raw(client.server)
-    head = raw_head(
-        "POST",
-        "/uploads",
-        {"Upload-Complete": "?1", "Content-Length": "10", "Expect": "100-continue"},
-    )
-    writer.write(head)
-    status, text = await read_status(reader)
+    _, writer, status, text = await expect_draft_creation(client.server, 10)
     writer.close()
     assert status == 413
     assert "Upload-Limit: max-size=4\r\n" in text

@@ -25,6 +25,8 @@ from typing import Any
 
 from aiobotocore.session import get_session
 
+from integration_tests.processes import stop_process
+
 __all__ = ["S3Target", "moto_server", "s3_target"]
 
 _START_TIMEOUT = 30.0
@@ -105,12 +107,7 @@ def moto_server() -> Iterator[str]:
                 time.sleep(0.05)
             yield f"http://127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 @contextlib.contextmanager

@@ -174,3 +174,15 @@ async def open_raw(server: BaseTestServer) -> tuple[asyncio.StreamReader, asynci
     """A plain connection to ``server``."""
     assert server.port is not None
     return await asyncio.open_connection(server.host, server.port)
+
+
+async def expect_draft_creation(
+    server: BaseTestServer, length: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, str]:
+    """Send the head of a complete draft creation of ``length`` bytes with ``Expect:
+    100-continue`` and read the first answer, before any body byte is sent."""
+    reader, writer = await open_raw(server)
+    headers = {"Upload-Complete": "?1", "Content-Length": str(length), "Expect": "100-continue"}
+    writer.write(raw_head("POST", "/uploads", headers))
+    status, text = await read_status(reader)
+    return reader, writer, status, text
